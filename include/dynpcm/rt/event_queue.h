@@ -1,0 +1,79 @@
+#pragma once
+/// EventQueue<T, N>: a bounded multi-producer, single-consumer queue of trivially copyable
+/// records. The realtime thread reports what happened (state changes, xruns, pointer errors)
+/// through it without locking, allocating or formatting; a control thread drains and formats.
+///
+/// Producers claim a slot with one CAS on the tail and publish it with a per-slot sequence
+/// (Vyukov's bounded queue). A full queue drops the record and counts it: the RT thread never
+/// waits for the consumer.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+
+namespace dynpcm {
+
+template <typename T, size_t N>
+class EventQueue {
+    static_assert((N & (N - 1)) == 0, "N must be a power of two");
+    static_assert(std::is_trivially_copyable_v<T>);
+
+public:
+    EventQueue() {
+        for (size_t i = 0; i < N; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+    }
+    EventQueue(const EventQueue&) = delete;
+    EventQueue& operator=(const EventQueue&) = delete;
+
+    /// Appends `v`, or drops it when full. Thread: any (rt-safe). Blocking: lock-free.
+    /// Allocates: no.
+    bool push(const T& v) noexcept {
+        size_t pos = tail_.load(std::memory_order_relaxed);
+        for (;;) {
+            Slot& s = slots_[pos & (N - 1)];
+            const size_t seq = s.seq.load(std::memory_order_acquire);
+            const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
+            if (diff == 0) {
+                if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+                    s.value = v;
+                    s.seq.store(pos + 1, std::memory_order_release);
+                    return true;
+                }
+            } else if (diff < 0) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                return false;
+            } else {
+                pos = tail_.load(std::memory_order_relaxed);
+            }
+        }
+    }
+
+    /// Takes the oldest record. Thread: the one consumer. Blocking: wait-free. Allocates: no.
+    std::optional<T> pop() noexcept {
+        Slot& s = slots_[head_ & (N - 1)];
+        const size_t seq = s.seq.load(std::memory_order_acquire);
+        if (seq != head_ + 1) return std::nullopt;
+        T v = s.value;
+        s.seq.store(head_ + N, std::memory_order_release);
+        ++head_;
+        return v;
+    }
+
+    /// Records lost because the queue was full. Thread: any.
+    uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+
+private:
+    struct Slot {
+        std::atomic<size_t> seq{0};
+        T value{};
+    };
+    std::array<Slot, N> slots_{};
+    alignas(64) std::atomic<size_t> tail_{0};
+    alignas(64) size_t head_ = 0;
+    std::atomic<uint64_t> dropped_{0};
+};
+
+}  // namespace dynpcm

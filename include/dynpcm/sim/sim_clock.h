@@ -1,0 +1,88 @@
+#pragma once
+/// SimClock: the time base of simulated DMA engines (SimDma).
+///
+/// Virtual mode: time moves only when a control thread calls advance(); every due period
+/// interrupt fires on that thread in time order, so runs are deterministic and as fast as the
+/// CPU allows. Runtimes attached to a virtual clock must be driven from that one thread (or
+/// with external ordering). Real-time mode: start() launches a periodic thread on
+/// CLOCK_MONOTONIC that fires interrupts as they come due, with SCHED_FIFO when the system
+/// allows it, otherwise with a warning at normal priority.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "dynpcm/core/result.h"
+#include "dynpcm/core/wait_word.h"
+
+namespace dynpcm {
+
+class SimDma;
+
+class SimClock {
+public:
+    enum class Mode { Virtual, Realtime };
+    struct Options {
+        Mode mode = Mode::Virtual;
+        bool try_sched_fifo = true;  ///< real-time mode: ask for SCHED_FIFO
+        int fifo_priority = 70;
+    };
+    static constexpr int kMaxDmas = 64;
+
+    /// Thread: control. Allocates: no.
+    SimClock();
+    explicit SimClock(Options options);
+    /// Stops the real-time thread. Every SimDma must be destroyed first.
+    ~SimClock();
+    SimClock(const SimClock&) = delete;
+    SimClock& operator=(const SimClock&) = delete;
+
+    Mode mode() const noexcept { return opt_.mode; }
+
+    /// Current time in ns: virtual time, or CLOCK_MONOTONIC since the clock was made.
+    /// Thread: any. Blocking: wait-free. Allocates: no.
+    int64_t now_ns() const noexcept;
+
+    /// Virtual mode: moves time forward by `by`, firing every interrupt that comes due, in time
+    /// order, on the calling thread (which plays the realtime thread meanwhile).
+    /// Thread: control. Blocking: no. Allocates: no. -EINVAL in real-time mode.
+    Result<void> advance(std::chrono::nanoseconds by);
+
+    /// Real-time mode: starts / stops the periodic thread. Thread: control. Blocking: stop()
+    /// joins. Allocates: start() creates a thread.
+    Result<void> start();
+    void stop();
+    bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+    /// True when the real-time thread got SCHED_FIFO.
+    bool sched_fifo() const noexcept { return fifo_.load(std::memory_order_relaxed); }
+    /// Why SCHED_FIFO was not used, or empty.
+    const std::string& fifo_warning() const noexcept { return fifo_warning_; }
+
+private:
+    friend class SimDma;
+    Result<void> attach(SimDma* dma);
+    void detach(SimDma* dma);
+    bool on_clock_thread() const noexcept;
+    // True when a control-side trigger must go through the clock thread's mailbox.
+    bool needs_mailbox() const noexcept;
+    void wake() noexcept { wake_.wake_all(); }
+    void thread_main();
+
+    Options opt_;
+    std::chrono::steady_clock::time_point epoch_;
+    std::atomic<int64_t> virtual_now_{0};
+    std::array<std::atomic<SimDma*>, kMaxDmas> dmas_{};
+    std::atomic<uint64_t> loop_seq_{0};  // odd while the clock thread is inside a pass
+    std::atomic<std::thread::id> clock_thread_{};
+    std::atomic<bool> running_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> fifo_{false};
+    std::string fifo_warning_;
+    WaitWord wake_;
+    std::thread thread_;
+};
+
+}  // namespace dynpcm

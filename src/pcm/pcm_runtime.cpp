@@ -1,0 +1,800 @@
+#include "dynpcm/pcm/pcm_runtime.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "dynpcm/core/thread_role.h"
+
+namespace dynpcm {
+
+namespace {
+
+bool is_active(PcmState s) {
+    return s == PcmState::Running || s == PcmState::Draining || s == PcmState::Paused;
+}
+bool hw_running(PcmState s) { return s == PcmState::Running || s == PcmState::Draining; }
+
+// Counts callers inside a transfer so close() and the destructor can wait for them to leave.
+class CallerCount {
+public:
+    explicit CallerCount(std::atomic<uint32_t>& n) : n_(n) { n_.fetch_add(1, std::memory_order_acq_rel); }
+    ~CallerCount() { n_.fetch_sub(1, std::memory_order_acq_rel); }
+    CallerCount(const CallerCount&) = delete;
+    CallerCount& operator=(const CallerCount&) = delete;
+
+private:
+    std::atomic<uint32_t>& n_;
+};
+
+}  // namespace
+
+PcmRuntime::PcmRuntime(Stream stream, std::shared_ptr<const HwConstraints> constraints, PcmHardware& hw)
+    : PcmRuntime(stream, std::move(constraints), hw, Options{}) {}
+
+PcmRuntime::PcmRuntime(Stream stream, std::shared_ptr<const HwConstraints> constraints, PcmHardware& hw,
+                       Options options)
+    : stream_(stream),
+      constraints_(constraints ? std::move(constraints) : std::make_shared<const HwConstraints>()),
+      hw_(hw),
+      opt_(std::move(options)),
+      params_(HwParams::any(constraints_)) {
+    nonblock_.store(opt_.nonblock, std::memory_order_relaxed);
+    opt_.pointer_bits = std::clamp(opt_.pointer_bits, 16U, 63U);
+    hw_.attach(*this);
+}
+
+PcmRuntime::~PcmRuntime() {
+    close();
+    hw_.detach(*this);
+}
+
+// ------------------------------------------------------------------------------------------
+// errors
+
+Error PcmRuntime::bad_state(const char* op, PcmState s) const {
+    const int code = s == PcmState::Xrun          ? -EPIPE
+                     : s == PcmState::Suspended    ? -ESTRPIPE
+                     : s == PcmState::Disconnected ? -ENODEV
+                                                   : -EBADFD;
+    return Error(code, fmt::format("pcm '{}': {} is not allowed in state {}", opt_.name, op, pcm_state_name(s)));
+}
+
+Result<void> PcmRuntime::check_configured(const char* op) const {
+    if (closed_.load(std::memory_order_acquire))
+        return Error(-EBADFD, fmt::format("pcm '{}': {} after close", opt_.name, op));
+    const PcmState s = state();
+    if (s == PcmState::Disconnected) return bad_state(op, s);
+    if (s == PcmState::Open)
+        return Error(-EBADFD, fmt::format("pcm '{}': {} needs hw_params first (state OPEN)", opt_.name, op));
+    return ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// state helpers
+
+void PcmRuntime::report(PcmEvent::Kind kind, PcmState from, PcmState to, int64_t detail) noexcept {
+    PcmEvent e;
+    e.kind = kind;
+    e.from = from;
+    e.to = to;
+    e.time_ns = hw_.now_ns();
+    e.hw_ptr = hw_ptr_.load(std::memory_order_relaxed);
+    e.appl_ptr = appl_ptr_.load(std::memory_order_relaxed);
+    e.detail = detail;
+    events_.push(e);
+}
+
+bool PcmRuntime::set_state(PcmState from, PcmState to) noexcept {
+    PcmState expected = from;
+    if (!state_.compare_exchange_strong(expected, to, std::memory_order_seq_cst)) return false;
+    if (from != to) report(PcmEvent::Kind::State, from, to, 0);
+    return true;
+}
+
+void PcmRuntime::force_state(PcmState to) noexcept {
+    const PcmState from = state_.exchange(to, std::memory_order_seq_cst);
+    if (from != to) report(PcmEvent::Kind::State, from, to, 0);
+}
+
+void PcmRuntime::sync_rt() const noexcept {
+    // The state already left RUNNING/DRAINING (seq_cst), so an interrupt that starts now sees it
+    // and does nothing; wait only for one that started before. Control waits for rt, never the
+    // reverse.
+    while (rt_busy_.load(std::memory_order_seq_cst)) std::this_thread::yield();
+}
+
+int PcmRuntime::trigger(TriggerCmd cmd) noexcept {
+    const int rc = hw_.trigger(cmd);
+    if (rc < 0) report(PcmEvent::Kind::TriggerFailed, state(), state(), rc);
+    return rc;
+}
+
+Frames PcmRuntime::avail_of(Frames hw, Frames appl) const noexcept {
+    const auto b = static_cast<int64_t>(boundary_);
+    int64_t a = stream_ == Stream::Playback ? static_cast<int64_t>(hw + buffer_size_) - static_cast<int64_t>(appl)
+                                            : static_cast<int64_t>(hw) - static_cast<int64_t>(appl);
+    if (a < 0) a += b;
+    else if (b > 0 && a >= b) a -= b;
+    return static_cast<Frames>(a);
+}
+
+Frames PcmRuntime::avail_update() const noexcept {
+    if (buffer_size_ == 0) return 0;
+    return avail_of(hw_ptr_.load(std::memory_order_acquire), appl_ptr_.load(std::memory_order_acquire));
+}
+
+bool PcmRuntime::playback_has_data() const noexcept {
+    if (stop_threshold_.load(std::memory_order_relaxed) >= boundary_) return true;
+    return avail_update() < buffer_size_;
+}
+
+// ------------------------------------------------------------------------------------------
+// configuration
+
+HwParams PcmRuntime::hw_params_any() const { return HwParams::any(constraints_); }
+
+Result<void> PcmRuntime::hw_params(HwParams& params) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': hw_params after close", opt_.name));
+    const PcmState s = state();
+    if (s != PcmState::Open && s != PcmState::Setup && s != PcmState::Prepared) return bad_state("hw_params", s);
+    if (&params.constraints() != constraints_.get())
+        return Error(-EINVAL, fmt::format("pcm '{}': hw_params: the space was made by another PCM; start "
+                                          "from hw_params_any() of this one",
+                                          opt_.name));
+    HwParams chosen = params;
+    if (auto r = chosen.choose(); !r)
+        return Error(r.code(), fmt::format("pcm '{}': hw_params: {}", opt_.name, r.error().message()));
+    if (s != PcmState::Open)
+        if (auto r = hw_.hw_free(); !r) return r;
+    if (auto r = hw_.hw_params(chosen); !r)
+        return Error(r.code(), fmt::format("pcm '{}': hardware refused {}: {}", opt_.name, chosen.summary(),
+                                           r.error().message()));
+
+    params_ = chosen;
+    params = chosen;
+    period_size_ = chosen.period_size();
+    buffer_size_ = chosen.buffer_size();
+    channels_ = chosen.channels();
+    sample_bytes_ = format_info(chosen.format()).physical / 8;
+    frame_bytes_ = sample_bytes_ * channels_;
+    boundary_ = compute_boundary(buffer_size_, opt_.pointer_bits);
+    ring_.assign(static_cast<size_t>(buffer_size_) * frame_bytes_, std::byte{format_info(chosen.format()).silence_byte});
+    const SwParams sw = sw_params_defaults(period_size_, buffer_size_, boundary_);
+    avail_min_.store(sw.avail_min);
+    start_threshold_.store(sw.start_threshold);
+    stop_threshold_.store(sw.stop_threshold);
+    silence_threshold_ = sw.silence_threshold;
+    silence_size_ = sw.silence_size;
+    rt_.buffer_time_ns = static_cast<int64_t>(buffer_size_ * 1000000000ULL / chosen.rate());
+    force_state(PcmState::Setup);
+    return prepare_locked();  // alsa-lib's snd_pcm_hw_params prepares too
+}
+
+Result<void> PcmRuntime::hw_free() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': hw_free after close", opt_.name));
+    const PcmState s = state();
+    if (s == PcmState::Open) return ok();
+    if (s != PcmState::Setup && s != PcmState::Prepared) return bad_state("hw_free", s);
+    if (auto r = hw_.hw_free(); !r) return r;
+    force_state(PcmState::Open);
+    return ok();
+}
+
+SwParams PcmRuntime::sw_params_current() const {
+    SwParams p;
+    p.avail_min = avail_min_.load();
+    p.start_threshold = start_threshold_.load();
+    p.stop_threshold = stop_threshold_.load();
+    std::lock_guard lk(app_mutex_);
+    p.silence_threshold = silence_threshold_;
+    p.silence_size = silence_size_;
+    p.boundary = boundary_;
+    return p;
+}
+
+Result<void> PcmRuntime::sw_params(const SwParams& p) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("sw_params"); !r) return r;
+    if (auto r = validate_sw_params(p, buffer_size_, boundary_); !r)
+        return Error(r.code(), fmt::format("pcm '{}': {}", opt_.name, r.error().message()));
+    avail_min_.store(p.avail_min);
+    start_threshold_.store(p.start_threshold);
+    stop_threshold_.store(p.stop_threshold);
+    silence_threshold_ = p.silence_threshold;
+    silence_size_ = p.silence_size;
+    wake_.wake_all();  // a lower avail_min may satisfy a sleeper now
+    return ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// state operations
+
+Result<void> PcmRuntime::prepare() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("prepare"); !r) return r;
+    return prepare_locked();
+}
+
+Result<void> PcmRuntime::prepare_locked() {
+    PcmState s = state();
+    if (hw_running(s))
+        return Error(-EBUSY, fmt::format("pcm '{}': prepare while {}: stop or drop it first", opt_.name,
+                                         pcm_state_name(s)));
+    if (s == PcmState::Paused)
+        if (auto r = pause_locked(false); !r) return r;
+    if (s == PcmState::Paused || s == PcmState::Suspended)
+        if (auto r = stop_locked(PcmState::Setup); !r) return r;
+    if (auto r = hw_.prepare(); !r) return r;
+    sync_rt();
+    // snd_pcm_do_reset + post_reset: both pointers restart at 0.
+    hw_ptr_.store(0, std::memory_order_release);
+    appl_ptr_.store(0, std::memory_order_release);
+    rt_.hw_ptr_base = 0;
+    rt_.hw_ptr_interrupt = 0;
+    force_state(PcmState::Prepared);
+    wake_.wake_all();
+    return ok();
+}
+
+Result<void> PcmRuntime::start() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("start"); !r) return r;
+    return start_locked();
+}
+
+Result<void> PcmRuntime::start_locked() {
+    const PcmState s = state();
+    if (s != PcmState::Prepared) return bad_state("start", s);
+    if (stream_ == Stream::Playback && !playback_has_data())
+        return Error(-EPIPE, fmt::format("pcm '{}': start with an empty playback buffer", opt_.name));
+    const Frames hw = hw_ptr_.load(std::memory_order_relaxed);
+    rt_.hw_ptr_interrupt = hw - hw % period_size_;
+    rt_.hw_ptr_time_ns = hw_.now_ns();
+    // RUNNING is published before the trigger, so the first interrupt cannot be ignored.
+    set_state(PcmState::Prepared, PcmState::Running);
+    if (const int rc = trigger(TriggerCmd::Start); rc < 0) {
+        set_state(PcmState::Running, PcmState::Prepared);
+        sync_rt();
+        return Error(rc, fmt::format("pcm '{}': the hardware refused START", opt_.name));
+    }
+    return ok();
+}
+
+Result<void> PcmRuntime::stop() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("stop"); !r) return r;
+    return stop_locked(PcmState::Setup);
+}
+
+Result<void> PcmRuntime::stop_locked(PcmState to) {
+    for (;;) {
+        const PcmState s = state();
+        if (s == PcmState::Open || s == PcmState::Disconnected) return bad_state("stop", s);
+        if (s == to) return ok();
+        // The interrupt path may move RUNNING->XRUN or DRAINING->SETUP under us: retry then.
+        if (!set_state(s, to)) continue;
+        if (is_active(s)) {
+            sync_rt();
+            trigger(TriggerCmd::Stop);
+        }
+        wake_.wake_all();
+        return ok();
+    }
+}
+
+Result<void> PcmRuntime::drop() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("drop"); !r) return r;
+    if (state() == PcmState::Paused && opt_.info.can_pause)
+        if (auto r = pause_locked(false); !r) return r;
+    return stop_locked(PcmState::Setup);
+}
+
+Result<void> PcmRuntime::pause(bool enable) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured(enable ? "pause" : "pause release"); !r) return r;
+    return pause_locked(enable);
+}
+
+Result<void> PcmRuntime::pause_locked(bool enable) {
+    if (!opt_.info.can_pause)
+        return Error(-ENOSYS, fmt::format("pcm '{}': the hardware cannot pause", opt_.name));
+    if (enable) {
+        if (!set_state(PcmState::Running, PcmState::Paused)) return bad_state("pause", state());
+        sync_rt();
+        update_hw_ptr(false, PcmState::Paused);  // snd_pcm_do_pause syncs the pointer on push
+        if (state() != PcmState::Paused) return bad_state("pause", state());
+        if (const int rc = trigger(TriggerCmd::PausePush); rc < 0) {
+            set_state(PcmState::Paused, PcmState::Running);
+            return Error(rc, fmt::format("pcm '{}': the hardware refused PAUSE_PUSH", opt_.name));
+        }
+    } else {
+        if (state() != PcmState::Paused) return bad_state("pause release", state());
+        rt_.hw_ptr_time_ns = hw_.now_ns();  // no time passed for the pointer while paused
+        if (const int rc = trigger(TriggerCmd::PauseRelease); rc < 0)
+            return Error(rc, fmt::format("pcm '{}': the hardware refused PAUSE_RELEASE", opt_.name));
+        set_state(PcmState::Paused, PcmState::Running);
+    }
+    wake_.wake_all();
+    return ok();
+}
+
+Result<void> PcmRuntime::drain() {
+    DYNPCM_ASSERT_THREAD(control);
+    CallerCount caller(blocked_callers_);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("drain"); !r) return r;
+    PcmState s = state();
+    if (s == PcmState::Suspended) return bad_state("drain", s);
+    if (s == PcmState::Paused)
+        if (auto r = pause_locked(false); !r) return r;
+
+    if (stream_ == Stream::Capture) {
+        // Capture: stop the hardware now; reads then return what is left, then SETUP.
+        for (;;) {
+            s = state();
+            if (s == PcmState::Running) {
+                const PcmState to = avail_update() > 0 ? PcmState::Draining : PcmState::Setup;
+                if (!set_state(s, to)) continue;
+                sync_rt();
+                trigger(TriggerCmd::Stop);
+            } else if (s == PcmState::Prepared || s == PcmState::Xrun) {
+                force_state(PcmState::Setup);
+            }
+            wake_.wake_all();
+            return ok();
+        }
+    }
+
+    // Playback: snd_pcm_do_drain_init.
+    s = state();
+    if (s == PcmState::Prepared) {
+        if (avail_update() >= buffer_size_) {
+            force_state(PcmState::Setup);
+            return ok();
+        }
+        if (auto r = start_locked(); !r) return r;
+        s = PcmState::Running;
+    }
+    if (s == PcmState::Running && !set_state(PcmState::Running, PcmState::Draining)) s = state();
+    if (s == PcmState::Xrun) {
+        force_state(PcmState::Setup);
+        return ok();
+    }
+    if (state() != PcmState::Draining) return ok();  // SETUP already: nothing to play
+    if (opt_.info.drain_trigger) trigger(TriggerCmd::Drain);
+
+    const auto timeout = opt_.timeout;
+    auto last_progress = std::chrono::steady_clock::now();
+    Frames last_hw = hw_ptr();
+    while (state() == PcmState::Draining) {
+        if (nonblock_.load())
+            return Error(-EAGAIN, fmt::format("pcm '{}': draining (non-blocking)", opt_.name));
+        const uint32_t seen = wake_.seq();
+        if (state() != PcmState::Draining || closed_.load()) break;
+        if (hw_ptr() != last_hw) {
+            last_hw = hw_ptr();
+            last_progress = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - last_progress > timeout) {
+            return Error(-EIO, fmt::format("pcm '{}': drain made no progress for {} ms (DMA or IRQ trouble?)",
+                                           opt_.name, timeout.count()));
+        }
+        lk.unlock();
+        wake_.wait(seen, std::chrono::milliseconds(50));
+        lk.lock();
+    }
+    if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': closed while draining", opt_.name));
+    return ok();
+}
+
+Result<void> PcmRuntime::suspend() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': suspend after close", opt_.name));
+    for (;;) {
+        const PcmState s = state();
+        switch (s) {
+            case PcmState::Open:
+            case PcmState::Setup:
+            case PcmState::Disconnected:
+            case PcmState::Suspended:
+                // snd_pcm_pre_suspend: nothing to suspend.
+                return Error(-EBUSY, fmt::format("pcm '{}': nothing to suspend in state {}", opt_.name,
+                                                 pcm_state_name(s)));
+            default: break;
+        }
+        if (!set_state(s, PcmState::Suspended)) continue;
+        suspended_state_ = s;
+        if (hw_running(s)) {
+            sync_rt();
+            trigger(TriggerCmd::Suspend);
+        }
+        wake_.wake_all();
+        return ok();
+    }
+}
+
+Result<void> PcmRuntime::resume() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("resume"); !r) return r;
+    if (!opt_.info.can_resume)
+        return Error(-ENOSYS, fmt::format("pcm '{}': the hardware cannot resume; prepare again", opt_.name));
+    if (state() != PcmState::Suspended) return bad_state("resume", state());
+    const PcmState prev = suspended_state_;
+    if (prev == PcmState::Running || (prev == PcmState::Draining && stream_ == Stream::Playback)) {
+        rt_.hw_ptr_time_ns = hw_.now_ns();
+        if (const int rc = trigger(TriggerCmd::Resume); rc < 0)
+            return Error(rc, fmt::format("pcm '{}': the hardware refused RESUME", opt_.name));
+    }
+    set_state(PcmState::Suspended, prev);
+    wake_.wake_all();
+    return ok();
+}
+
+void PcmRuntime::disconnect() {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (closed_.load()) return;
+    const PcmState from = state_.exchange(PcmState::Disconnected, std::memory_order_seq_cst);
+    if (from == PcmState::Disconnected) return;
+    report(PcmEvent::Kind::State, from, PcmState::Disconnected, 0);
+    if (is_active(from)) {
+        sync_rt();
+        trigger(TriggerCmd::Stop);
+    }
+    wake_.wake_all();
+}
+
+void PcmRuntime::close() {
+    DYNPCM_ASSERT_THREAD(control);
+    {
+        std::unique_lock lk(app_mutex_);
+        if (closed_.load()) return;
+        const PcmState s = state();
+        if (is_active(s)) (void)stop_locked(PcmState::Setup);
+        if (s != PcmState::Open && s != PcmState::Disconnected) (void)hw_.hw_free();
+        closed_.store(true, std::memory_order_release);
+        sync_rt();
+    }
+    // Blocked callers wake, see closed_, and return -EBADFD; wait until they are out.
+    while (blocked_callers_.load(std::memory_order_acquire) != 0) {
+        wake_.wake_all();
+        std::this_thread::yield();
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// status
+
+Result<Frames> PcmRuntime::avail() const {
+    if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': avail after close", opt_.name));
+    const PcmState s = state();
+    switch (s) {
+        case PcmState::Prepared:
+        case PcmState::Running:
+        case PcmState::Draining:
+        case PcmState::Paused: return avail_update();
+        default: return bad_state("avail", s);
+    }
+}
+
+Result<int64_t> PcmRuntime::delay() const {
+    auto a = avail();
+    if (!a) return std::move(a).error();
+    const auto hw_delay = static_cast<int64_t>(hw_.delay());
+    if (stream_ == Stream::Playback)
+        return static_cast<int64_t>(buffer_size_) - static_cast<int64_t>(*a) + hw_delay;
+    return static_cast<int64_t>(*a) + hw_delay;
+}
+
+PcmStatus PcmRuntime::status() const {
+    PcmStatus st;
+    st.state = state();
+    st.suspended_state = suspended_state_;
+    st.hw_ptr = hw_ptr();
+    st.appl_ptr = appl_ptr();
+    st.avail = avail_update();
+    auto d = delay();
+    st.delay = d ? *d : 0;
+    st.periods_elapsed = periods_elapsed_.load();
+    st.xruns = xruns_.load();
+    return st;
+}
+
+// ------------------------------------------------------------------------------------------
+// transfers
+
+Result<Frames> PcmRuntime::writei(const void* buffer, Frames frames) {
+    const void* bufs[1] = {buffer};
+    return transfer(Xfer::Interleaved, bufs, nullptr, frames);
+}
+Result<Frames> PcmRuntime::writen(const void* const* channel_buffers, Frames frames) {
+    return transfer(Xfer::NonInterleaved, channel_buffers, nullptr, frames);
+}
+Result<Frames> PcmRuntime::readi(void* buffer, Frames frames) {
+    void* bufs[1] = {buffer};
+    return transfer(Xfer::Interleaved, nullptr, bufs, frames);
+}
+Result<Frames> PcmRuntime::readn(void* const* channel_buffers, Frames frames) {
+    return transfer(Xfer::NonInterleaved, nullptr, channel_buffers, frames);
+}
+
+Result<void> PcmRuntime::transfer_state_error(PcmState s, const char* op) const {
+    switch (s) {
+        case PcmState::Prepared:
+        case PcmState::Running:
+        case PcmState::Paused: return ok();
+        case PcmState::Draining:
+            if (stream_ == Stream::Capture) return ok();
+            return bad_state(op, s);
+        default: return bad_state(op, s);
+    }
+}
+
+Result<Frames> PcmRuntime::wait_for_avail(std::unique_lock<std::mutex>& lock, Frames want, const char* op) {
+    auto last_progress = std::chrono::steady_clock::now();
+    Frames last_hw = hw_ptr();
+    for (;;) {
+        const uint32_t seen = wake_.seq();
+        if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': closed while blocked in {}", opt_.name, op));
+        const PcmState s = state();
+        if (s == PcmState::Draining && stream_ == Stream::Capture) return avail_update();
+        if (auto r = transfer_state_error(s, op); !r) return std::move(r).error();
+        const Frames a = avail_update();
+        if (a >= want) return a;
+        if (hw_ptr() != last_hw || s == PcmState::Paused) {
+            last_hw = hw_ptr();
+            last_progress = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - last_progress > opt_.timeout) {
+            return Error(-EIO, fmt::format("pcm '{}': {} waited {} ms with no progress (DMA or IRQ trouble?)",
+                                           opt_.name, op, opt_.timeout.count()));
+        }
+        lock.unlock();
+        wake_.wait(seen, std::chrono::milliseconds(50));
+        lock.lock();
+    }
+}
+
+Result<Frames> PcmRuntime::transfer(Xfer kind, const void* const* in, void* const* out, Frames frames) {
+    DYNPCM_ASSERT_THREAD(control);
+    const bool playback = stream_ == Stream::Playback;
+    const char* op = playback ? (kind == Xfer::Interleaved ? "writei" : "writen")
+                              : (kind == Xfer::Interleaved ? "readi" : "readn");
+    if ((in != nullptr) != playback)
+        return Error(-EINVAL, fmt::format("pcm '{}': {} on a {} stream", opt_.name, op, stream_name(stream_)));
+    CallerCount caller(blocked_callers_);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured(op); !r) return std::move(r).error();
+    const Access want_access = kind == Xfer::Interleaved ? Access::RwInterleaved : Access::RwNonInterleaved;
+    if (params_.access() != want_access)
+        return Error(-EINVAL, fmt::format("pcm '{}': {} needs {} access; the stream is configured for {}",
+                                          opt_.name, op, access_name(want_access), access_name(params_.access())));
+    if (frames == 0) return Frames{0};
+    const void* const* bufs = playback ? in : reinterpret_cast<const void* const*>(out);
+    if (bufs == nullptr) return Error(-EFAULT, fmt::format("pcm '{}': {} with a null buffer", opt_.name, op));
+    const unsigned nbufs = kind == Xfer::Interleaved ? 1U : channels_;
+    for (unsigned c = 0; c < nbufs; ++c)
+        if (bufs[c] == nullptr)
+            return Error(-EFAULT, fmt::format("pcm '{}': {} with a null buffer (channel {})", opt_.name, op, c));
+    if (auto r = transfer_state_error(state(), op); !r) return std::move(r).error();
+
+    if (!playback && state() == PcmState::Prepared && frames >= start_threshold_.load())
+        if (auto r = start_locked(); !r) return std::move(r).error();
+
+    Frames done = 0;
+    while (done < frames) {
+        Frames a = avail_update();
+        if (a == 0) {
+            if (!playback && state() == PcmState::Draining) {
+                (void)stop_locked(PcmState::Setup);
+                break;
+            }
+            if (nonblock_.load()) {
+                if (done == 0) return Error(-EAGAIN, fmt::format("pcm '{}': {} would block", opt_.name, op));
+                break;
+            }
+            auto w = wait_for_avail(lk, std::min(frames - done, avail_min_.load()), op);
+            if (!w) {
+                if (done > 0) break;
+                return std::move(w).error();
+            }
+            continue;
+        }
+        if (auto r = transfer_state_error(state(), op); !r) {
+            if (done > 0) break;
+            return std::move(r).error();
+        }
+        const Frames appl = appl_ptr_.load(std::memory_order_relaxed);
+        const Frames ofs = appl % buffer_size_;
+        const Frames n = std::min({frames - done, a, buffer_size_ - ofs});
+        std::byte* ring = ring_.data() + ofs * frame_bytes_;
+        if (kind == Xfer::Interleaved) {
+            const size_t bytes = static_cast<size_t>(n) * frame_bytes_;
+            const size_t skip = static_cast<size_t>(done) * frame_bytes_;
+            if (playback) std::memcpy(ring, static_cast<const std::byte*>(in[0]) + skip, bytes);
+            else std::memcpy(static_cast<std::byte*>(out[0]) + skip, ring, bytes);
+        } else {
+            for (unsigned c = 0; c < channels_; ++c)
+                for (Frames f = 0; f < n; ++f) {
+                    std::byte* slot = ring + f * frame_bytes_ + c * sample_bytes_;
+                    const size_t at = static_cast<size_t>(done + f) * sample_bytes_;
+                    if (playback) std::memcpy(slot, static_cast<const std::byte*>(in[c]) + at, sample_bytes_);
+                    else std::memcpy(static_cast<std::byte*>(out[c]) + at, slot, sample_bytes_);
+                }
+        }
+        Frames next = appl + n;
+        if (next >= boundary_) next -= boundary_;
+        appl_ptr_.store(next, std::memory_order_release);
+        done += n;
+        if (playback && state() == PcmState::Prepared &&
+            buffer_size_ - avail_update() >= start_threshold_.load())
+            if (auto r = start_locked(); !r) break;
+    }
+    return done;
+}
+
+Result<bool> PcmRuntime::wait(std::chrono::milliseconds timeout) {
+    DYNPCM_ASSERT_THREAD(control);
+    CallerCount caller(blocked_callers_);
+    std::unique_lock lk(app_mutex_);
+    if (auto r = check_configured("wait"); !r) return std::move(r).error();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const uint32_t seen = wake_.seq();
+        if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': closed while waiting", opt_.name));
+        const PcmState s = state();
+        if (s != PcmState::Prepared && s != PcmState::Running && s != PcmState::Paused && s != PcmState::Draining)
+            return bad_state("wait", s);
+        if (avail_update() >= avail_min_.load()) return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return false;
+        lk.unlock();
+        wake_.wait(seen, deadline - now);
+        lk.lock();
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// the interrupt path
+
+void PcmRuntime::period_elapsed_rt() noexcept {
+    DYNPCM_ASSERT_THREAD(rt);
+    rt_busy_.store(true, std::memory_order_seq_cst);
+    const PcmState s = state_.load(std::memory_order_seq_cst);
+    if (hw_running(s)) {
+        periods_elapsed_.fetch_add(1, std::memory_order_relaxed);
+        update_hw_ptr(true, s);
+    }
+    rt_busy_.store(false, std::memory_order_release);
+    wake_.wake_all();
+}
+
+void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
+    Frames pos = hw_.pointer();
+    const int64_t now = hw_.now_ns();
+    if (pos == kPosXrun) {
+        if (set_state(expected, PcmState::Xrun)) {
+            xruns_.fetch_add(1, std::memory_order_relaxed);
+            trigger(TriggerCmd::Stop);
+        }
+        return;
+    }
+    if (pos >= buffer_size_) {
+        report(PcmEvent::Kind::BadPosition, expected, expected, static_cast<int64_t>(pos));
+        pos = 0;
+    }
+    const Frames old_hw = hw_ptr_.load(std::memory_order_relaxed);
+    Frames base = rt_.hw_ptr_base;
+    Frames new_hw = base + pos;
+    auto next_base = [&] {
+        base += buffer_size_;
+        if (base >= boundary_) base = 0;
+        new_hw = base + pos;
+    };
+    bool assumed_wrap = false;
+    if (in_interrupt && rt_.hw_ptr_interrupt + period_size_ > new_hw) {
+        // Less than a period since the last interrupt: a doubly acknowledged interrupt, unless
+        // more than half a buffer of time passed, in which case a whole buffer wrapped.
+        if (now - rt_.hw_ptr_time_ns > rt_.buffer_time_ns / 2) {
+            next_base();
+            assumed_wrap = true;
+        }
+    }
+    if (!assumed_wrap && new_hw < old_hw) next_base();
+
+    const Frames delta = new_hw >= old_hw ? new_hw - old_hw : new_hw + boundary_ - old_hw;
+    if (delta >= buffer_size_ + period_size_) {
+        report(PcmEvent::Kind::UnexpectedHwPtr, expected, expected, static_cast<int64_t>(delta));
+        return;  // "Unexpected hw_ptr": the kernel ignores this update
+    }
+    if (in_interrupt && delta > period_size_ + period_size_ / 2)
+        report(PcmEvent::Kind::LostInterrupts, expected, expected, static_cast<int64_t>(delta));
+    if (new_hw == old_hw) {
+        rt_.hw_ptr_time_ns = now;
+        return;
+    }
+    if (in_interrupt) {
+        Frames d = new_hw >= rt_.hw_ptr_interrupt ? new_hw - rt_.hw_ptr_interrupt
+                                                  : new_hw + boundary_ - rt_.hw_ptr_interrupt;
+        d -= d % period_size_;
+        rt_.hw_ptr_interrupt += d;
+        if (rt_.hw_ptr_interrupt >= boundary_) rt_.hw_ptr_interrupt -= boundary_;
+    }
+    rt_.hw_ptr_base = base;
+    rt_.hw_ptr_time_ns = now;
+    hw_ptr_.store(new_hw, std::memory_order_release);
+    update_state(avail_of(new_hw, appl_ptr_.load(std::memory_order_acquire)), expected);
+}
+
+void PcmRuntime::update_state(Frames avail, PcmState expected) noexcept {
+    if (expected == PcmState::Draining) {
+        if (avail >= buffer_size_ && set_state(PcmState::Draining, PcmState::Setup))
+            trigger(TriggerCmd::Stop);  // snd_pcm_drain_done
+        return;
+    }
+    if (avail >= stop_threshold_.load(std::memory_order_relaxed) && set_state(expected, PcmState::Xrun)) {
+        xruns_.fetch_add(1, std::memory_order_relaxed);
+        trigger(TriggerCmd::Stop);
+    }
+}
+
+void PcmRuntime::dma_read_rt(Frames offset, Frames frames, void* dst) noexcept {
+    auto* out = static_cast<std::byte*>(dst);
+    const uint8_t silence = buffer_size_ ? format_info(params_.format()).silence_byte : 0;
+    if (buffer_size_ == 0 || frame_bytes_ == 0) return;
+    const Frames hw = hw_ptr_.load(std::memory_order_acquire);
+    const Frames appl = appl_ptr_.load(std::memory_order_acquire);
+    // Frames queued for the hardware, signed: negative when it already ran past the
+    // application (possible only with stop_threshold >= boundary).
+    int64_t queued = static_cast<int64_t>(appl) - static_cast<int64_t>(hw);
+    if (queued > static_cast<int64_t>(boundary_ / 2)) queued -= static_cast<int64_t>(boundary_);
+    if (queued < -static_cast<int64_t>(boundary_ / 2)) queued += static_cast<int64_t>(boundary_);
+    offset %= buffer_size_;
+    const Frames ahead = (offset + buffer_size_ - hw % buffer_size_) % buffer_size_;
+    const int64_t valid_signed = std::clamp<int64_t>(queued - static_cast<int64_t>(ahead), 0, static_cast<int64_t>(frames));
+    const auto valid = static_cast<Frames>(valid_signed);
+    Frames done = 0;
+    while (done < valid) {
+        const Frames at = (offset + done) % buffer_size_;
+        const Frames n = std::min(valid - done, buffer_size_ - at);
+        std::memcpy(out + done * frame_bytes_, ring_.data() + at * frame_bytes_, n * frame_bytes_);
+        done += n;
+    }
+    std::memset(out + valid * frame_bytes_, silence, (frames - valid) * frame_bytes_);
+}
+
+void PcmRuntime::dma_write_rt(Frames offset, Frames frames, const void* src) noexcept {
+    if (buffer_size_ == 0 || frame_bytes_ == 0) return;
+    const auto* in = static_cast<const std::byte*>(src);
+    const Frames hw = hw_ptr_.load(std::memory_order_acquire);
+    const Frames appl = appl_ptr_.load(std::memory_order_acquire);
+    const Frames unread = std::min(avail_of(hw, appl), buffer_size_);
+    offset %= buffer_size_;
+    const Frames ahead = (offset + buffer_size_ - hw % buffer_size_) % buffer_size_;
+    // Room before the write would clobber frames the application has not read.
+    const int64_t room = static_cast<int64_t>(buffer_size_) - static_cast<int64_t>(unread) - static_cast<int64_t>(ahead);
+    const auto allowed = static_cast<Frames>(std::clamp<int64_t>(room, 0, static_cast<int64_t>(frames)));
+    Frames done = 0;
+    while (done < allowed) {
+        const Frames at = (offset + done) % buffer_size_;
+        const Frames n = std::min(allowed - done, buffer_size_ - at);
+        std::memcpy(ring_.data() + at * frame_bytes_, in + done * frame_bytes_, n * frame_bytes_);
+        done += n;
+    }
+}
+
+}  // namespace dynpcm
