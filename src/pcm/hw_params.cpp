@@ -11,7 +11,7 @@ namespace {
 using P = HwParam;
 namespace ops = interval_ops;
 
-enum class Op { Mul, Div, MulDivK, MulKDiv, MulDivKLoose, MulKDivLoose };
+enum class Op { Mul, Div, MulDivK, MulKDiv, TimeUs, FramesOf, RateOf };
 
 // One relation target = f(a, b, k), as registered by the kernel's snd_pcm_hw_constraints_init.
 struct Relation {
@@ -23,27 +23,25 @@ struct Relation {
     const char* text;
 };
 
-constexpr uint32_t kUsec = 1000000;
-
 constexpr Relation kRelations[] = {
     {P::SampleBits, Op::Div, P::FrameBits, P::Channels, 0, "sample_bits = frame_bits / channels"},
     {P::FrameBits, Op::Mul, P::SampleBits, P::Channels, 0, "frame_bits = sample_bits * channels"},
     {P::FrameBits, Op::MulKDiv, P::PeriodBytes, P::PeriodSize, 8, "frame_bits = period_bytes * 8 / period_size"},
     {P::FrameBits, Op::MulKDiv, P::BufferBytes, P::BufferSize, 8, "frame_bits = buffer_bytes * 8 / buffer_size"},
     {P::Channels, Op::Div, P::FrameBits, P::SampleBits, 0, "channels = frame_bits / sample_bits"},
-    {P::Rate, Op::MulKDivLoose, P::PeriodSize, P::PeriodTime, kUsec, "rate = period_size * 1e6 / period_time"},
-    {P::Rate, Op::MulKDivLoose, P::BufferSize, P::BufferTime, kUsec, "rate = buffer_size * 1e6 / buffer_time"},
+    {P::Rate, Op::RateOf, P::PeriodSize, P::PeriodTime, 0, "rate = period_size * 1e6 / period_time"},
+    {P::Rate, Op::RateOf, P::BufferSize, P::BufferTime, 0, "rate = buffer_size * 1e6 / buffer_time"},
     {P::Periods, Op::Div, P::BufferSize, P::PeriodSize, 0, "periods = buffer_size / period_size"},
     {P::PeriodSize, Op::Div, P::BufferSize, P::Periods, 0, "period_size = buffer_size / periods"},
     {P::PeriodSize, Op::MulKDiv, P::PeriodBytes, P::FrameBits, 8, "period_size = period_bytes * 8 / frame_bits"},
-    {P::PeriodSize, Op::MulDivKLoose, P::PeriodTime, P::Rate, kUsec, "period_size = period_time * rate / 1e6"},
+    {P::PeriodSize, Op::FramesOf, P::PeriodTime, P::Rate, 0, "period_size = period_time * rate / 1e6"},
     {P::PeriodBytes, Op::MulDivK, P::PeriodSize, P::FrameBits, 8, "period_bytes = period_size * frame_bits / 8"},
-    {P::PeriodTime, Op::MulKDivLoose, P::PeriodSize, P::Rate, kUsec, "period_time = period_size * 1e6 / rate"},
+    {P::PeriodTime, Op::TimeUs, P::PeriodSize, P::Rate, 0, "period_time = period_size * 1e6 / rate"},
     {P::BufferSize, Op::Mul, P::PeriodSize, P::Periods, 0, "buffer_size = period_size * periods"},
     {P::BufferSize, Op::MulKDiv, P::BufferBytes, P::FrameBits, 8, "buffer_size = buffer_bytes * 8 / frame_bits"},
-    {P::BufferSize, Op::MulDivKLoose, P::BufferTime, P::Rate, kUsec, "buffer_size = buffer_time * rate / 1e6"},
+    {P::BufferSize, Op::FramesOf, P::BufferTime, P::Rate, 0, "buffer_size = buffer_time * rate / 1e6"},
     {P::BufferBytes, Op::MulDivK, P::BufferSize, P::FrameBits, 8, "buffer_bytes = buffer_size * frame_bits / 8"},
-    {P::BufferTime, Op::MulKDivLoose, P::BufferSize, P::Rate, kUsec, "buffer_time = buffer_size * 1e6 / rate"},
+    {P::BufferTime, Op::TimeUs, P::BufferSize, P::Rate, 0, "buffer_time = buffer_size * 1e6 / rate"},
 };
 
 Interval apply(const Relation& r, const Interval& a, const Interval& b) {
@@ -52,8 +50,9 @@ Interval apply(const Relation& r, const Interval& a, const Interval& b) {
         case Op::Div: return ops::div_exact(a, b);
         case Op::MulDivK: return ops::muldivk_exact(a, b, r.k);
         case Op::MulKDiv: return ops::mulkdiv_exact(a, r.k, b);
-        case Op::MulDivKLoose: return ops::muldivk_loose(a, b, r.k);
-        case Op::MulKDivLoose: return ops::mulkdiv_loose(a, r.k, b);
+        case Op::TimeUs: return ops::time_us(a, b);
+        case Op::FramesOf: return ops::frames_of(a, b);
+        case Op::RateOf: return ops::rate_of(a, b);
     }
     return Interval::empty_set();
 }
@@ -181,9 +180,22 @@ Result<void> HwParams::narrow(HwParam p, Interval to, const std::string& what) {
     const Interval& cur = iv_[index(p)];
     Interval next = cur;
     next.refine(to);
-    if (next.empty())
+    if (next.empty()) {
+        // Say which other parameters exclude the value, when a relation does.
+        for (const auto& r : kRelations) {
+            if (r.target != p) continue;
+            const Interval& a = iv_[index(r.a)];
+            const Interval& b = iv_[index(r.b)];
+            Interval hit = apply(r, a, b);
+            hit.refine(to);
+            if (!hit.empty()) continue;
+            return Error(-EINVAL, fmt::format("{}: {} {} conflicts with {}={}, {}={}: {} allows only {}", what,
+                                              hw_param_name(p), to.to_string(), hw_param_name(r.a), a.to_string(),
+                                              hw_param_name(r.b), b.to_string(), r.text, apply(r, a, b).to_string()));
+        }
         return Error(-EINVAL, fmt::format("{}: {} {} is outside the allowed {}", what, hw_param_name(p),
                                           to.to_string(), cur.to_string()));
+    }
     HwParams trial = *this;
     trial.iv_[index(p)] = next;
     if (auto r = trial.refine(what); !r) return r;
@@ -205,8 +217,8 @@ Result<void> HwParams::set_minmax(HwParam p, uint32_t lo, uint32_t hi) {
 }
 
 Result<uint32_t> HwParams::set_first(HwParam p) {
-    // The interval's ends are supersets for the rounded time relations, so the minimum itself
-    // may be infeasible; step upwards until a value sticks.
+    // An interval's end can be infeasible when relations that round interact (a minimum
+    // buffer_bytes no frame size divides); step inwards until a value sticks.
     for (int attempt = 0; attempt < kMaxPasses; ++attempt) {
         const uint32_t v = iv_[index(p)].min;
         if (set(p, v)) return v;

@@ -75,17 +75,29 @@ Interval mulkdiv_exact(const Interval& a, uint32_t k, const Interval& b) {
     return {lo, hi};
 }
 
-Interval muldivk_loose(const Interval& a, const Interval& b, uint32_t k) {
-    if (a.empty() || b.empty()) return Interval::empty_set();
-    const uint32_t lo = sat(uint64_t{a.min} * b.min / k);
-    const uint32_t hi = (inf(a.max) || inf(b.max)) ? Interval::kMax : sat(div_up(uint64_t{a.max} * b.max, k));
+constexpr uint64_t kUsec = 1000000;
+
+Interval time_us(const Interval& frames, const Interval& rate) {
+    if (frames.empty() || rate.empty()) return Interval::empty_set();
+    const uint32_t lo = inf(rate.max) ? 0 : sat(uint64_t{frames.min} * kUsec / std::max<uint32_t>(rate.max, 1));
+    const uint32_t hi = (inf(frames.max) || rate.min == 0) ? Interval::kMax : sat(uint64_t{frames.max} * kUsec / rate.min);
     return {lo, hi};
 }
 
-Interval mulkdiv_loose(const Interval& a, uint32_t k, const Interval& b) {
-    if (a.empty() || b.empty()) return Interval::empty_set();
-    const uint32_t lo = inf(b.max) ? 0 : sat(uint64_t{a.min} * k / std::max<uint32_t>(b.max, 1));
-    const uint32_t hi = (b.min == 0 || inf(a.max)) ? Interval::kMax : sat(div_up(uint64_t{a.max} * k, b.min));
+Interval frames_of(const Interval& time, const Interval& rate) {
+    if (time.empty() || rate.empty()) return Interval::empty_set();
+    // t <= f * 1e6 / r < t + 1  <=>  ceil(t * r / 1e6) <= f <= ceil((t + 1) * r / 1e6) - 1
+    const uint32_t lo = sat(div_up(uint64_t{time.min} * rate.min, kUsec));
+    if (inf(time.max) || inf(rate.max)) return {lo, Interval::kMax};
+    const uint64_t hi = div_up((uint64_t{time.max} + 1) * rate.max, kUsec);
+    return {lo, sat(hi == 0 ? 0 : hi - 1)};
+}
+
+Interval rate_of(const Interval& frames, const Interval& time) {
+    if (frames.empty() || time.empty()) return Interval::empty_set();
+    // t <= f * 1e6 / r < t + 1  <=>  f * 1e6 / (t + 1) < r <= f * 1e6 / t
+    const uint32_t lo = inf(time.max) ? 0 : sat(uint64_t{frames.min} * kUsec / (uint64_t{time.max} + 1) + 1);
+    const uint32_t hi = (inf(frames.max) || time.min == 0) ? Interval::kMax : sat(uint64_t{frames.max} * kUsec / time.min);
     return {lo, hi};
 }
 

@@ -31,7 +31,7 @@ private:
     std::string message_;
 };
 
-/// The symbolic name of a negative errno value ("EPIPE"), or "E<n>" when unknown.
+/// The symbolic name of a negative errno value ("EPIPE"), or "E?" when unknown.
 /// Thread: any. Blocking: wait-free. Allocates: no.
 const char* errno_name(int negative_code) noexcept;
 

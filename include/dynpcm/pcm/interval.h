@@ -35,17 +35,23 @@ struct Interval {
     std::string to_string() const;
 };
 
-/// Interval arithmetic used by the hw_params rules. "Exact" variants are for relations whose
-/// target is an exact integer (buffer_size = period_size * periods), and round inwards; "loose"
-/// variants are for rounded relations (period_time = period_size * 1e6 / rate) and round
-/// outwards. Both return a superset of the values the relation allows.
+/// Interval arithmetic used by the hw_params rules. Each returns a superset of the values the
+/// relation allows (never loses a valid configuration), as tight as integers permit.
+/// The "exact" ops are for relations whose result is an exact integer
+/// (buffer_size = period_size * periods) and round inwards. Times are whole microseconds,
+/// the exact duration rounded down (256 frames at 48 kHz last 5333 us), which keeps the time
+/// relations exact too: time_us, frames_of and rate_of are that rounding and its inverses.
 namespace interval_ops {
 Interval mul(const Interval& a, const Interval& b);
 Interval div_exact(const Interval& a, const Interval& b);
 Interval muldivk_exact(const Interval& a, const Interval& b, uint32_t k);  ///< a*b/k
 Interval mulkdiv_exact(const Interval& a, uint32_t k, const Interval& b);  ///< a*k/b
-Interval muldivk_loose(const Interval& a, const Interval& b, uint32_t k);
-Interval mulkdiv_loose(const Interval& a, uint32_t k, const Interval& b);
+/// floor(frames * 1e6 / rate).
+Interval time_us(const Interval& frames, const Interval& rate);
+/// The frames whose duration rounds down to a time in `time` at a rate in `rate`.
+Interval frames_of(const Interval& time, const Interval& rate);
+/// The rates at which a frame count in `frames` lasts a time in `time`.
+Interval rate_of(const Interval& frames, const Interval& time);
 }  // namespace interval_ops
 
 }  // namespace dynpcm

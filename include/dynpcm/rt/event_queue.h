@@ -18,7 +18,7 @@ namespace dynpcm {
 
 template <typename T, size_t N>
 class EventQueue {
-    static_assert((N & (N - 1)) == 0, "N must be a power of two");
+    static_assert(N >= 2 && (N & (N - 1)) == 0, "N must be a power of two, at least 2");
     static_assert(std::is_trivially_copyable_v<T>);
 
 public:

@@ -1,0 +1,68 @@
+#pragma once
+/// DAI links as a card declares them: front-ends (FE, the PCMs applications open) and
+/// back-ends (BE, the links to real hardware), as in struct snd_soc_dai_link with
+/// dynamic=1 (FE) or no_pcm=1 (BE).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dynpcm/dapm/graph.h"
+#include "dynpcm/pcm/format.h"
+#include "dynpcm/pcm/interval.h"
+#include "dynpcm/pcm/state.h"
+
+namespace dynpcm {
+
+/// SND_SOC_DPCM_TRIGGER_PRE / _POST: whether the FE is triggered before its BEs on start.
+enum class TriggerOrder : uint8_t { Pre, Post };
+const char* trigger_order_name(TriggerOrder t) noexcept;
+
+/// One direction of a link: its DAI stream (and the DAI widget named after it) and what it
+/// supports.
+struct LinkStream {
+    std::string stream_name;        ///< also the name of the DAI widget (dai_in or dai_out)
+    WidgetId widget = 0;            ///< filled in when the link is added to a card
+    FormatMask formats = FormatMask::of(Format::S16_LE);
+    Interval rates{8000, 192000};
+    Interval channels{1, 2};
+    std::vector<uint32_t> rate_list;  ///< when non-empty, only these rates
+};
+
+struct FeLink {
+    std::string name;
+    std::optional<LinkStream> playback;
+    std::optional<LinkStream> capture;
+    TriggerOrder trigger[2] = {TriggerOrder::Post, TriggerOrder::Post};  ///< [playback, capture]
+    int line = 0;  ///< where the card file declared it, for messages
+
+    const std::optional<LinkStream>& stream(Stream s) const { return s == Stream::Playback ? playback : capture; }
+};
+
+/// be_hw_params_fixup: what the BE runs at whatever the FE asked for.
+struct HwFixup {
+    std::optional<uint32_t> rate;
+    std::optional<uint32_t> channels;
+    std::optional<Format> format;
+};
+
+/// Which backend plays a BE, with its free-form options (device string, file, ...).
+struct BackendBinding {
+    std::string type = "sim";  ///< sim, null, wav, alsa
+    std::map<std::string, std::string> options;
+};
+
+struct BeLink {
+    std::string name;
+    std::optional<LinkStream> playback;
+    std::optional<LinkStream> capture;
+    BackendBinding backend;
+    HwFixup fixup;
+    TriggerOrder trigger[2] = {TriggerOrder::Post, TriggerOrder::Post};
+    int line = 0;
+
+    const std::optional<LinkStream>& stream(Stream s) const { return s == Stream::Playback ? playback : capture; }
+};
+
+}  // namespace dynpcm

@@ -1,0 +1,426 @@
+#include "dynpcm/card/card.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace dynpcm {
+
+const char* trigger_order_name(TriggerOrder t) noexcept { return t == TriggerOrder::Pre ? "pre" : "post"; }
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                              std::tolower(static_cast<unsigned char>(b[j - 1]));
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string>& candidates) {
+    std::optional<std::string> best;
+    size_t best_d = SIZE_MAX;
+    for (const auto& c : candidates) {
+        // Cheap bound first: names of very different length cannot be near.
+        const size_t len_gap = c.size() > name.size() ? c.size() - name.size() : name.size() - c.size();
+        if (len_gap >= best_d || len_gap > name.size() / 3 + 2) continue;
+        const size_t d = edit_distance(name, c);
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
+    }
+    if (best && best_d <= std::max<size_t>(2, name.size() / 3)) return best;
+    return std::nullopt;
+}
+
+Card::Card(std::string name) : name_(std::move(name)) {}
+
+std::optional<std::string> Card::suggest_widget(std::string_view name) const {
+    std::vector<std::string> names;
+    names.reserve(graph_.widget_count());
+    for (WidgetId w = 0; w < graph_.widget_count(); ++w) names.push_back(graph_.widget(w).name);
+    return nearest_name(name, names);
+}
+
+namespace {
+std::string did_you_mean(const std::optional<std::string>& s) {
+    return s ? fmt::format(" (did you mean '{}'?)", *s) : std::string{};
+}
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// building
+
+Result<uint32_t> Card::add_ctl(const KcontrolSpec& spec, std::string full_name, CtlRole role,
+                               std::optional<WidgetId> widget) {
+    if (full_name.empty()) return Error(-EINVAL, "a control needs a name");
+    if (full_name.size() > kCtlNameMax)
+        return Error(-EINVAL, fmt::format("control name '{}' is {} characters; ALSA allows at most {}", full_name,
+                                          full_name.size(), kCtlNameMax));
+    if (find_control(full_name))
+        return Error(-EEXIST, fmt::format("control '{}' is defined twice", full_name));
+    Control c;
+    c.id.numid = static_cast<uint32_t>(controls_.size() + 1);
+    c.id.name = std::move(full_name);
+    c.info = spec.info;
+    c.role = role;
+    c.widget = widget;
+    c.kcontrol = spec.name;
+    const auto& i = c.info;
+    if (i.count == 0 || i.count > 512)
+        return Error(-EINVAL, fmt::format("control '{}': count {} must be 1..512", c.id.name, i.count));
+    if (i.type == CtlType::Integer && (i.min > i.max || i.step <= 0))
+        return Error(-EINVAL, fmt::format("control '{}': range {}..{} step {} is empty", c.id.name, i.min, i.max, i.step));
+    if (i.type == CtlType::Enumerated && i.items.empty())
+        return Error(-EINVAL, fmt::format("control '{}': an enumerated control needs items", c.id.name));
+    const int64_t first = i.type == CtlType::Integer ? i.min : 0;
+    c.value = spec.value.empty() ? std::vector<int64_t>(i.count, first) : spec.value;
+    if (c.value.size() == 1 && i.count > 1) c.value.assign(i.count, c.value[0]);
+    if (auto r = validate_ctl_values(c, c.value); !r) return std::move(r).error();
+    controls_.push_back(std::move(c));
+    return controls_.back().id.numid;
+}
+
+Result<uint32_t> Card::add_control(const KcontrolSpec& spec) {
+    return add_ctl(spec, spec.name, CtlRole::Plain, std::nullopt);
+}
+
+Result<WidgetId> Card::add_widget(const WidgetSpec& spec) {
+    if (spec.name.empty()) return Error(-EINVAL, "a widget needs a name");
+    if (graph_.find(spec.name)) return Error(-EEXIST, fmt::format("widget '{}' is defined twice", spec.name));
+    const KcontrolKind kind = widget_kcontrol_kind(spec.type);
+    const auto tname = widget_type_name(spec.type);
+    if (kind == KcontrolKind::None && !spec.kcontrols.empty())
+        return Error(-EINVAL, fmt::format("widget '{}' ({}) takes no controls, but '{}' is given", spec.name, tname,
+                                          spec.kcontrols.front().name));
+    if (kind == KcontrolKind::Mux) {
+        if (spec.kcontrols.size() != 1)
+            return Error(-EINVAL, fmt::format("{} '{}' needs exactly one enumerated control (its items), got {}", tname,
+                                              spec.name, spec.kcontrols.size()));
+        if (spec.kcontrols[0].info.type != CtlType::Enumerated)
+            return Error(-EINVAL, fmt::format("{} '{}': its control must be ENUMERATED", tname, spec.name));
+    }
+    if (kind == KcontrolKind::Mixer)
+        for (const auto& k : spec.kcontrols)
+            if (k.info.type != CtlType::Boolean && k.info.type != CtlType::Integer)
+                return Error(-EINVAL, fmt::format("{} '{}': control '{}' must be BOOLEAN or INTEGER to switch a route",
+                                                  tname, spec.name, k.name));
+
+    const size_t first_ctl = controls_.size();
+    const WidgetId id = graph_.add_widget(spec.name, spec.type, spec.stream, spec.subseq);
+    auto unwind = [&](Error e) -> Result<WidgetId> {
+        // The widget stays in the graph (graphs only grow), so routes that name it later do
+        // not cascade into more errors while a loader goes on checking the rest of a file.
+        controls_.resize(first_ctl);
+        return e;
+    };
+    for (const auto& k : spec.kcontrols) {
+        std::string full;
+        switch (widget_kcontrol_naming(spec.type)) {
+            case KcontrolNaming::WidgetAndControl: full = spec.name + " " + k.name; break;
+            case KcontrolNaming::ControlOnly: full = k.name; break;
+            case KcontrolNaming::WidgetOnly: full = spec.name; break;
+        }
+        if (kind == KcontrolKind::Mixer && std::any_of(spec.kcontrols.begin(), spec.kcontrols.end(),
+                                                       [&](const KcontrolSpec& o) { return &o != &k && o.name == k.name; }))
+            return unwind(Error(-EEXIST, fmt::format("widget '{}': control '{}' is defined twice", spec.name, k.name)));
+        const CtlRole role = kind == KcontrolKind::Mixer ? CtlRole::MixerPath
+                             : spec.type == WidgetType::Mux ? CtlRole::Mux
+                             : spec.type == WidgetType::Demux ? CtlRole::Demux
+                                                               : CtlRole::Plain;
+        if (auto r = add_ctl(k, std::move(full), role, id); !r) return unwind(std::move(r).error());
+    }
+    if (spec.pin_switch) {
+        KcontrolSpec pin{"Switch", CtlInfo{CtlType::Boolean, 1, 0, 1, 1, {}, std::nullopt, false}, {1}};
+        if (auto r = add_ctl(pin, spec.name + " Switch", CtlRole::Pin, id); !r) return unwind(std::move(r).error());
+    }
+    return id;
+}
+
+Result<PathId> Card::add_route(std::string_view sink_name, std::string_view control, std::string_view source_name) {
+    const auto sink = graph_.find(sink_name);
+    if (!sink)
+        return Error(-ENOENT, fmt::format("unknown sink widget '{}'{}", sink_name, did_you_mean(suggest_widget(sink_name))));
+    const auto source = graph_.find(source_name);
+    if (!source)
+        return Error(-ENOENT,
+                     fmt::format("unknown source widget '{}'{}", source_name, did_you_mean(suggest_widget(source_name))));
+    if (*sink == *source) return Error(-EINVAL, fmt::format("route from '{}' to itself", sink_name));
+    if (control.empty()) return graph_.add_path(*source, *sink, {}, true);
+
+    const WidgetType st = graph_.widget(*sink).type;
+    const WidgetType ot = graph_.widget(*source).type;
+    auto find_kctl = [&](WidgetId w, CtlRole role) -> Control* {
+        for (auto& c : controls_)
+            if (c.widget == w && c.role == role) return &c;
+        return nullptr;
+    };
+    Control* ctl = nullptr;
+    bool connect = false;
+    if (st == WidgetType::Mux || ot == WidgetType::Demux) {
+        const bool mux = st == WidgetType::Mux;
+        const WidgetId owner = mux ? *sink : *source;
+        ctl = find_kctl(owner, mux ? CtlRole::Mux : CtlRole::Demux);
+        if (!ctl) return Error(-EINVAL, fmt::format("{} '{}' has no control", mux ? "mux" : "demux", graph_.widget(owner).name));
+        const auto& items = ctl->info.items;
+        const auto it = std::find(items.begin(), items.end(), control);
+        if (it == items.end())
+            return Error(-EINVAL, fmt::format("{} '{}' has no item '{}'{} (items: {})", mux ? "mux" : "demux",
+                                              graph_.widget(owner).name, control, did_you_mean(nearest_name(control, items)),
+                                              fmt::join(items, ", ")));
+        connect = items[static_cast<size_t>(ctl->value[0])] == control;
+    } else if (widget_kcontrol_kind(st) == KcontrolKind::Mixer) {
+        std::vector<std::string> names;
+        for (auto& c : controls_)
+            if (c.widget == *sink && c.role == CtlRole::MixerPath) {
+                if (c.kcontrol == control) ctl = &c;
+                names.push_back(c.kcontrol);
+            }
+        if (!ctl)
+            return Error(-EINVAL, fmt::format("{} '{}' has no control '{}'{} (controls: {})", widget_type_name(st), sink_name,
+                                              control, did_you_mean(nearest_name(control, names)),
+                                              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+        connect = std::any_of(ctl->value.begin(), ctl->value.end(), [&](int64_t v) { return ctl->connects(v); });
+    } else {
+        return Error(-EINVAL, fmt::format("route into '{}' ({}) names control '{}', but only mixers, switches, muxes "
+                                          "and demuxes switch routes",
+                                          sink_name, widget_type_name(st), control));
+    }
+    const PathId p = graph_.add_path(*source, *sink, std::string(control), connect);
+    ctl->paths.push_back(p);
+    return p;
+}
+
+Result<WidgetId> Card::add_dai_widget(const std::string& stream_name, WidgetType type) {
+    if (stream_name.empty()) return Error(-EINVAL, "a link direction needs a stream name");
+    if (auto w = graph_.find(stream_name)) {
+        if (graph_.widget(*w).type != type)
+            return Error(-EEXIST, fmt::format("stream '{}' would be a {} widget, but a {} widget has that name",
+                                              stream_name, widget_type_name(type), widget_type_name(graph_.widget(*w).type)));
+        if (*w < be_by_widget_.size() && be_by_widget_[*w]) return Error(-EEXIST, fmt::format("stream '{}' is used by two links", stream_name));
+        for (const auto& fe : fe_)
+            for (const auto& s : {fe.playback, fe.capture})
+                if (s && s->widget == *w) return Error(-EEXIST, fmt::format("stream '{}' is used by two links", stream_name));
+        return *w;
+    }
+    return graph_.add_widget(stream_name, type, stream_name);
+}
+
+namespace {
+bool link_name_taken(const std::vector<FeLink>& fe, const std::vector<BeLink>& be, const std::string& name) {
+    return std::any_of(fe.begin(), fe.end(), [&](const FeLink& l) { return l.name == name; }) ||
+           std::any_of(be.begin(), be.end(), [&](const BeLink& l) { return l.name == name; });
+}
+}  // namespace
+
+Result<size_t> Card::add_fe_link(FeLink link) {
+    if (link.name.empty()) return Error(-EINVAL, "an FE link needs a name");
+    if (link_name_taken(fe_, be_, link.name)) return Error(-EEXIST, fmt::format("link '{}' is defined twice", link.name));
+    if (!link.playback && !link.capture)
+        return Error(-EINVAL, fmt::format("FE link '{}' has neither playback nor capture", link.name));
+    if (link.playback) {
+        auto w = add_dai_widget(link.playback->stream_name, WidgetType::DaiIn);
+        if (!w) return std::move(w).error();
+        link.playback->widget = *w;
+    }
+    if (link.capture) {
+        auto w = add_dai_widget(link.capture->stream_name, WidgetType::DaiOut);
+        if (!w) return std::move(w).error();
+        link.capture->widget = *w;
+    }
+    fe_.push_back(std::move(link));
+    return fe_.size() - 1;
+}
+
+Result<size_t> Card::add_be_link(BeLink link) {
+    if (link.name.empty()) return Error(-EINVAL, "a BE link needs a name");
+    if (link_name_taken(fe_, be_, link.name)) return Error(-EEXIST, fmt::format("link '{}' is defined twice", link.name));
+    if (!link.playback && !link.capture)
+        return Error(-EINVAL, fmt::format("BE link '{}' has neither playback nor capture", link.name));
+    const size_t index = be_.size();
+    for (Stream s : {Stream::Playback, Stream::Capture}) {
+        auto& ls = s == Stream::Playback ? link.playback : link.capture;
+        if (!ls) continue;
+        auto w = add_dai_widget(ls->stream_name, s == Stream::Playback ? WidgetType::DaiIn : WidgetType::DaiOut);
+        if (!w) return std::move(w).error();
+        ls->widget = *w;
+        if (be_by_widget_.size() <= *w) be_by_widget_.resize(*w + 1);
+        be_by_widget_[*w] = index;
+    }
+    be_.push_back(std::move(link));
+    return index;
+}
+
+Result<void> Card::finish() {
+    if (finished_) return ok();
+    // snd_soc_dapm_link_dai_widgets: a DAC or AIF_IN with a stream name is fed by that stream's
+    // playback DAI widget; an ADC or AIF_OUT feeds its capture DAI widget.
+    std::vector<std::string> dai_streams;
+    for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
+        const auto t = graph_.widget(w).type;
+        if (t == WidgetType::DaiIn || t == WidgetType::DaiOut) dai_streams.push_back(graph_.widget(w).name);
+    }
+    for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
+        const DapmWidget& wd = graph_.widget(w);
+        const bool in = wd.type == WidgetType::AifIn || wd.type == WidgetType::Dac;
+        const bool out = wd.type == WidgetType::AifOut || wd.type == WidgetType::Adc;
+        if ((!in && !out) || wd.stream.empty()) continue;
+        const auto dai = graph_.find(wd.stream);
+        const WidgetType want = in ? WidgetType::DaiIn : WidgetType::DaiOut;
+        if (!dai || graph_.widget(*dai).type != want)
+            return Error(-ENOENT, fmt::format("widget '{}': stream '{}' is no {} stream of any link{}", wd.name, wd.stream,
+                                              in ? "playback" : "capture", did_you_mean(nearest_name(wd.stream, dai_streams))));
+        if (in) graph_.add_path(*dai, w, {}, true);
+        else graph_.add_path(w, *dai, {}, true);
+    }
+    be_by_widget_.resize(graph_.widget_count());
+    graph_.sync();
+    finished_ = true;
+    return ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// controls
+
+const Control* Card::find_control(std::string_view name, uint32_t index) const noexcept {
+    for (const auto& c : controls_)
+        if (c.id.name == name && c.id.index == index) return &c;
+    return nullptr;
+}
+
+const Control* Card::control(uint32_t numid) const noexcept {
+    if (numid == 0 || numid > controls_.size()) return nullptr;
+    return &controls_[numid - 1];
+}
+
+void Card::apply_binding(const Control& c) {
+    switch (c.role) {
+        case CtlRole::Plain: break;
+        case CtlRole::MixerPath: {
+            const bool on = std::any_of(c.value.begin(), c.value.end(), [&](int64_t v) { return c.connects(v); });
+            for (PathId p : c.paths) graph_.connect_path(p, on);
+            break;
+        }
+        case CtlRole::Mux:
+        case CtlRole::Demux: {
+            const std::string& item = c.info.items[static_cast<size_t>(c.value[0])];
+            for (PathId p : c.paths) graph_.connect_path(p, graph_.path(p).control == item);
+            break;
+        }
+        case CtlRole::Pin: graph_.set_pin(*c.widget, c.value[0] != 0); break;
+    }
+}
+
+Result<bool> Card::put(uint32_t numid, const std::vector<int64_t>& values) {
+    if (numid == 0 || numid > controls_.size())
+        return Error(-ENOENT, fmt::format("card '{}': no control with numid {}", name_, numid));
+    Control& c = controls_[numid - 1];
+    if (auto r = validate_ctl_values(c, values); !r) return std::move(r).error();
+    if (c.value == values) return false;
+    c.value = values;
+    apply_binding(c);
+    graph_.sync();
+    for (const auto& [handle, cb] : subscribers_) cb(c);
+    return true;
+}
+
+Result<bool> Card::put(std::string_view name, std::string_view text) {
+    const Control* c = find_control(name);
+    if (!c) {
+        std::vector<std::string> names;
+        for (const auto& k : controls_) names.push_back(k.id.name);
+        return Error(-ENOENT, fmt::format("card '{}': no control '{}'{}", name_, name, did_you_mean(nearest_name(name, names))));
+    }
+    auto v = parse_ctl_value(*c, text);
+    if (!v) return std::move(v).error();
+    return put(c->id.numid, *v);
+}
+
+int Card::subscribe(std::function<void(const Control&)> callback) {
+    subscribers_.emplace_back(next_subscriber_, std::move(callback));
+    return next_subscriber_++;
+}
+
+void Card::unsubscribe(int handle) {
+    std::erase_if(subscribers_, [&](const auto& s) { return s.first == handle; });
+}
+
+// ------------------------------------------------------------------------------------------
+// routing
+
+std::optional<size_t> Card::find_fe(std::string_view name) const noexcept {
+    for (size_t i = 0; i < fe_.size(); ++i)
+        if (fe_[i].name == name) return i;
+    return std::nullopt;
+}
+
+std::optional<size_t> Card::find_be(std::string_view name) const noexcept {
+    for (size_t i = 0; i < be_.size(); ++i)
+        if (be_[i].name == name) return i;
+    return std::nullopt;
+}
+
+std::optional<size_t> Card::be_of_widget(WidgetId w) const noexcept {
+    if (w >= be_by_widget_.size()) return std::nullopt;
+    return be_by_widget_[w];
+}
+
+std::vector<size_t> Card::fe_routes(size_t fe, Stream dir) const {
+    std::vector<size_t> out;
+    if (fe >= fe_.size()) return out;
+    const auto& ls = fe_[fe].stream(dir);
+    if (!ls) return out;
+    const auto reached = graph_.walk(ls->widget, dir == Stream::Playback ? Dir::Out : Dir::In,
+                                     [this](WidgetId w) { return be_of_widget(w).has_value(); });
+    for (WidgetId w : reached) {
+        const auto be = be_of_widget(w);
+        // Only the BE's DAI widget for this direction counts (snd_soc_dai_stream_valid).
+        if (be && be_[*be].stream(dir) && be_[*be].stream(dir)->widget == w) out.push_back(*be);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+std::vector<std::string> Card::routing_controls(size_t fe, Stream dir) const {
+    std::vector<std::string> names;
+    if (fe >= fe_.size() || !fe_[fe].stream(dir)) return names;
+    // Every widget reachable from the FE ignoring connection state, up to BE DAI widgets.
+    const bool down = dir == Stream::Playback;
+    std::vector<uint8_t> seen(graph_.widget_count(), 0);
+    std::vector<WidgetId> work{fe_[fe].stream(dir)->widget};
+    seen[work[0]] = 1;
+    std::vector<uint8_t> on_route(graph_.path_count(), 0);
+    while (!work.empty()) {
+        const WidgetId w = work.back();
+        work.pop_back();
+        if (be_of_widget(w) && w != fe_[fe].stream(dir)->widget) continue;
+        const auto& edges = down ? graph_.widget(w).sinks : graph_.widget(w).sources;
+        for (PathId p : edges) {
+            if (graph_.path(p).supply) continue;
+            on_route[p] = 1;
+            const WidgetId next = down ? graph_.path(p).sink : graph_.path(p).source;
+            if (!seen[next]) {
+                seen[next] = 1;
+                work.push_back(next);
+            }
+        }
+    }
+    for (const auto& c : controls_) {
+        if (c.role != CtlRole::MixerPath && c.role != CtlRole::Mux && c.role != CtlRole::Demux) continue;
+        if (std::any_of(c.paths.begin(), c.paths.end(), [&](PathId p) { return on_route[p] != 0; }))
+            names.push_back(c.id.name);
+    }
+    return names;
+}
+
+}  // namespace dynpcm

@@ -1,0 +1,518 @@
+#include "dynpcm/card/card_file.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace dynpcm {
+
+namespace {
+
+// Bounds that keep hostile files from exhausting memory or time.
+constexpr size_t kMaxWidgets = 100000;
+constexpr size_t kMaxRoutes = 1000000;
+constexpr size_t kMaxLinks = 4096;
+constexpr size_t kMaxListItems = 4096;
+
+class Loader {
+public:
+    explicit Loader(std::string file) : file_(std::move(file)) {}
+
+    CardLoad run(std::string_view text) {
+        CardLoad out;
+        YAML::Node root;
+        try {
+            root = YAML::Load(std::string(text));
+        } catch (const YAML::Exception& e) {
+            errors_.push_back(fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg));
+            out.errors = std::move(errors_);
+            return out;
+        }
+        try {
+            load(root);
+        } catch (const YAML::Exception& e) {
+            // yaml-cpp throws on some malformed structures we did not anticipate.
+            errors_.push_back(fmt::format("{}:{}: {}", file_, e.mark.line + 1, e.msg));
+        }
+        if (errors_.empty() && card_) out.card = std::move(card_);
+        out.errors = std::move(errors_);
+        return out;
+    }
+
+private:
+    // ---- messages
+    template <typename... Args>
+    void err(const YAML::Node& at, fmt::format_string<Args...> f, Args&&... args) {
+        const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+        errors_.push_back(fmt::format("{}:{}: {}", file_, line, fmt::format(f, std::forward<Args>(args)...)));
+    }
+
+    std::string suggest(std::string_view name, const std::vector<std::string>& options) {
+        auto s = nearest_name(name, options);
+        return s ? fmt::format(" (did you mean '{}'?)", *s) : std::string{};
+    }
+
+    bool check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) {
+        if (!map.IsMap()) {
+            err(map, "{} must be a mapping (key: value)", what);
+            return false;
+        }
+        bool good = true;
+        for (const auto& kv : map) {
+            if (!kv.first.IsScalar()) {
+                err(kv.first, "{}: keys must be plain names", what);
+                good = false;
+                continue;
+            }
+            const std::string key = kv.first.Scalar();
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                err(kv.first, "{}: unknown key '{}'{}", what, key, suggest(key, allowed));
+                good = false;
+            }
+        }
+        return good;
+    }
+
+    // ---- scalars
+    std::optional<std::string> str(const YAML::Node& n, const std::string& what, bool required = true) {
+        if (!n.IsDefined() || n.IsNull()) {
+            if (required) err(n, "{} is missing", what);
+            return std::nullopt;
+        }
+        if (!n.IsScalar()) {
+            err(n, "{} must be a plain value", what);
+            return std::nullopt;
+        }
+        return n.Scalar();
+    }
+
+    std::optional<int64_t> integer(const YAML::Node& n, const std::string& what) {
+        auto s = str(n, what);
+        if (!s) return std::nullopt;
+        int64_t v = 0;
+        const char* b = s->data();
+        const char* e = b + s->size();
+        if (b != e && *b == '+') ++b;
+        auto [p, ec] = std::from_chars(b, e, v);
+        if (ec != std::errc{} || p != e || b == e) {
+            err(n, "{}: '{}' is not an integer", what, *s);
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<uint32_t> uint(const YAML::Node& n, const std::string& what, uint32_t lo, uint32_t hi) {
+        auto v = integer(n, what);
+        if (!v) return std::nullopt;
+        if (*v < lo || *v > hi) {
+            err(n, "{}: {} is out of range {}..{}", what, *v, lo, hi);
+            return std::nullopt;
+        }
+        return static_cast<uint32_t>(*v);
+    }
+
+    std::optional<double> number(const YAML::Node& n, const std::string& what) {
+        auto s = str(n, what);
+        if (!s) return std::nullopt;
+        try {
+            size_t used = 0;
+            const double v = std::stod(*s, &used);
+            if (used == s->size() && std::isfinite(v)) return v;
+        } catch (const std::exception&) {
+        }
+        err(n, "{}: '{}' is not a number", what, *s);
+        return std::nullopt;
+    }
+
+    std::optional<bool> boolean(const YAML::Node& n, const std::string& what) {
+        auto s = str(n, what);
+        if (!s) return std::nullopt;
+        if (*s == "true" || *s == "yes" || *s == "on") return true;
+        if (*s == "false" || *s == "no" || *s == "off") return false;
+        err(n, "{}: '{}' is not true or false", what, *s);
+        return std::nullopt;
+    }
+
+    bool sequence(const YAML::Node& n, const std::string& what, size_t limit) {
+        if (!n.IsSequence()) {
+            err(n, "{} must be a list", what);
+            return false;
+        }
+        if (n.size() > limit) {
+            err(n, "{} has {} entries; the limit is {}", what, n.size(), limit);
+            return false;
+        }
+        return true;
+    }
+
+    // ---- sections
+    void load(const YAML::Node& root) {
+        if (!root.IsDefined() || root.IsNull()) {
+            errors_.push_back(fmt::format("{}:1: the file is empty; a card file starts with 'card: <name>'", file_));
+            return;
+        }
+        if (!check_keys(root, {"card", "fully_routed", "fe_links", "be_links", "widgets", "controls", "routes"}, "card file"))
+            if (!root.IsMap()) return;
+        auto name = str(root["card"], "card (the card's name)");
+        card_ = std::make_unique<Card>(name.value_or("unnamed"));
+        if (root["fully_routed"])
+            if (auto b = boolean(root["fully_routed"], "fully_routed")) card_->graph().set_fully_routed(*b);
+        if (auto w = root["widgets"]; w && sequence(w, "widgets", kMaxWidgets))
+            for (size_t i = 0; i < w.size(); ++i) widget(w[i]);
+        if (auto l = root["fe_links"]; l && sequence(l, "fe_links", kMaxLinks))
+            for (size_t i = 0; i < l.size(); ++i) fe_link(l[i], i + 1);
+        if (auto l = root["be_links"]; l && sequence(l, "be_links", kMaxLinks))
+            for (size_t i = 0; i < l.size(); ++i) be_link(l[i], i + 1);
+        if (auto c = root["controls"]; c && sequence(c, "controls", kMaxWidgets))
+            for (size_t i = 0; i < c.size(); ++i) card_control(c[i]);
+        if (auto r = root["routes"]; r && sequence(r, "routes", kMaxRoutes))
+            for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1);
+        if (errors_.empty())
+            if (auto r = card_->finish(); !r) errors_.push_back(fmt::format("{}: {}", file_, r.error().message()));
+    }
+
+    std::optional<KcontrolSpec> kcontrol(const YAML::Node& n, const std::string& what, bool card_level) {
+        std::vector<std::string> keys{"name", "type", "min", "max", "step", "count", "items", "value", "db", "invert"};
+        if (!check_keys(n, keys, what)) return std::nullopt;
+        KcontrolSpec k;
+        auto name = str(n["name"], what + ": name");
+        if (!name) return std::nullopt;
+        k.name = *name;
+        const std::string where = fmt::format("{} '{}'", card_level ? "control" : what, k.name);
+        std::string type = "bool";
+        if (n["type"])
+            if (auto t = str(n["type"], where + ": type")) type = *t;
+        auto& i = k.info;
+        if (type == "bool" || type == "boolean") {
+            i.type = CtlType::Boolean;
+            i.min = 0;
+            i.max = 1;
+        } else if (type == "int" || type == "integer") {
+            i.type = CtlType::Integer;
+            i.min = 0;
+            i.max = 0;
+            if (!n["max"]) err(n, "{}: an integer control needs 'max'", where);
+        } else if (type == "enum" || type == "enumerated") {
+            i.type = CtlType::Enumerated;
+        } else if (type == "bytes") {
+            i.type = CtlType::Bytes;
+            i.min = 0;
+            i.max = 255;
+        } else {
+            err(n["type"], "{}: unknown control type '{}'{}", where, type, suggest(type, {"bool", "int", "enum", "bytes"}));
+            return std::nullopt;
+        }
+        if (n["min"]) i.min = integer(n["min"], where + ": min").value_or(i.min);
+        if (n["max"]) i.max = integer(n["max"], where + ": max").value_or(i.max);
+        if (n["step"]) i.step = integer(n["step"], where + ": step").value_or(1);
+        if (n["count"]) i.count = uint(n["count"], where + ": count", 1, 512).value_or(1);
+        if (n["invert"]) i.invert = boolean(n["invert"], where + ": invert").value_or(false);
+        if (n["items"]) {
+            if (i.type != CtlType::Enumerated) err(n["items"], "{}: only enum controls have items", where);
+            else if (sequence(n["items"], where + ": items", kMaxListItems))
+                for (const auto& it : n["items"])
+                    if (auto s = str(it, where + ": item")) i.items.push_back(*s);
+            std::set<std::string> seen;
+            for (const auto& s : i.items)
+                if (!seen.insert(s).second) err(n["items"], "{}: item '{}' appears twice", where, s);
+        }
+        if (n["db"]) {
+            const auto& d = n["db"];
+            if (check_keys(d, {"min", "step", "mute"}, where + ": db")) {
+                DbScale db;
+                db.min_cdb = static_cast<int32_t>(std::lround(number(d["min"], where + ": db min").value_or(0) * 100));
+                db.step_cdb = static_cast<int32_t>(std::lround(number(d["step"], where + ": db step").value_or(0) * 100));
+                if (d["mute"]) db.mute = boolean(d["mute"], where + ": db mute").value_or(false);
+                if (i.type != CtlType::Integer) err(d, "{}: only integer controls have a dB scale", where);
+                i.db = db;
+            }
+        }
+        if (i.type == CtlType::Integer && i.min > i.max) err(n, "{}: min {} is above max {}", where, i.min, i.max);
+        if (i.type == CtlType::Enumerated && i.items.empty()) {
+            err(n, "{}: an enum control needs items", where);
+            return std::nullopt;
+        }
+        if (auto v = n["value"]; v) {
+            Control probe;
+            probe.id.name = k.name;
+            probe.info = i;
+            std::string text;
+            if (v.IsSequence()) {
+                std::vector<std::string> parts;
+                for (const auto& e : v)
+                    if (auto s = str(e, where + ": value")) parts.push_back(*s);
+                text = fmt::format("{}", fmt::join(parts, ","));
+            } else if (auto s = str(v, where + ": value")) {
+                text = *s;
+            }
+            auto parsed = parse_ctl_value(probe, text);
+            if (!parsed) {
+                err(v, "{}: {}", where, parsed.error().message());
+                return std::nullopt;
+            }
+            k.value = *parsed;
+        }
+        return k;
+    }
+
+    void widget(const YAML::Node& n) {
+        const std::string what = "widget";
+        if (!check_keys(n, {"name", "type", "stream", "subseq", "pin_switch", "controls", "items", "value"}, what)) {
+            if (!n.IsMap()) return;
+        }
+        auto name = str(n["name"], "widget: name");
+        if (!name) return;
+        const std::string where = fmt::format("widget '{}'", *name);
+        auto type_s = str(n["type"], where + ": type");
+        if (!type_s) return;
+        const auto type = parse_widget_type(*type_s);
+        if (!type) {
+            std::vector<std::string> names;
+            for (int t = 0; t < kWidgetTypeCount; ++t) names.emplace_back(widget_type_name(static_cast<WidgetType>(t)));
+            err(n["type"], "{}: unknown widget type '{}'{}", where, *type_s, suggest(*type_s, names));
+            return;
+        }
+        WidgetSpec spec;
+        spec.name = *name;
+        spec.type = *type;
+        if (n["stream"]) spec.stream = str(n["stream"], where + ": stream").value_or("");
+        if (n["subseq"]) spec.subseq = static_cast<int>(integer(n["subseq"], where + ": subseq").value_or(0));
+        if (n["pin_switch"]) spec.pin_switch = boolean(n["pin_switch"], where + ": pin_switch").value_or(false);
+        const bool mux = *type == WidgetType::Mux || *type == WidgetType::Demux;
+        if (mux) {
+            if (n["controls"]) err(n["controls"], "{}: a {} takes 'items' (and 'value'), not 'controls'", where, *type_s);
+            if (!n["items"]) {
+                err(n, "{}: a {} needs 'items', the names of its inputs", where, *type_s);
+                return;
+            }
+            auto kc = kcontrol_from_mux(n, where);
+            if (!kc) return;
+            spec.kcontrols.push_back(*kc);
+        } else {
+            if (n["items"] || n["value"])
+                err(n["items"] ? n["items"] : n["value"], "{}: only mux and demux widgets take 'items'/'value' here; "
+                    "put controls under 'controls'", where);
+            if (auto c = n["controls"]; c && sequence(c, where + ": controls", kMaxListItems))
+                for (const auto& k : c)
+                    if (auto kc = kcontrol(k, where + " control", false)) spec.kcontrols.push_back(*kc);
+        }
+        if (auto r = card_->add_widget(spec); !r) err(n, "{}", r.error().message());
+    }
+
+    std::optional<KcontrolSpec> kcontrol_from_mux(const YAML::Node& n, const std::string& where) {
+        KcontrolSpec k;
+        k.name = n["name"].Scalar();
+        k.info.type = CtlType::Enumerated;
+        if (!sequence(n["items"], where + ": items", kMaxListItems)) return std::nullopt;
+        for (const auto& it : n["items"])
+            if (auto s = str(it, where + ": item")) k.info.items.push_back(*s);
+        if (k.info.items.empty()) {
+            err(n["items"], "{}: items is empty", where);
+            return std::nullopt;
+        }
+        std::set<std::string> seen;
+        for (const auto& s : k.info.items)
+            if (!seen.insert(s).second) err(n["items"], "{}: item '{}' appears twice", where, s);
+        if (auto v = n["value"]; v) {
+            auto s = str(v, where + ": value");
+            if (!s) return std::nullopt;
+            const auto it = std::find(k.info.items.begin(), k.info.items.end(), *s);
+            if (it == k.info.items.end()) {
+                err(v, "{}: unknown item '{}'{} (items: {})", where, *s, suggest(*s, k.info.items), fmt::join(k.info.items, ", "));
+                return std::nullopt;
+            }
+            k.value = {static_cast<int64_t>(it - k.info.items.begin())};
+        }
+        return k;
+    }
+
+    void card_control(const YAML::Node& n) {
+        auto k = kcontrol(n, "control", true);
+        if (!k) return;
+        if (auto r = card_->add_control(*k); !r) err(n, "{}", r.error().message());
+    }
+
+    std::optional<LinkStream> link_stream(const YAML::Node& n, const std::string& where, bool fe) {
+        std::vector<std::string> keys{"stream"};
+        if (fe) keys.insert(keys.end(), {"formats", "rates", "channels"});
+        if (!check_keys(n, keys, where)) return std::nullopt;
+        LinkStream s;
+        auto name = str(n["stream"], where + ": stream");
+        if (!name) return std::nullopt;
+        s.stream_name = *name;
+        if (auto f = n["formats"]) {
+            s.formats = FormatMask::none();
+            YAML::Node list = f.IsSequence() ? f : YAML::Node(YAML::NodeType::Sequence);
+            if (!f.IsSequence()) list.push_back(f);
+            for (const auto& e : list) {
+                auto t = str(e, where + ": format");
+                if (!t) continue;
+                if (auto fm = parse_format(*t)) s.formats.add(*fm);
+                else err(e, "{}: unknown format '{}' (S16_LE, S24_LE, S24_3LE, S32_LE, FLOAT_LE, ...)", where, *t);
+            }
+        }
+        if (auto r = n["rates"]) {
+            if (r.IsMap()) {
+                if (check_keys(r, {"min", "max"}, where + ": rates"))
+                    s.rates = {uint(r["min"], where + ": rates min", 1, 768000).value_or(8000),
+                               uint(r["max"], where + ": rates max", 1, 768000).value_or(192000)};
+            } else {
+                YAML::Node list = r.IsSequence() ? r : YAML::Node(YAML::NodeType::Sequence);
+                if (!r.IsSequence()) list.push_back(r);
+                for (const auto& e : list)
+                    if (auto v = uint(e, where + ": rate", 1, 768000)) s.rate_list.push_back(*v);
+                if (!s.rate_list.empty())
+                    s.rates = {*std::min_element(s.rate_list.begin(), s.rate_list.end()),
+                               *std::max_element(s.rate_list.begin(), s.rate_list.end())};
+            }
+        }
+        if (auto c = n["channels"]) {
+            if (c.IsMap()) {
+                if (check_keys(c, {"min", "max"}, where + ": channels"))
+                    s.channels = {uint(c["min"], where + ": channels min", 1, 64).value_or(1),
+                                  uint(c["max"], where + ": channels max", 1, 64).value_or(2)};
+            } else if (auto v = uint(c, where + ": channels", 1, 64)) {
+                s.channels = {*v, *v};
+            }
+            if (s.channels.empty()) err(c, "{}: channels min is above max", where);
+        }
+        if (s.rates.empty()) err(n["rates"], "{}: rates min is above max", where);
+        return s;
+    }
+
+    void trigger(const YAML::Node& n, const std::string& where, TriggerOrder (&out)[2]) {
+        auto parse = [&](const YAML::Node& v) -> std::optional<TriggerOrder> {
+            auto s = str(v, where + ": trigger");
+            if (!s) return std::nullopt;
+            if (*s == "pre") return TriggerOrder::Pre;
+            if (*s == "post") return TriggerOrder::Post;
+            err(v, "{}: trigger '{}' must be pre or post", where, *s);
+            return std::nullopt;
+        };
+        if (n.IsMap()) {
+            if (!check_keys(n, {"playback", "capture"}, where + ": trigger")) return;
+            if (n["playback"]) out[0] = parse(n["playback"]).value_or(out[0]);
+            if (n["capture"]) out[1] = parse(n["capture"]).value_or(out[1]);
+        } else if (auto t = parse(n)) {
+            out[0] = out[1] = *t;
+        }
+    }
+
+    void fe_link(const YAML::Node& n, size_t index) {
+        const std::string what = fmt::format("fe_link {}", index);
+        if (!check_keys(n, {"name", "playback", "capture", "trigger"}, what) && !n.IsMap()) return;
+        FeLink link;
+        auto name = str(n["name"], what + ": name");
+        if (!name) return;
+        link.name = *name;
+        link.line = n.Mark().line + 1;
+        const std::string where = fmt::format("FE link '{}'", link.name);
+        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", true);
+        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", true);
+        if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
+        if (auto r = card_->add_fe_link(std::move(link)); !r) err(n, "{}", r.error().message());
+    }
+
+    void be_link(const YAML::Node& n, size_t index) {
+        const std::string what = fmt::format("be_link {}", index);
+        if (!check_keys(n, {"name", "playback", "capture", "backend", "fixup", "trigger"}, what) && !n.IsMap()) return;
+        BeLink link;
+        auto name = str(n["name"], what + ": name");
+        if (!name) return;
+        link.name = *name;
+        link.line = n.Mark().line + 1;
+        const std::string where = fmt::format("BE link '{}'", link.name);
+        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", false);
+        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", false);
+        if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
+        if (auto b = n["backend"]) {
+            if (b.IsScalar()) {
+                link.backend.type = b.Scalar();
+            } else if (b.IsMap()) {
+                for (const auto& kv : b) {
+                    auto key = str(kv.first, where + ": backend key");
+                    auto val = str(kv.second, where + ": backend option");
+                    if (!key || !val) continue;
+                    if (*key == "type") link.backend.type = *val;
+                    else link.backend.options[*key] = *val;
+                }
+            } else {
+                err(b, "{}: backend must be a type name or a mapping", where);
+            }
+            static const std::vector<std::string> kTypes{"sim", "null", "wav", "alsa"};
+            if (std::find(kTypes.begin(), kTypes.end(), link.backend.type) == kTypes.end())
+                err(b, "{}: unknown backend '{}'{} (sim, null, wav, alsa)", where, link.backend.type,
+                    suggest(link.backend.type, kTypes));
+        }
+        if (auto f = n["fixup"]) {
+            if (check_keys(f, {"rate", "channels", "format"}, where + ": fixup")) {
+                if (f["rate"]) link.fixup.rate = uint(f["rate"], where + ": fixup rate", 1, 768000);
+                if (f["channels"]) link.fixup.channels = uint(f["channels"], where + ": fixup channels", 1, 64);
+                if (f["format"])
+                    if (auto s = str(f["format"], where + ": fixup format")) {
+                        link.fixup.format = parse_format(*s);
+                        if (!link.fixup.format) err(f["format"], "{}: unknown format '{}'", where, *s);
+                    }
+            }
+        }
+        if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());
+    }
+
+    void route(const YAML::Node& n, size_t index) {
+        const std::string what = fmt::format("route {}", index);
+        YAML::Node sink, control, source;
+        if (n.IsSequence()) {
+            if (n.size() != 3) {
+                err(n, "{}: expected [sink, control, source], got {} entries", what, n.size());
+                return;
+            }
+            sink = n[0];
+            control = n[1];
+            source = n[2];
+        } else if (n.IsMap()) {
+            if (!check_keys(n, {"sink", "control", "source"}, what)) return;
+            sink = n["sink"];
+            control = n["control"];
+            source = n["source"];
+        } else {
+            err(n, "{}: expected [sink, control, source] or a mapping with sink, control and source", what);
+            return;
+        }
+        auto s = str(sink, what + ": sink");
+        auto o = str(source, what + ": source");
+        std::string c;
+        if (control.IsDefined() && !control.IsNull()) c = str(control, what + ": control").value_or("");
+        if (!s || !o) return;
+        if (auto r = card_->add_route(*s, c, *o); !r) err(n, "{}: {}", what, r.error().message());
+    }
+
+    std::string file_;
+    std::vector<std::string> errors_;
+    std::unique_ptr<Card> card_;
+};
+
+}  // namespace
+
+CardLoad load_card_string(std::string_view text, std::string_view filename) {
+    return Loader(std::string(filename)).run(text);
+}
+
+CardLoad load_card_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        CardLoad out;
+        out.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+        return out;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return load_card_string(ss.str(), path);
+}
+
+}  // namespace dynpcm
