@@ -7,5 +7,7 @@ namespace dynpcm::cli {
 
 /// `dynpcm demo`: a playback PCM on the simulated DMA clock, narrating its state changes.
 void add_demo(CLI::App& app);
+/// `dynpcm check | ctl | routes | graph`: inspect a card's routing model.
+void add_card_commands(CLI::App& app);
 
 }  // namespace dynpcm::cli

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "card_source.h"
 #include "commands.h"
 #include "dynpcm/version.h"
 
@@ -11,8 +12,11 @@ int main(int argc, char** argv) {
     app.set_version_flag("-V,--version", fmt::format("dynpcm {}", DYNPCM_VERSION_STRING));
     app.require_subcommand(0, 1);
     dynpcm::cli::add_demo(app);
+    dynpcm::cli::add_card_commands(app);
     try {
         app.parse(argc, argv);
+    } catch (const dynpcm::cli::Exit& e) {
+        return e.code;
     } catch (const CLI::ParseError& e) {
         // CLI11 exits 0 for --help/--version; bad usage is exit code 2, as for bad input.
         const int rc = app.exit(e);

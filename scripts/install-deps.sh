@@ -9,6 +9,9 @@ packages=(
     libbenchmark-dev            # bench/
     libcli11-dev                # the dynpcm CLI
     libfmt-dev                  # formatting off the realtime thread (GCC 12 has no <format>)
+    libyaml-cpp-dev             # card files
+    nlohmann-json3-dev          # --json output
+    graphviz                    # dynpcm graph -o FILE.svg|png
 )
 
 missing=()

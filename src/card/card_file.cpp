@@ -49,7 +49,8 @@ private:
     // ---- messages
     template <typename... Args>
     void err(const YAML::Node& at, fmt::format_string<Args...> f, Args&&... args) {
-        const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+        // A missing key has no position of its own: report the item that lacks it.
+        const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : item_line_;
         errors_.push_back(fmt::format("{}:{}: {}", file_, line, fmt::format(f, std::forward<Args>(args)...)));
     }
 
@@ -177,7 +178,8 @@ private:
             if (auto r = card_->finish(); !r) errors_.push_back(fmt::format("{}: {}", file_, r.error().message()));
     }
 
-    std::optional<KcontrolSpec> kcontrol(const YAML::Node& n, const std::string& what, bool card_level) {
+    std::optional<KcontrolSpec> kcontrol(const YAML::Node& item, const std::string& what, bool card_level) {
+        const YAML::Node n = with_merges(item);
         std::vector<std::string> keys{"name", "type", "min", "max", "step", "count", "items", "value", "db", "invert"};
         if (!check_keys(n, keys, what)) return std::nullopt;
         KcontrolSpec k;
@@ -261,7 +263,8 @@ private:
         return k;
     }
 
-    void widget(const YAML::Node& n) {
+    void widget(const YAML::Node& item) {
+        const YAML::Node n = with_merges(item);
         const std::string what = "widget";
         if (!check_keys(n, {"name", "type", "stream", "subseq", "pin_switch", "controls", "items", "value"}, what)) {
             if (!n.IsMap()) return;
@@ -404,14 +407,15 @@ private:
         }
     }
 
-    void fe_link(const YAML::Node& n, size_t index) {
+    void fe_link(const YAML::Node& item, size_t index) {
+        const YAML::Node n = with_merges(item);
         const std::string what = fmt::format("fe_link {}", index);
         if (!check_keys(n, {"name", "playback", "capture", "trigger"}, what) && !n.IsMap()) return;
         FeLink link;
         auto name = str(n["name"], what + ": name");
         if (!name) return;
         link.name = *name;
-        link.line = n.Mark().line + 1;
+        link.line = item_line_;
         const std::string where = fmt::format("FE link '{}'", link.name);
         if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", true);
         if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", true);
@@ -419,24 +423,31 @@ private:
         if (auto r = card_->add_fe_link(std::move(link)); !r) err(n, "{}", r.error().message());
     }
 
-    void be_link(const YAML::Node& n, size_t index) {
+    void be_link(const YAML::Node& item, size_t index) {
+        const YAML::Node n = with_merges(item);
         const std::string what = fmt::format("be_link {}", index);
         if (!check_keys(n, {"name", "playback", "capture", "backend", "fixup", "trigger"}, what) && !n.IsMap()) return;
         BeLink link;
         auto name = str(n["name"], what + ": name");
         if (!name) return;
         link.name = *name;
-        link.line = n.Mark().line + 1;
+        link.line = item_line_;
         const std::string where = fmt::format("BE link '{}'", link.name);
         if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", false);
         if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", false);
         if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
         if (auto b = n["backend"]) {
-            if (b.IsScalar()) {
+            if (b.IsNull()) {
+                link.backend.type = "null";  // `backend: null` reads as YAML null
+            } else if (b.IsScalar()) {
                 link.backend.type = b.Scalar();
             } else if (b.IsMap()) {
                 for (const auto& kv : b) {
                     auto key = str(kv.first, where + ": backend key");
+                    if (key && *key == "type" && kv.second.IsNull()) {
+                        link.backend.type = "null";
+                        continue;
+                    }
                     auto val = str(kv.second, where + ": backend option");
                     if (!key || !val) continue;
                     if (*key == "type") link.backend.type = *val;
@@ -464,7 +475,8 @@ private:
         if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());
     }
 
-    void route(const YAML::Node& n, size_t index) {
+    void route(const YAML::Node& item, size_t index) {
+        const YAML::Node n = with_merges(item);
         const std::string what = fmt::format("route {}", index);
         YAML::Node sink, control, source;
         if (n.IsSequence()) {
@@ -492,9 +504,35 @@ private:
         if (auto r = card_->add_route(*s, c, *o); !r) err(n, "{}: {}", what, r.error().message());
     }
 
+    // YAML merge keys ("<<: *anchor", YAML 1.1), which yaml-cpp 0.7 does not resolve: a map
+    // item gets the keys of the merged map(s) it does not set itself. Values stay the original
+    // nodes, so their line numbers survive.
+    YAML::Node with_merges(const YAML::Node& n) {
+        item_line_ = n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : item_line_;
+        if (!n.IsMap() || !n["<<"]) return n;
+        YAML::Node out(YAML::NodeType::Map);
+        for (const auto& kv : n)
+            if (!(kv.first.IsScalar() && kv.first.Scalar() == "<<")) out[kv.first] = kv.second;
+        const YAML::Node src = n["<<"];
+        std::vector<YAML::Node> sources;
+        if (src.IsMap()) sources.push_back(src);
+        else if (src.IsSequence())
+            for (const auto& e : src) sources.push_back(e);
+        for (const auto& m : sources) {
+            if (!m.IsMap()) {
+                err(src, "'<<' must merge a mapping (an anchored map such as *mixer)");
+                continue;
+            }
+            for (const auto& kv : m)
+                if (kv.first.IsScalar() && !out[kv.first.Scalar()]) out[kv.first.Scalar()] = kv.second;
+        }
+        return out;
+    }
+
     std::string file_;
     std::vector<std::string> errors_;
     std::unique_ptr<Card> card_;
+    int item_line_ = 0;
 };
 
 }  // namespace

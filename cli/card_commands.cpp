@@ -1,0 +1,284 @@
+// `dynpcm check | ctl | routes | graph`: inspect a card's routing model.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "card_source.h"
+#include "commands.h"
+#include "dynpcm/card/card_file.h"
+
+namespace dynpcm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+const char* role_name(CtlRole r) {
+    switch (r) {
+        case CtlRole::Plain: return "value";
+        case CtlRole::MixerPath: return "route switch";
+        case CtlRole::Mux: return "mux";
+        case CtlRole::Demux: return "demux";
+        case CtlRole::Pin: return "pin";
+    }
+    return "?";
+}
+
+std::string range_of(const Control& c) {
+    switch (c.info.type) {
+        case CtlType::Boolean: return "off|on";
+        case CtlType::Integer:
+            return c.info.step > 1 ? fmt::format("{}..{} step {}", c.info.min, c.info.max, c.info.step)
+                                   : fmt::format("{}..{}", c.info.min, c.info.max);
+        case CtlType::Enumerated: return fmt::format("{}", fmt::join(c.info.items, "|"));
+        case CtlType::Bytes: return fmt::format("{} bytes", c.info.count);
+    }
+    return "";
+}
+
+json control_json(const Card& card, const Control& c) {
+    json j{{"numid", c.id.numid},   {"iface", ctl_iface_name(c.id.iface)}, {"name", c.id.name},
+           {"index", c.id.index},   {"type", ctl_type_name(c.info.type)},  {"count", c.info.count},
+           {"value", c.value},      {"role", role_name(c.role)}};
+    if (c.info.type == CtlType::Integer) {
+        j["min"] = c.info.min;
+        j["max"] = c.info.max;
+        j["step"] = c.info.step;
+    }
+    if (c.info.type == CtlType::Enumerated) {
+        j["items"] = c.info.items;
+        j["value_text"] = format_ctl_value(c);
+    }
+    if (c.info.db) j["db"] = {{"min", c.info.db->min_cdb / 100.0}, {"step", c.info.db->step_cdb / 100.0}, {"mute", c.info.db->mute}};
+    if (c.widget) j["widget"] = card.graph().widget(*c.widget).name;
+    return j;
+}
+
+int run_check(const CardSource& src) {
+    CardLoad l = load_card_file(src.card_file);
+    if (!l.ok()) {
+        for (const auto& e : l.errors) fmt::print("{}\n", e);
+        fmt::print("{}: {} error{}\n", src.card_file, l.errors.size(), l.errors.size() == 1 ? "" : "s");
+        return kExitFailed;
+    }
+    const Card& c = *l.card;
+    fmt::print("{}: card '{}' is valid: {} widgets, {} routes, {} controls, {} FE links, {} BE links\n",
+               src.card_file, c.name(), c.graph().widget_count(), c.graph().path_count(), c.controls().size(),
+               c.fe_links().size(), c.be_links().size());
+    return kExitOk;
+}
+
+int run_ctl_list(const CardSource& src, bool as_json) {
+    auto card = src.load();
+    if (!card) return kExitBadInput;
+    if (as_json) {
+        json arr = json::array();
+        for (const auto& c : card->controls()) arr.push_back(control_json(*card, c));
+        fmt::print("{}\n", arr.dump(2));
+        return kExitOk;
+    }
+    for (const auto& c : card->controls()) {
+        std::string extra;
+        if (c.info.db && !c.value.empty()) {
+            const auto db = c.db_at(c.value[0]);
+            extra = c.info.db->mute && c.value[0] == c.info.min ? " (mute)" : fmt::format(" ({:+.2f} dB)", *db);
+        }
+        fmt::print("numid={:<3} {:<44} {:<10} {:<24} = {}{}\n", c.id.numid, fmt::format("'{}'", c.id.name),
+                   ctl_type_name(c.info.type), range_of(c), format_ctl_value(c), extra);
+    }
+    return kExitOk;
+}
+
+int run_routes(const CardSource& src, bool as_json) {
+    auto card = src.load();
+    if (!card) return kExitBadInput;
+    json out = json::object();
+    for (size_t fe = 0; fe < card->fe_links().size(); ++fe) {
+        const FeLink& link = card->fe_links()[fe];
+        for (Stream dir : {Stream::Playback, Stream::Capture}) {
+            if (!link.stream(dir)) continue;
+            std::vector<std::string> names;
+            for (size_t be : card->fe_routes(fe, dir)) names.push_back(card->be_links()[be].name);
+            std::sort(names.begin(), names.end());
+            const std::string key = fmt::format("{}/{}", link.name, stream_name(dir));
+            if (as_json) out[key] = names;
+            else fmt::print("{:<32} -> {}\n", key, names.empty() ? "(no BE)" : fmt::format("{}", fmt::join(names, ", ")));
+        }
+    }
+    if (as_json) fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+}
+
+// ---- graph ---------------------------------------------------------------------------------
+
+std::string dot_escape(const std::string& s) {
+    std::string r;
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') r += '\\';
+        r += ch;
+    }
+    return r;
+}
+
+const char* shape_of(WidgetType t) {
+    switch (t) {
+        case WidgetType::Mic: case WidgetType::Line: case WidgetType::Hp: case WidgetType::Spk:
+        case WidgetType::Siggen: case WidgetType::Sink: case WidgetType::Input: case WidgetType::Output:
+            return "ellipse";
+        case WidgetType::Mixer: case WidgetType::MixerNamedCtl: return "invtrapezium";
+        case WidgetType::Mux: case WidgetType::Demux: case WidgetType::Switch: return "trapezium";
+        case WidgetType::DaiIn: case WidgetType::DaiOut: case WidgetType::AifIn: case WidgetType::AifOut:
+            return "cds";
+        case WidgetType::Supply: case WidgetType::RegulatorSupply: case WidgetType::ClockSupply:
+        case WidgetType::Pinctrl: case WidgetType::Micbias: case WidgetType::Vmid:
+            return "hexagon";
+        default: return "box";
+    }
+}
+
+std::string make_dot(const Card& card) {
+    const DapmGraph& g = card.graph();
+    std::string fe_of(g.widget_count(), '\0');
+    std::vector<std::string> link_label(g.widget_count());
+    for (const auto& fe : card.fe_links())
+        for (const auto& s : {fe.playback, fe.capture})
+            if (s) link_label[s->widget] = "FE " + fe.name;
+    for (const auto& be : card.be_links())
+        for (const auto& s : {be.playback, be.capture})
+            if (s) link_label[s->widget] = "BE " + be.name;
+
+    std::string d = fmt::format("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+                                "  edge [fontname=\"Helvetica\", fontsize=8];\n  label=\"{} - powered widgets green, "
+                                "connected routes solid\";\n",
+                                dot_escape(card.name()), dot_escape(card.name()));
+    for (WidgetId w = 0; w < g.widget_count(); ++w) {
+        const DapmWidget& wd = g.widget(w);
+        const std::string& link = link_label[w];
+        std::string label = fmt::format("{}\\n({})", dot_escape(wd.name), widget_type_name(wd.type));
+        if (!link.empty()) label = fmt::format("{}\\n{}", dot_escape(link), label);
+        const char* color = link.rfind("FE ", 0) == 0 ? "blue" : link.rfind("BE ", 0) == 0 ? "darkorange" : "black";
+        d += fmt::format("  w{} [label=\"{}\", shape={}, style=filled, fillcolor=\"{}\", color={}, penwidth={}];\n", w,
+                         label, shape_of(wd.type), wd.power ? "#9be39b" : "white", color, link.empty() ? 1 : 2);
+    }
+    for (PathId p = 0; p < g.path_count(); ++p) {
+        const DapmPath& path = g.path(p);
+        const bool live = path.connected && g.widget(path.source).power && g.widget(path.sink).power;
+        const char* style = path.supply ? "dotted" : path.connected ? "solid" : "dashed";
+        d += fmt::format("  w{} -> w{} [style={}, color=\"{}\", penwidth={}{}];\n", path.source, path.sink, style,
+                         path.connected ? (live ? "darkgreen" : "black") : "gray60", live ? 2.5 : 1.0,
+                         path.control.empty() ? "" : fmt::format(", label=\"{}\"", dot_escape(path.control)));
+    }
+    d += "}\n";
+    return d;
+}
+
+int run_graph(const CardSource& src, const std::string& out, const std::vector<std::string>& active) {
+    auto card = src.load();
+    if (!card) return kExitBadInput;
+    // Streams marked active make their FE DAI widgets endpoints, so the paths they feed power up.
+    std::vector<std::string> wanted = active;
+    if (wanted.empty())
+        for (const auto& fe : card->fe_links())
+            for (Stream s : {Stream::Playback, Stream::Capture})
+                if (fe.stream(s)) wanted.push_back(fmt::format("{}/{}", fe.name, stream_name(s)));
+    for (const auto& a : wanted) {
+        if (a == "none") continue;
+        const size_t slash = a.rfind('/');
+        const auto fe = card->find_fe(a.substr(0, slash));
+        const std::string dir = slash == std::string::npos ? "" : a.substr(slash + 1);
+        if (!fe || (dir != "playback" && dir != "capture")) {
+            fmt::print(stderr, "--active '{}': expected '<FE link>/playback' or '<FE link>/capture'\n", a);
+            return kExitBadInput;
+        }
+        const auto& s = card->fe_links()[*fe].stream(dir == "playback" ? Stream::Playback : Stream::Capture);
+        if (!s) {
+            fmt::print(stderr, "--active '{}': FE '{}' has no {} stream\n", a, card->fe_links()[*fe].name, dir);
+            return kExitBadInput;
+        }
+        card->graph().set_stream_active(s->widget, true);
+    }
+    card->graph().sync();
+    const std::string dot = make_dot(*card);
+    if (out.empty()) {
+        fmt::print("{}", dot);
+        return kExitOk;
+    }
+    const size_t dotpos = out.rfind('.');
+    const std::string ext = dotpos == std::string::npos ? "" : out.substr(dotpos + 1);
+    if (ext == "dot" || ext == "gv") {
+        std::ofstream f(out);
+        f << dot;
+        if (!f) {
+            fmt::print(stderr, "cannot write {}\n", out);
+            return kExitBadInput;
+        }
+        return kExitOk;
+    }
+    if (ext != "svg" && ext != "png" && ext != "pdf") {
+        fmt::print(stderr, "-o {}: use a .dot, .svg, .png or .pdf file name\n", out);
+        return kExitBadInput;
+    }
+    // Graphviz renders; the file name goes through the shell quoted.
+    std::string quoted = "'";
+    for (char ch : out) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    quoted += "'";
+    FILE* pipe = ::popen(fmt::format("dot -T{} -o {}", ext, quoted).c_str(), "w");
+    if (!pipe) {
+        fmt::print(stderr, "cannot run Graphviz 'dot' (install graphviz, or write a .dot file)\n");
+        return kExitBadInput;
+    }
+    std::fwrite(dot.data(), 1, dot.size(), pipe);
+    if (::pclose(pipe) != 0) {
+        fmt::print(stderr, "Graphviz 'dot' failed to write {} (is graphviz installed?)\n", out);
+        return kExitBadInput;
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_card_commands(CLI::App& app) {
+    {
+        auto src = std::make_shared<CardSource>();
+        CLI::App* sub = app.add_subcommand("check", "Validate a card file; exit 0 if valid, 1 with the errors if not");
+        src->add_to(*sub, false);
+        sub->callback([src] { throw Exit{run_check(*src)}; });
+    }
+    {
+        auto src = std::make_shared<CardSource>();
+        auto as_json = std::make_shared<bool>(false);
+        CLI::App* sub = app.add_subcommand("ctl", "Card controls: 'dynpcm ctl CARD list [--json]'");
+        src->add_to(*sub, true);
+        auto verb = std::make_shared<std::string>("list");
+        sub->add_option("VERB", *verb, "list")->check(CLI::IsMember({"list"}));
+        sub->add_flag("--json", *as_json, "Print JSON");
+        sub->callback([src, as_json] { throw Exit{run_ctl_list(*src, *as_json)}; });
+    }
+    {
+        auto src = std::make_shared<CardSource>();
+        auto as_json = std::make_shared<bool>(false);
+        CLI::App* sub = app.add_subcommand("routes", "The BE links each FE link reaches through the graph (dpcm_path_get)");
+        src->add_to(*sub, true);
+        sub->add_flag("--json", *as_json, "Print {\"<FE>/<playback|capture>\": [BE, ...]}");
+        sub->callback([src, as_json] { throw Exit{run_routes(*src, *as_json)}; });
+    }
+    {
+        auto src = std::make_shared<CardSource>();
+        auto out = std::make_shared<std::string>();
+        auto active = std::make_shared<std::vector<std::string>>();
+        CLI::App* sub = app.add_subcommand("graph", "Draw the DAPM graph with Graphviz (DOT on stdout, or -o FILE)");
+        src->add_to(*sub, true);
+        sub->add_option("-o,--output", *out, "FILE.dot, FILE.svg, FILE.png or FILE.pdf");
+        sub->add_option("--active", *active,
+                        "Mark an FE stream active, e.g. 'Media Playback/playback' (repeatable; default: all FE "
+                        "streams; 'none' for none)")->take_all();
+        sub->callback([src, out, active] { throw Exit{run_graph(*src, *out, *active)}; });
+    }
+}
+
+}  // namespace dynpcm::cli
