@@ -12,6 +12,7 @@ packages=(
     libyaml-cpp-dev             # card files
     nlohmann-json3-dev          # --json output
     graphviz                    # dynpcm graph -o FILE.svg|png
+    clang libclang-rt-14-dev    # libFuzzer targets (fuzz/)
 )
 
 missing=()

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Quick start, command 2: build and run every test, three ways, each in its own build directory:
+# Quick start, command 2: build and run every test, three ways, each in its own build directory,
+# plus the fuzzers:
 #   build/        normal build (-Werror), also builds the benchmarks (not run)
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan/   ThreadSanitizer
-# Options:  --only normal|asan|tsan   run one variant;   -L LABEL   run one kind of test
+#   build-fuzz/   clang + libFuzzer + ASan/UBSan: each fuzz target runs for DYNPCM_FUZZ_SECONDS
+#                 (default 30); the g++ builds replay the seed corpus as a regular test
+# Options:  --only normal|asan|tsan|fuzz   run one variant;   -L LABEL   run one kind of test
 #           (unit, concurrency, scenario, fuzz, model). Re-runs are incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +17,7 @@ while (($#)); do
     case "$1" in
         --only) only="$2"; shift 2 ;;
         -L) label_args=(-L "$2"); shift 2 ;;
-        *) echo "usage: $0 [--only normal|asan|tsan] [-L label]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--only normal|asan|tsan|fuzz] [-L label]" >&2; exit 2 ;;
     esac
 done
 
@@ -48,6 +51,8 @@ run_variant() {
 run_variant normal build
 run_variant asan build-asan -DDYNPCM_SANITIZE=address,undefined -DDYNPCM_BUILD_BENCH=OFF
 run_variant tsan build-tsan -DDYNPCM_SANITIZE=thread -DDYNPCM_BUILD_BENCH=OFF
+run_variant fuzz build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DDYNPCM_FUZZ=ON -DDYNPCM_SANITIZE=address,undefined \
+    -DDYNPCM_BUILD_CLI=OFF -DDYNPCM_BUILD_BENCH=OFF -DDYNPCM_FUZZ_SECONDS="${DYNPCM_FUZZ_SECONDS:-30}"
 
 echo
 echo "tests: $total_pass passed, $total_fail failed"
