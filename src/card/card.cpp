@@ -11,7 +11,8 @@ namespace dynpcm {
 const char* trigger_order_name(TriggerOrder t) noexcept { return t == TriggerOrder::Pre ? "pre" : "post"; }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    // Optimal string alignment distance: insertions, deletions, substitutions, transpositions.
+    std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
@@ -19,7 +20,11 @@ size_t edit_distance(std::string_view a, std::string_view b) {
             const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
                               std::tolower(static_cast<unsigned char>(b[j - 1]));
             cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+            // A swap of two neighbours ("Mdoe") is one typo, not two.
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                cur[j] = std::min(cur[j], before[j - 2] + 1);
         }
+        before = prev;
         std::swap(prev, cur);
     }
     return prev[b.size()];
@@ -38,7 +43,9 @@ std::optional<std::string> nearest_name(std::string_view name, const std::vector
             best = c;
         }
     }
-    if (best && best_d <= std::max<size_t>(2, name.size() / 3)) return best;
+    // Close enough to be a typo, and sharing at least one character with the name.
+    if (best && best_d <= std::max<size_t>(1, name.size() / 3) && best_d < std::min(name.size(), best->size()))
+        return best;
     return std::nullopt;
 }
 
@@ -246,24 +253,30 @@ Result<size_t> Card::add_be_link(BeLink link) {
     if (link_name_taken(fe_, be_, link.name)) return Error(-EEXIST, fmt::format("link '{}' is defined twice", link.name));
     if (!link.playback && !link.capture)
         return Error(-EINVAL, fmt::format("BE link '{}' has neither playback nor capture", link.name));
-    const size_t index = be_.size();
+    if (link.playback && link.capture && link.playback->stream_name == link.capture->stream_name)
+        return Error(-EEXIST, fmt::format("BE link '{}': playback and capture need different stream names", link.name));
     for (Stream s : {Stream::Playback, Stream::Capture}) {
         auto& ls = s == Stream::Playback ? link.playback : link.capture;
         if (!ls) continue;
         auto w = add_dai_widget(ls->stream_name, s == Stream::Playback ? WidgetType::DaiIn : WidgetType::DaiOut);
         if (!w) return std::move(w).error();
         ls->widget = *w;
-        if (be_by_widget_.size() <= *w) be_by_widget_.resize(*w + 1);
-        be_by_widget_[*w] = index;
+    }
+    // Bind only once both directions are in, so a rejected link leaves no binding behind.
+    const size_t index = be_.size();
+    for (const auto& ls : {link.playback, link.capture}) {
+        if (!ls) continue;
+        if (be_by_widget_.size() <= ls->widget) be_by_widget_.resize(ls->widget + 1);
+        be_by_widget_[ls->widget] = index;
     }
     be_.push_back(std::move(link));
     return index;
 }
 
-Result<void> Card::finish() {
-    if (finished_) return ok();
+std::vector<std::pair<WidgetId, std::string>> Card::check_stream_bindings() const {
     // snd_soc_dapm_link_dai_widgets: a DAC or AIF_IN with a stream name is fed by that stream's
     // playback DAI widget; an ADC or AIF_OUT feeds its capture DAI widget.
+    std::vector<std::pair<WidgetId, std::string>> problems;
     std::vector<std::string> dai_streams;
     for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
         const auto t = graph_.widget(w).type;
@@ -275,12 +288,25 @@ Result<void> Card::finish() {
         const bool out = wd.type == WidgetType::AifOut || wd.type == WidgetType::Adc;
         if ((!in && !out) || wd.stream.empty()) continue;
         const auto dai = graph_.find(wd.stream);
-        const WidgetType want = in ? WidgetType::DaiIn : WidgetType::DaiOut;
-        if (!dai || graph_.widget(*dai).type != want)
-            return Error(-ENOENT, fmt::format("widget '{}': stream '{}' is no {} stream of any link{}", wd.name, wd.stream,
-                                              in ? "playback" : "capture", did_you_mean(nearest_name(wd.stream, dai_streams))));
-        if (in) graph_.add_path(*dai, w, {}, true);
-        else graph_.add_path(w, *dai, {}, true);
+        if (!dai || graph_.widget(*dai).type != (in ? WidgetType::DaiIn : WidgetType::DaiOut))
+            problems.emplace_back(w, fmt::format("widget '{}': stream '{}' is no {} stream of any link{}", wd.name, wd.stream,
+                                                 in ? "playback" : "capture",
+                                                 did_you_mean(nearest_name(wd.stream, dai_streams))));
+    }
+    return problems;
+}
+
+Result<void> Card::finish() {
+    if (finished_) return ok();
+    if (auto problems = check_stream_bindings(); !problems.empty()) return Error(-ENOENT, problems.front().second);
+    for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
+        const DapmWidget& wd = graph_.widget(w);
+        const bool in = wd.type == WidgetType::AifIn || wd.type == WidgetType::Dac;
+        const bool out = wd.type == WidgetType::AifOut || wd.type == WidgetType::Adc;
+        if ((!in && !out) || wd.stream.empty()) continue;
+        const WidgetId dai = *graph_.find(wd.stream);
+        if (in) graph_.add_path(dai, w, {}, true);
+        else graph_.add_path(w, dai, {}, true);
     }
     be_by_widget_.resize(graph_.widget_count());
     graph_.sync();
@@ -329,7 +355,10 @@ Result<bool> Card::put(uint32_t numid, const std::vector<int64_t>& values) {
     c.value = values;
     apply_binding(c);
     graph_.sync();
-    for (const auto& [handle, cb] : subscribers_) cb(c);
+    // A callback may subscribe or unsubscribe: iterate over a copy.
+    const auto subscribers = subscribers_;
+    const Control changed = c;
+    for (const auto& [handle, cb] : subscribers) cb(changed);
     return true;
 }
 
@@ -394,31 +423,43 @@ std::vector<size_t> Card::fe_routes(size_t fe, Stream dir) const {
 std::vector<std::string> Card::routing_controls(size_t fe, Stream dir) const {
     std::vector<std::string> names;
     if (fe >= fe_.size() || !fe_[fe].stream(dir)) return names;
-    // Every widget reachable from the FE ignoring connection state, up to BE DAI widgets.
+    // Paths, connected or not, that lie on some way from the FE's DAI widget to a BE DAI widget
+    // of the same direction: reachable forwards from the FE and backwards from such a BE.
     const bool down = dir == Stream::Playback;
-    std::vector<uint8_t> seen(graph_.widget_count(), 0);
-    std::vector<WidgetId> work{fe_[fe].stream(dir)->widget};
-    seen[work[0]] = 1;
-    std::vector<uint8_t> on_route(graph_.path_count(), 0);
-    while (!work.empty()) {
-        const WidgetId w = work.back();
-        work.pop_back();
-        if (be_of_widget(w) && w != fe_[fe].stream(dir)->widget) continue;
-        const auto& edges = down ? graph_.widget(w).sinks : graph_.widget(w).sources;
-        for (PathId p : edges) {
-            if (graph_.path(p).supply) continue;
-            on_route[p] = 1;
-            const WidgetId next = down ? graph_.path(p).sink : graph_.path(p).source;
-            if (!seen[next]) {
-                seen[next] = 1;
-                work.push_back(next);
+    const WidgetId start = fe_[fe].stream(dir)->widget;
+    auto reach = [&](std::vector<WidgetId> work, bool forward) {
+        std::vector<uint8_t> seen(graph_.widget_count(), 0);
+        for (WidgetId w : work) seen[w] = 1;
+        while (!work.empty()) {
+            const WidgetId w = work.back();
+            work.pop_back();
+            if (forward && w != start && be_of_widget(w)) continue;  // the walk ends at a BE
+            const bool along_sinks = forward == down;
+            for (PathId p : along_sinks ? graph_.widget(w).sinks : graph_.widget(w).sources) {
+                if (graph_.path(p).supply) continue;
+                const WidgetId next = along_sinks ? graph_.path(p).sink : graph_.path(p).source;
+                if (!seen[next]) {
+                    seen[next] = 1;
+                    work.push_back(next);
+                }
             }
         }
-    }
+        return seen;
+    };
+    std::vector<WidgetId> bes;
+    for (const auto& be : be_)
+        if (be.stream(dir)) bes.push_back(be.stream(dir)->widget);
+    const auto from_fe = reach({start}, true);
+    const auto to_be = reach(bes, false);
+    auto on_route = [&](PathId p) {
+        const DapmPath& path = graph_.path(p);
+        const WidgetId near = down ? path.source : path.sink;
+        const WidgetId far = down ? path.sink : path.source;
+        return !path.supply && from_fe[near] && to_be[far] && !(be_of_widget(near) && near != start);
+    };
     for (const auto& c : controls_) {
         if (c.role != CtlRole::MixerPath && c.role != CtlRole::Mux && c.role != CtlRole::Demux) continue;
-        if (std::any_of(c.paths.begin(), c.paths.end(), [&](PathId p) { return on_route[p] != 0; }))
-            names.push_back(c.id.name);
+        if (std::any_of(c.paths.begin(), c.paths.end(), on_route)) names.push_back(c.id.name);
     }
     return names;
 }

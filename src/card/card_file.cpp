@@ -4,7 +4,11 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <map>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -30,18 +34,19 @@ public:
         try {
             root = YAML::Load(std::string(text));
         } catch (const YAML::Exception& e) {
-            errors_.push_back(fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg));
-            out.errors = std::move(errors_);
+            out.errors.push_back(fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg));
             return out;
         }
         try {
             load(root);
         } catch (const YAML::Exception& e) {
             // yaml-cpp throws on some malformed structures we did not anticipate.
-            errors_.push_back(fmt::format("{}:{}: {}", file_, e.mark.line + 1, e.msg));
+            add_error(e.mark.line + 1, e.msg);
         }
         if (errors_.empty() && card_) out.card = std::move(card_);
-        out.errors = std::move(errors_);
+        // Sections are checked in a fixed order; report in file order.
+        std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& e : errors_) out.errors.push_back(std::move(e.second));
         return out;
     }
 
@@ -51,7 +56,11 @@ private:
     void err(const YAML::Node& at, fmt::format_string<Args...> f, Args&&... args) {
         // A missing key has no position of its own: report the item that lacks it.
         const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : item_line_;
-        errors_.push_back(fmt::format("{}:{}: {}", file_, line, fmt::format(f, std::forward<Args>(args)...)));
+        add_error(line, fmt::format(f, std::forward<Args>(args)...));
+    }
+
+    void add_error(int line, std::string message) {
+        errors_.emplace_back(line, fmt::format("{}:{}: {}", file_, line, message));
     }
 
     std::string suggest(std::string_view name, const std::vector<std::string>& options) {
@@ -155,7 +164,7 @@ private:
     // ---- sections
     void load(const YAML::Node& root) {
         if (!root.IsDefined() || root.IsNull()) {
-            errors_.push_back(fmt::format("{}:1: the file is empty; a card file starts with 'card: <name>'", file_));
+            add_error(1, "the file is empty; a card file starts with 'card: <name>'");
             return;
         }
         if (!check_keys(root, {"card", "fully_routed", "fe_links", "be_links", "widgets", "controls", "routes"}, "card file"))
@@ -174,11 +183,14 @@ private:
             for (size_t i = 0; i < c.size(); ++i) card_control(c[i]);
         if (auto r = root["routes"]; r && sequence(r, "routes", kMaxRoutes))
             for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1);
+        for (const auto& [w, message] : card_->check_stream_bindings())
+            add_error(widget_lines_[card_->graph().widget(w).name], message);
         if (errors_.empty())
-            if (auto r = card_->finish(); !r) errors_.push_back(fmt::format("{}: {}", file_, r.error().message()));
+            if (auto r = card_->finish(); !r) add_error(1, r.error().message());
     }
 
-    std::optional<KcontrolSpec> kcontrol(const YAML::Node& item, const std::string& what, bool card_level) {
+    std::optional<KcontrolSpec> kcontrol(const YAML::Node& item, const std::string& what, bool card_level,
+                                         const std::string& widget = {}) {
         const YAML::Node n = with_merges(item);
         std::vector<std::string> keys{"name", "type", "min", "max", "step", "count", "items", "value", "db", "invert"};
         if (!check_keys(n, keys, what)) return std::nullopt;
@@ -241,8 +253,8 @@ private:
             return std::nullopt;
         }
         if (auto v = n["value"]; v) {
-            Control probe;
-            probe.id.name = k.name;
+            Control probe;  // to parse the value as the control will; messages use its name
+            probe.id.name = widget.empty() ? k.name : widget + " " + k.name;
             probe.info = i;
             std::string text;
             if (v.IsSequence()) {
@@ -255,7 +267,7 @@ private:
             }
             auto parsed = parse_ctl_value(probe, text);
             if (!parsed) {
-                err(v, "{}: {}", where, parsed.error().message());
+                err(v, "{}", parsed.error().message());
                 return std::nullopt;
             }
             k.value = *parsed;
@@ -271,15 +283,16 @@ private:
         }
         auto name = str(n["name"], "widget: name");
         if (!name) return;
+        widget_lines_.emplace(*name, item_line_);
         const std::string where = fmt::format("widget '{}'", *name);
         auto type_s = str(n["type"], where + ": type");
-        if (!type_s) return;
+        if (!type_s) return placeholder(*name);
         const auto type = parse_widget_type(*type_s);
         if (!type) {
             std::vector<std::string> names;
             for (int t = 0; t < kWidgetTypeCount; ++t) names.emplace_back(widget_type_name(static_cast<WidgetType>(t)));
             err(n["type"], "{}: unknown widget type '{}'{}", where, *type_s, suggest(*type_s, names));
-            return;
+            return placeholder(*name);
         }
         WidgetSpec spec;
         spec.name = *name;
@@ -303,9 +316,20 @@ private:
                     "put controls under 'controls'", where);
             if (auto c = n["controls"]; c && sequence(c, where + ": controls", kMaxListItems))
                 for (const auto& k : c)
-                    if (auto kc = kcontrol(k, where + " control", false)) spec.kcontrols.push_back(*kc);
+                    if (auto kc = kcontrol(k, where + " control", false, *name)) spec.kcontrols.push_back(*kc);
         }
-        if (auto r = card_->add_widget(spec); !r) err(n, "{}", r.error().message());
+        if (auto r = card_->add_widget(spec); !r) {
+            err(n, "{}", r.error().message());
+            placeholder(*name);
+        }
+    }
+
+    // A widget that failed to load still exists under its name, so routes that name it do not
+    // add errors of their own: the widget's error is the one to fix.
+    void placeholder(const std::string& name) {
+        if (card_->graph().find(name)) return;
+        placeholders_.insert(name);
+        (void)card_->add_widget(WidgetSpec{name, WidgetType::Virtual, {}, 0, false, {}});
     }
 
     std::optional<KcontrolSpec> kcontrol_from_mux(const YAML::Node& n, const std::string& where) {
@@ -501,6 +525,7 @@ private:
         std::string c;
         if (control.IsDefined() && !control.IsNull()) c = str(control, what + ": control").value_or("");
         if (!s || !o) return;
+        if (placeholders_.count(*s) || placeholders_.count(*o)) return;
         if (auto r = card_->add_route(*s, c, *o); !r) err(n, "{}: {}", what, r.error().message());
     }
 
@@ -530,9 +555,11 @@ private:
     }
 
     std::string file_;
-    std::vector<std::string> errors_;
+    std::vector<std::pair<int, std::string>> errors_;
     std::unique_ptr<Card> card_;
-    int item_line_ = 0;
+    int item_line_ = 1;
+    std::map<std::string, int> widget_lines_;
+    std::set<std::string> placeholders_;  // widgets already reported as broken
 };
 
 }  // namespace
@@ -542,14 +569,23 @@ CardLoad load_card_string(std::string_view text, std::string_view filename) {
 }
 
 CardLoad load_card_file(const std::string& path) {
+    CardLoad out;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        out.errors.push_back(fmt::format("{}: cannot open: it is a directory, not a card file", path));
+        return out;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        CardLoad out;
         out.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
         return out;
     }
     std::stringstream ss;
     ss << in.rdbuf();
+    if (in.bad()) {
+        out.errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+        return out;
+    }
     return load_card_string(ss.str(), path);
 }
 

@@ -264,31 +264,48 @@ bool DapmGraph::reaches_endpoint(WidgetId start, Dir dir) {
     return result;
 }
 
+namespace {
+// Widgets whose power does not depend on connectivity (dapm_always_on_check_power, and pre).
+bool fixed_power(WidgetType t) {
+    return t == WidgetType::Pre || t == WidgetType::Post || t == WidgetType::Siggen || t == WidgetType::Vmid ||
+           t == WidgetType::Sink;
+}
+}  // namespace
+
+bool DapmGraph::supply_needed(WidgetId id) {
+    // dapm_supply_check_power, over chains of supplies: on while a connected path of supplies
+    // leads to a powered widget that is not a supply. Searched rather than recursed, so a loop
+    // of supplies cannot keep itself on.
+    std::vector<WidgetId> work{id};
+    std::vector<WidgetId> seen{id};
+    while (!work.empty()) {
+        const WidgetId w = work.back();
+        work.pop_back();
+        for (PathId p : widgets_[w].sinks) {
+            if (!paths_[p].connected) continue;
+            const WidgetId next = paths_[p].sink;
+            if (!widget_is_supply(widgets_[next].type)) {
+                if (power_check(next)) return true;
+            } else if (std::find(seen.begin(), seen.end(), next) == seen.end()) {
+                seen.push_back(next);
+                work.push_back(next);
+            }
+        }
+    }
+    return false;
+}
+
 bool DapmGraph::power_check(WidgetId id) {
     if (checked_[id]) return new_power_[id] != 0;
-    checked_[id] = 1;
-    checked_list_.push_back(id);
     ++stats_.widgets_checked;
     const DapmWidget& w = widgets_[id];
     bool on = false;
-    switch (w.type) {
-        case WidgetType::Pre: on = false; break;
-        case WidgetType::Post:
-        case WidgetType::Siggen:
-        case WidgetType::Vmid:
-        case WidgetType::Sink: on = true; break;  // dapm_always_on_check_power
-        default:
-            if (widget_is_supply(w.type)) {
-                // dapm_supply_check_power: on while anything it feeds is on.
-                for (PathId p : w.sinks)
-                    if (power_check(paths_[p].sink)) {
-                        on = true;
-                        break;
-                    }
-            } else {
-                on = reaches_endpoint(id, Dir::In) && reaches_endpoint(id, Dir::Out);
-            }
-    }
+    if (w.type == WidgetType::Pre) on = false;
+    else if (fixed_power(w.type)) on = true;
+    else if (widget_is_supply(w.type)) on = supply_needed(id);
+    else on = reaches_endpoint(id, Dir::In) && reaches_endpoint(id, Dir::Out);
+    checked_[id] = 1;
+    checked_list_.push_back(id);
     new_power_[id] = on ? 1 : 0;
     return on;
 }
@@ -301,13 +318,20 @@ std::vector<PowerChange> DapmGraph::sync() {
     for (size_t i = 0; i < dirty_list_.size(); ++i) {
         const WidgetId w = dirty_list_[i];
         const bool on = power_check(w);
-        if (on == widgets_[w].power) continue;
+        // A widget of fixed power still passes connectivity on: whatever changed next to it may
+        // change what lies beyond it, so it always dirties its neighbours, and its neighbours
+        // always dirty it.
+        const bool fixed = fixed_power(widgets_[w].type);
+        if (on == widgets_[w].power && !fixed) continue;
+        auto touch = [&](WidgetId peer) {
+            if (fixed || fixed_power(widgets_[peer].type) || widgets_[peer].power != on) mark_dirty(peer);
+        };
         for (PathId p : widgets_[w].sources)
-            if (paths_[p].connected && widgets_[paths_[p].source].power != on) mark_dirty(paths_[p].source);
+            if (paths_[p].connected) touch(paths_[p].source);
         if (!widget_is_supply(widgets_[w].type))
             for (PathId p : widgets_[w].sinks)
-                if (paths_[p].connected && widgets_[paths_[p].sink].power != on) mark_dirty(paths_[p].sink);
-        (on ? up : down).push_back({w, on});
+                if (paths_[p].connected) touch(paths_[p].sink);
+        if (on != widgets_[w].power) (on ? up : down).push_back({w, on});
     }
     for (WidgetId w : dirty_list_) dirty_[w] = 0;
     dirty_list_.clear();

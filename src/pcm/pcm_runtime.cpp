@@ -146,6 +146,7 @@ Result<void> PcmRuntime::hw_params(HwParams& params) {
         return Error(-EINVAL, fmt::format("pcm '{}': hw_params: the space was made by another PCM; start "
                                           "from hw_params_any() of this one",
                                           opt_.name));
+    sync_rt();  // a drain that just ended may still be stopping the hardware
     HwParams chosen = params;
     if (auto r = chosen.choose(); !r)
         return Error(r.code(), fmt::format("pcm '{}': hw_params: {}", opt_.name, r.error().message()));
@@ -182,6 +183,7 @@ Result<void> PcmRuntime::hw_free() {
     const PcmState s = state();
     if (s == PcmState::Open) return ok();
     if (s != PcmState::Setup && s != PcmState::Prepared) return bad_state("hw_free", s);
+    sync_rt();
     if (auto r = hw_.hw_free(); !r) return r;
     force_state(PcmState::Open);
     return ok();
@@ -233,8 +235,10 @@ Result<void> PcmRuntime::prepare_locked() {
         if (auto r = pause_locked(false); !r) return r;
     if (s == PcmState::Paused || s == PcmState::Suspended)
         if (auto r = stop_locked(PcmState::Setup); !r) return r;
-    if (auto r = hw_.prepare(); !r) return r;
+    // The interrupt path publishes XRUN (or SETUP at drain end) before it stops the hardware:
+    // let it finish before the hardware is prepared (the kernel's snd_pcm_sync_stop).
     sync_rt();
+    if (auto r = hw_.prepare(); !r) return r;
     // snd_pcm_do_reset + post_reset: both pointers restart at 0.
     hw_ptr_.store(0, std::memory_order_release);
     appl_ptr_.store(0, std::memory_order_release);
@@ -417,7 +421,7 @@ Result<void> PcmRuntime::suspend() {
             default: break;
         }
         if (!set_state(s, PcmState::Suspended)) continue;
-        suspended_state_ = s;
+        suspended_state_.store(s, std::memory_order_relaxed);
         if (hw_running(s)) {
             sync_rt();
             trigger(TriggerCmd::Suspend);
@@ -434,7 +438,7 @@ Result<void> PcmRuntime::resume() {
     if (!opt_.info.can_resume)
         return Error(-ENOSYS, fmt::format("pcm '{}': the hardware cannot resume; prepare again", opt_.name));
     if (state() != PcmState::Suspended) return bad_state("resume", state());
-    const PcmState prev = suspended_state_;
+    const PcmState prev = suspended_state_.load(std::memory_order_relaxed);
     if (prev == PcmState::Running || (prev == PcmState::Draining && stream_ == Stream::Playback)) {
         rt_.hw_ptr_time_ns = hw_.now_ns();
         if (const int rc = trigger(TriggerCmd::Resume); rc < 0)
@@ -466,6 +470,7 @@ void PcmRuntime::close() {
         if (closed_.load()) return;
         const PcmState s = state();
         if (is_active(s)) (void)stop_locked(PcmState::Setup);
+        sync_rt();
         if (s != PcmState::Open && s != PcmState::Disconnected) (void)hw_.hw_free();
         closed_.store(true, std::memory_order_release);
         sync_rt();
@@ -504,7 +509,7 @@ Result<int64_t> PcmRuntime::delay() const {
 PcmStatus PcmRuntime::status() const {
     PcmStatus st;
     st.state = state();
-    st.suspended_state = suspended_state_;
+    st.suspended_state = suspended_state_.load(std::memory_order_relaxed);
     st.hw_ptr = hw_ptr();
     st.appl_ptr = appl_ptr();
     st.avail = avail_update();
@@ -520,17 +525,17 @@ PcmStatus PcmRuntime::status() const {
 
 Result<Frames> PcmRuntime::writei(const void* buffer, Frames frames) {
     const void* bufs[1] = {buffer};
-    return transfer(Xfer::Interleaved, bufs, nullptr, frames);
+    return transfer(Xfer::Interleaved, true, bufs, nullptr, frames);
 }
 Result<Frames> PcmRuntime::writen(const void* const* channel_buffers, Frames frames) {
-    return transfer(Xfer::NonInterleaved, channel_buffers, nullptr, frames);
+    return transfer(Xfer::NonInterleaved, true, channel_buffers, nullptr, frames);
 }
 Result<Frames> PcmRuntime::readi(void* buffer, Frames frames) {
     void* bufs[1] = {buffer};
-    return transfer(Xfer::Interleaved, nullptr, bufs, frames);
+    return transfer(Xfer::Interleaved, false, nullptr, bufs, frames);
 }
 Result<Frames> PcmRuntime::readn(void* const* channel_buffers, Frames frames) {
-    return transfer(Xfer::NonInterleaved, nullptr, channel_buffers, frames);
+    return transfer(Xfer::NonInterleaved, false, nullptr, channel_buffers, frames);
 }
 
 Result<void> PcmRuntime::transfer_state_error(PcmState s, const char* op) const {
@@ -569,12 +574,12 @@ Result<Frames> PcmRuntime::wait_for_avail(std::unique_lock<std::mutex>& lock, Fr
     }
 }
 
-Result<Frames> PcmRuntime::transfer(Xfer kind, const void* const* in, void* const* out, Frames frames) {
+Result<Frames> PcmRuntime::transfer(Xfer kind, bool write, const void* const* in, void* const* out, Frames frames) {
     DYNPCM_ASSERT_THREAD(control);
     const bool playback = stream_ == Stream::Playback;
-    const char* op = playback ? (kind == Xfer::Interleaved ? "writei" : "writen")
-                              : (kind == Xfer::Interleaved ? "readi" : "readn");
-    if ((in != nullptr) != playback)
+    const char* op = write ? (kind == Xfer::Interleaved ? "writei" : "writen")
+                           : (kind == Xfer::Interleaved ? "readi" : "readn");
+    if (write != playback)
         return Error(-EINVAL, fmt::format("pcm '{}': {} on a {} stream", opt_.name, op, stream_name(stream_)));
     CallerCount caller(blocked_callers_);
     std::unique_lock lk(app_mutex_);

@@ -85,12 +85,19 @@ int64_t SimDma::time_of(Frames frames) const noexcept {
 Frames SimDma::pointer() noexcept {
     if (xrun_pending_.exchange(false)) return kPosXrun;
     if (buffer_ == 0) return 0;
-    return (position(clock_.now_ns()) + jump_.load(std::memory_order_relaxed)) % buffer_;
+    // The engine moves data a period at a time (like SNDRV_PCM_INFO_BATCH hardware), so the
+    // position register shows the frames actually moved, not the clock's continuous position:
+    // a pointer ahead of the data would let the application overwrite unplayed frames.
+    const Frames moved = next_irq_frames_.load(std::memory_order_relaxed) - period_;
+    return (moved + jump_.load(std::memory_order_relaxed)) % buffer_;
 }
 
 int64_t SimDma::next_deadline_ns() const noexcept {
     if (cmd_seq_.load(std::memory_order_acquire) != cmd_done_.load(std::memory_order_acquire)) return 0;
-    if (!running_.load(std::memory_order_acquire) || rate_ == 0 || period_ == 0 || !runtime_) return kNever;
+    // Configuration (rate_, period_, ...) is written by control only while stopped; a running
+    // engine's was published by the START that set running_.
+    if (!running_.load(std::memory_order_acquire)) return kNever;
+    if (rate_ == 0 || period_ == 0 || !runtime_) return kNever;
     return time_of(next_irq_frames_.load(std::memory_order_relaxed));
 }
 
@@ -151,6 +158,7 @@ int SimDma::apply(TriggerCmd cmd) noexcept {
 
 void SimDma::service(int64_t now) noexcept {
     take_pending_command();
+    if (!running()) return;  // see next_deadline_ns(): configuration is only read while running
     PcmRuntime* rt = runtime_;
     if (!rt || period_ == 0) return;
     while (running() && time_of(next_irq_frames_.load(std::memory_order_relaxed)) <= now) {

@@ -59,6 +59,9 @@ public:
     /// Binds aif/dac/adc widgets to their DAI stream widgets (snd_soc_dapm_link_dai_widgets),
     /// then computes the initial power state. Call once, after everything is added.
     Result<void> finish();
+    /// The widgets whose stream name matches no DAI stream of the right direction, with a
+    /// message each; finish() fails on the first.
+    std::vector<std::pair<WidgetId, std::string>> check_stream_bindings() const;
 
     // ---- controls. Thread: control.
     const std::vector<Control>& controls() const noexcept { return controls_; }
@@ -108,7 +111,7 @@ private:
     bool finished_ = false;
 };
 
-/// Levenshtein distance, for "did you mean" suggestions. Thread: any. Allocates: yes.
+/// Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. Thread: any. Allocates: yes.
 size_t edit_distance(std::string_view a, std::string_view b);
 /// The candidate closest to `name` if it is close enough to be a likely typo.
 std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string>& candidates);

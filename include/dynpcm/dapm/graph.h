@@ -118,6 +118,7 @@ private:
     void invalidate(WidgetId w, Dir dir);
     void invalidate_path(const DapmPath& p);
     bool power_check(WidgetId w);
+    bool supply_needed(WidgetId w);
     bool audio_path(const DapmPath& p) const noexcept { return p.connected && !p.supply; }
 
     std::vector<DapmWidget> widgets_;

@@ -163,7 +163,7 @@ public:
 
 private:
     enum class Xfer : uint8_t { Interleaved, NonInterleaved };
-    Result<Frames> transfer(Xfer kind, const void* const* bufs, void* const* out, Frames frames);
+    Result<Frames> transfer(Xfer kind, bool write, const void* const* in, void* const* out, Frames frames);
     Result<void> check_configured(const char* op) const;
     Result<void> transfer_state_error(PcmState s, const char* op) const;
     Error bad_state(const char* op, PcmState s) const;
@@ -213,7 +213,7 @@ private:
 
     // Pointers and state.
     std::atomic<PcmState> state_{PcmState::Open};
-    PcmState suspended_state_ = PcmState::Open;
+    std::atomic<PcmState> suspended_state_{PcmState::Open};  // read by status() from any thread
     std::atomic<Frames> hw_ptr_{0};
     std::atomic<Frames> appl_ptr_{0};
     std::atomic<bool> rt_busy_{false};
