@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "dynpcm/core/thread_role.h"
+#include "dynpcm/rt/rt_epoch.h"
 #include "dynpcm/sim/sim_dma.h"
 
 namespace dynpcm {
@@ -65,6 +66,10 @@ Result<void> SimClock::advance(std::chrono::nanoseconds by) {
         return Error(-EINVAL, "sim clock: advance() needs virtual mode; real-time clocks run by themselves");
     if (by.count() < 0) return Error(-EINVAL, fmt::format("sim clock: cannot advance by {} ns", by.count()));
     const std::thread::id previous = clock_thread_.exchange(std::this_thread::get_id());
+    // Meanwhile this thread is the realtime thread: interrupts run here.
+    const ThreadRole previous_role = thread_role();
+    set_thread_role(ThreadRole::Rt);
+    (void)rt_reader_slot();
     const int64_t target = virtual_now_.load() + by.count();
     for (;;) {
         SimDma* next = nullptr;
@@ -84,6 +89,7 @@ Result<void> SimClock::advance(std::chrono::nanoseconds by) {
     }
     virtual_now_.store(target, std::memory_order_release);
     clock_thread_.store(previous);
+    set_thread_role(previous_role);
     return ok();
 }
 
@@ -116,6 +122,7 @@ void SimClock::stop() {
 
 void SimClock::thread_main() {
     set_thread_role(ThreadRole::Rt);
+    (void)rt_reader_slot();  // claimed before the loop, not in it
     clock_thread_.store(std::this_thread::get_id(), std::memory_order_release);
     while (!stop_requested_.load(std::memory_order_acquire)) {
         const uint32_t seen = wake_.seq();
@@ -136,6 +143,7 @@ void SimClock::thread_main() {
     for (auto& slot : dmas_)
         if (SimDma* d = slot.load(std::memory_order_seq_cst)) d->take_pending_command();
     clock_thread_.store(std::thread::id{}, std::memory_order_release);
+    release_rt_reader_slot();
 }
 
 }  // namespace dynpcm

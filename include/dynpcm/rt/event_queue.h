@@ -51,15 +51,23 @@ public:
         }
     }
 
-    /// Takes the oldest record. Thread: the one consumer. Blocking: wait-free. Allocates: no.
+    /// Takes the oldest record. Thread: one consumer at a time (consumers may change, with a
+    /// release/acquire hand-over between them). Blocking: wait-free. Allocates: no.
     std::optional<T> pop() noexcept {
-        Slot& s = slots_[head_ & (N - 1)];
+        const size_t head = head_.load(std::memory_order_relaxed);
+        Slot& s = slots_[head & (N - 1)];
         const size_t seq = s.seq.load(std::memory_order_acquire);
-        if (seq != head_ + 1) return std::nullopt;
+        if (seq != head + 1) return std::nullopt;
         T v = s.value;
-        s.seq.store(head_ + N, std::memory_order_release);
-        ++head_;
+        s.seq.store(head + N, std::memory_order_release);
+        head_.store(head + 1, std::memory_order_relaxed);
         return v;
+    }
+
+    /// True if there was no record to pop when looked at. Thread: any. Blocking: wait-free.
+    bool empty_hint() const noexcept {
+        const size_t head = head_.load(std::memory_order_relaxed);
+        return slots_[head & (N - 1)].seq.load(std::memory_order_seq_cst) != head + 1;
     }
 
     /// Records lost because the queue was full. Thread: any.
@@ -72,7 +80,7 @@ private:
     };
     std::array<Slot, N> slots_{};
     alignas(64) std::atomic<size_t> tail_{0};
-    alignas(64) size_t head_ = 0;
+    alignas(64) std::atomic<size_t> head_{0};
     std::atomic<uint64_t> dropped_{0};
 };
 

@@ -1,0 +1,106 @@
+#pragma once
+/// Dpcm: the Dynamic PCM core. Front-end streams (FEs), back-end links (BEs) shared between
+/// them, the kernel's BE state machine and sharing rules, runtime updates when a control write
+/// re-routes, and an interrupt path that never waits for any of it.
+///
+/// Threads (docs/CONCURRENCY.md):
+/// - control: open/close, put (control writes and the runtime update they cause), dump, and
+///   every PcmRuntime call an application makes on an FE. Serialised by one card mutex, which
+///   the realtime thread never takes.
+/// - rt: the thread that runs FE period interrupts (SimClock). An xrun or drain end on it stops
+///   the FE and triggers the FE's BEs, walking the FE's published BE set inside an epoch section
+///   and posting to each BE's SerialExecutor. It never blocks, allocates or frees.
+/// The control path publishes each FE's BE set as an immutable LinkSet and frees the old one
+/// only after a grace period. Every write to a BE's state and counts goes through that BE's
+/// SerialExecutor, whichever thread makes it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dynpcm/card/card.h"
+#include "dynpcm/core/result.h"
+#include "dynpcm/dpcm/dpcm_state.h"
+#include "dynpcm/dpcm/state_dump.h"
+#include "dynpcm/pcm/pcm_runtime.h"
+#include "dynpcm/sim/sim_clock.h"
+
+namespace dynpcm {
+
+/// Something the DPCM core reports to the control side.
+struct DpcmEvent {
+    enum class Kind : uint8_t {
+        Connect,          ///< a BE joined an FE's set
+        Disconnect,       ///< a BE left an FE's set
+        ParamsMismatch,   ///< a shared BE kept another FE's hw params (the kernel does so silently)
+        BeTriggerFailed,  ///< a BE refused a trigger
+        Warning,
+    };
+    Kind kind = Kind::Warning;
+    std::string fe;
+    std::string be;
+    std::string message;
+};
+
+class Dpcm {
+public:
+    struct Options {
+        SimClock* clock = nullptr;        ///< required: runs the FE host DMAs and BE engines
+        std::chrono::milliseconds pcm_timeout{10000};
+#if defined(DYNPCM_TEST_HOOKS)
+        /// Test builds only: publish new BE sets without waiting for the grace period and
+        /// retire the old ones poisoned. The deliberately unprotected design the race tests
+        /// must catch.
+        bool test_unprotected = false;
+#endif
+    };
+    /// The most FE streams (FE links x directions) and BE streams a card may have.
+    static constexpr size_t kMaxStreams = 64;
+
+    /// Takes the card. Thread: control. Allocates: yes.
+    static Result<std::unique_ptr<Dpcm>> create(std::unique_ptr<Card> card, Options options);
+    /// Closes every FE. Thread: control.
+    ~Dpcm();
+    Dpcm(const Dpcm&) = delete;
+    Dpcm& operator=(const Dpcm&) = delete;
+
+    /// The card, for reading. Write controls through put(), which re-routes.
+    const Card& card() const noexcept;
+
+    /// Opens an FE stream (dpcm_fe_dai_open): connects the BEs its routes reach and opens them.
+    /// The returned PcmRuntime behaves as an alsa-lib PCM; its hw_params, prepare, trigger and
+    /// hw_free fan out to the BEs. It stays valid until close(). Thread: control.
+    Result<PcmRuntime*> open(std::string_view fe_link, Stream dir, PcmRuntime::Options options = {});
+    /// Closes an FE stream (dpcm_fe_dai_close): stops and frees it and releases its BEs.
+    Result<void> close(std::string_view fe_link, Stream dir);
+    /// The open FE stream, or null. Thread: control.
+    PcmRuntime* pcm(std::string_view fe_link, Stream dir) const;
+    /// A stable number for an FE stream, as test hooks and events report it.
+    std::optional<uint32_t> fe_id(std::string_view fe_link, Stream dir) const;
+
+    /// Writes a control (by name, user-written value) and, if routing changed, runs the runtime
+    /// update (soc_dpcm_runtime_update). Returns true if the value changed. Thread: control.
+    Result<bool> put(std::string_view control, std::string_view value);
+    Result<bool> put(uint32_t numid, const std::vector<int64_t>& values);
+
+    /// The state of every FE and BE. Thread: control. Allocates: yes.
+    DpcmDump dump() const;
+    /// Events since the last call, oldest first. Thread: control.
+    std::vector<DpcmEvent> take_events();
+
+    /// Checks the BE bookkeeping against the FEs (users, be_start, be_pause, states); returns
+    /// the first inconsistency found, for tests at quiescent points. Thread: control.
+    Result<void> check_invariants() const;
+
+    struct Impl;
+
+private:
+    explicit Dpcm(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dynpcm

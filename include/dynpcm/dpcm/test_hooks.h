@@ -1,0 +1,24 @@
+#pragma once
+/// Named points where tests can stop a thread to force an interleaving. They exist only when
+/// the library is built with DYNPCM_TEST_HOOKS (the test builds); otherwise they compile to
+/// nothing and the production paths carry no trace of them.
+
+#include <cstdint>
+
+namespace dynpcm::test {
+
+enum class Point : uint8_t {
+    /// The interrupt path has read a link from an FE's published BE set and not yet used it.
+    RtAfterLinkRead,
+    /// The control path has published a new BE set and is about to wait for the grace period.
+    ControlBeforeGrace,
+};
+
+/// `fe` identifies the FE stream (Dpcm::fe_id). The hook may block (that is its purpose).
+using Hook = void (*)(Point point, uint32_t fe, void* context);
+
+/// Installs (or, with nullptr, removes) the hook. Thread: any. Returns false when the library
+/// was built without DYNPCM_TEST_HOOKS.
+bool set_hook(Hook hook, void* context) noexcept;
+
+}  // namespace dynpcm::test

@@ -1,0 +1,92 @@
+#pragma once
+/// EpochDomain: grace periods for objects the realtime thread reads while the control path
+/// replaces them (the FE->BE link sets).
+///
+/// A reader announces itself in its slot for the length of a read-side section; the writer
+/// publishes a new object, then synchronize() waits until every reader that could still hold
+/// the old one has left, after which the old object may be freed. Readers never wait and never
+/// write shared state other than their own slot: enter() is one acquire load, one store and
+/// one seq_cst fence; exit() is one release store. Only the writer waits, and only for readers
+/// already inside a section (bounded: an interrupt's trigger fan-out).
+///
+/// Why this and not liburcu: docs/CONCURRENCY.md (same read-side cost class as urcu-mb, no
+/// membarrier IPIs on the realtime CPU, no per-thread registration of application threads, and
+/// ThreadSanitizer understands it without annotations).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "dynpcm/rt/atomic_policy.h"
+
+namespace dynpcm {
+
+template <class P, size_t kSlots>
+class BasicEpochDomain {
+public:
+    static constexpr int kNoSlot = -1;
+
+    /// Claims a reader slot for the calling thread; kNoSlot when all are taken.
+    /// Thread: any, before it reads. Blocking: lock-free. Allocates: no.
+    int claim_slot() noexcept {
+        for (size_t i = 0; i < kSlots; ++i) {
+            uint32_t free = 0;
+            if (P::cas(slots_[i].claimed, free, uint32_t{1}, P::acq_rel)) return static_cast<int>(i);
+        }
+        return kNoSlot;
+    }
+    /// Gives a slot back. The thread must be outside any section. Thread: its owner.
+    void release_slot(int slot) noexcept { P::store(slots_[index(slot)].claimed, uint32_t{0}, P::release); }
+
+    /// Begins a read-side section (nestable). Thread: the slot's owner (rt). Blocking:
+    /// wait-free. Allocates: no.
+    void enter(int slot) noexcept {
+        Slot& s = slots_[index(slot)];
+        if (s.depth++ > 0) return;
+        // Acquire: a reader that sees a writer's new epoch also sees what it published before.
+        const uint64_t e = P::load(epoch_, P::acquire);
+        P::store(s.active, e, P::relaxed);
+        // Pairs with the fence in synchronize(): either this reader's later loads see the new
+        // publication, or the writer sees this announcement and waits for exit().
+        P::fence(P::seq_cst);
+    }
+    /// Ends a read-side section. Thread: the slot's owner. Blocking: wait-free. Allocates: no.
+    void exit(int slot) noexcept {
+        Slot& s = slots_[index(slot)];
+        if (--s.depth > 0) return;
+        P::store(s.active, uint64_t{0}, P::release);
+    }
+
+    /// Waits until every section that began before this call (and so might hold what was
+    /// unpublished before it) has ended. Thread: control (never the rt thread, and never from
+    /// inside a section). Blocking: yes, for readers in a section. Allocates: no.
+    void synchronize() noexcept {
+        const uint64_t target = P::fetch_add(epoch_, uint64_t{1}, P::seq_cst) + 1;
+        P::fence(P::seq_cst);
+        for (size_t i = 0; i < kSlots; ++i) {
+            for (;;) {
+                const uint64_t a = P::load(slots_[i].active, P::acquire);
+                if (a == 0 || a >= target) break;
+                P::wait_a_bit();
+            }
+        }
+    }
+
+    /// The current epoch, for diagnostics. Thread: any.
+    uint64_t epoch() const noexcept { return P::load(epoch_, P::relaxed); }
+
+private:
+    static size_t index(int slot) noexcept { return static_cast<size_t>(slot); }
+    struct alignas(64) Slot {
+        typename P::template atomic<uint64_t> active{0};   // 0: outside; else the epoch at entry
+        typename P::template atomic<uint32_t> claimed{0};
+        uint32_t depth = 0;                                // owner-private nesting count
+    };
+    alignas(64) typename P::template atomic<uint64_t> epoch_{1};
+    std::array<Slot, kSlots> slots_{};
+};
+
+/// The production domain: up to 64 reader threads (clock threads and their like).
+using EpochDomain = BasicEpochDomain<StdAtomicPolicy, 64>;
+
+}  // namespace dynpcm

@@ -1,0 +1,946 @@
+// The DPCM core: FE and BE streams, the kernel's BE state machine and sharing rules, runtime
+// updates, and the interrupt path's lock-free walk of published BE sets. The shape follows
+// sound/soc/soc-pcm.c; comments name the kernel function each piece mirrors.
+
+#include "dynpcm/dpcm/dpcm.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <mutex>
+
+#include "dynpcm/core/thread_role.h"
+#include "dynpcm/dpcm/test_hooks.h"
+#include "dynpcm/rt/rt_epoch.h"
+#include "dynpcm/rt/serial_executor.h"
+#include "dynpcm/sim/sim_dma.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define DYNPCM_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#else
+#define DYNPCM_POISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace dynpcm {
+
+// ------------------------------------------------------------------------------------------
+// test hooks
+
+namespace {
+#if defined(DYNPCM_TEST_HOOKS)
+std::atomic<test::Hook> g_hook{nullptr};
+std::atomic<void*> g_hook_context{nullptr};
+inline void test_point(test::Point p, uint32_t fe) {
+    if (test::Hook h = g_hook.load(std::memory_order_acquire)) h(p, fe, g_hook_context.load(std::memory_order_acquire));
+}
+#else
+inline void test_point(test::Point, uint32_t) {}
+#endif
+}  // namespace
+
+bool test::set_hook(Hook hook, void* context) noexcept {
+#if defined(DYNPCM_TEST_HOOKS)
+    g_hook_context.store(context, std::memory_order_release);
+    g_hook.store(hook, std::memory_order_release);
+    return true;
+#else
+    (void)hook;
+    (void)context;
+    return false;
+#endif
+}
+
+const char* dpcm_state_name(DpcmState s) noexcept {
+    switch (s) {
+        case DpcmState::New: return "NEW";
+        case DpcmState::Open: return "OPEN";
+        case DpcmState::HwParams: return "HW_PARAMS";
+        case DpcmState::Prepare: return "PREPARE";
+        case DpcmState::Start: return "START";
+        case DpcmState::Stop: return "STOP";
+        case DpcmState::Paused: return "PAUSED";
+        case DpcmState::Suspend: return "SUSPEND";
+        case DpcmState::HwFree: return "HW_FREE";
+        case DpcmState::Close: return "CLOSE";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr size_t kMax = Dpcm::kMaxStreams;
+constexpr uint32_t kPoison = 0xDEADBEEF;
+
+bool is_active(DpcmState s) { return s == DpcmState::Start || s == DpcmState::Paused || s == DpcmState::Suspend; }
+
+/// What one FE contributes to a shared BE: the per-FE form of be_start / be_pause, so that a
+/// stale or repeated command can never count twice.
+enum class FeRole : uint8_t { Idle, Running, Paused, Suspended };
+
+struct BeCmd {
+    uint32_t fe;
+    TriggerCmd cmd;
+};
+
+struct BeStream;
+
+/// One FE->BE link as the interrupt path sees it.
+struct Link {
+    BeStream* be;
+    uint32_t be_id;
+};
+
+/// An FE's BE set: immutable once published.
+struct LinkSet {
+    uint32_t count = 0;
+    std::array<Link, kMax> links{};
+};
+
+struct RtEvent {
+    uint32_t fe;
+    uint32_t be;
+    TriggerCmd cmd;
+    int rc;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// BE streams
+
+namespace {
+
+struct BeStream {
+    uint32_t id = 0;
+    size_t be_index = 0;
+    Stream dir = Stream::Playback;
+    const BeLink* link = nullptr;
+    std::unique_ptr<SimDma> dma;
+    std::shared_ptr<const HwConstraints> constraints;
+    EventQueue<RtEvent, 256>* rt_events = nullptr;
+
+    // Everything below is touched only by the owner of `exec`.
+    SerialExecutor<BeCmd, 4 * kMax> exec;
+    DpcmState state = DpcmState::New;
+    uint32_t users = 0;
+    uint64_t clients = 0;
+    std::array<FeRole, kMax> role{};
+    uint32_t be_start = 0;
+    uint32_t be_pause = 0;
+    std::optional<HwParams> params;
+    std::vector<std::string> warnings;
+
+    int hw(TriggerCmd c, uint32_t fe) noexcept {
+        const int rc = dma->trigger(c);
+        if (rc < 0 && rt_events) rt_events->push(RtEvent{fe, id, c, rc});
+        return rc;
+    }
+
+    // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
+    void apply(const BeCmd& c) noexcept {
+        FeRole& r = role[c.fe];
+        switch (c.cmd) {
+            case TriggerCmd::Start:
+                if (r != FeRole::Idle) return;
+                if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
+                    state != DpcmState::Start)
+                    return;
+                r = FeRole::Running;
+                if (++be_start != 1) return;  // only the first START reaches the hardware
+                if (hw(state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe) < 0) {
+                    r = FeRole::Idle;
+                    --be_start;
+                    return;
+                }
+                state = DpcmState::Start;
+                return;
+            case TriggerCmd::Resume:
+                if (r != FeRole::Suspended) return;
+                r = FeRole::Running;
+                if (++be_start != 1) return;
+                if (hw(TriggerCmd::Resume, c.fe) < 0) {
+                    r = FeRole::Suspended;
+                    --be_start;
+                    return;
+                }
+                state = DpcmState::Start;
+                return;
+            case TriggerCmd::PauseRelease:
+                if (r != FeRole::Paused) return;
+                r = FeRole::Running;
+                --be_pause;
+                if (++be_start != 1) return;
+                if (hw(TriggerCmd::PauseRelease, c.fe) < 0) {
+                    r = FeRole::Paused;
+                    ++be_pause;
+                    --be_start;
+                    return;
+                }
+                state = DpcmState::Start;
+                return;
+            case TriggerCmd::Stop: {
+                if (r == FeRole::Idle) return;
+                const FeRole was = r;
+                r = FeRole::Idle;
+                if (was == FeRole::Running) --be_start;
+                if (was == FeRole::Paused) --be_pause;
+                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return;
+                // The last running FE stopped. If another FE is only paused, the BE pauses
+                // instead of stopping (the kernel's be_pause rule).
+                if (be_pause > 0) {
+                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0) state = DpcmState::Paused;
+                } else if (hw(TriggerCmd::Stop, c.fe) >= 0) {
+                    state = DpcmState::Stop;
+                }
+                return;
+            }
+            case TriggerCmd::PausePush:
+                if (r != FeRole::Running) return;
+                r = FeRole::Paused;
+                --be_start;
+                ++be_pause;
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0)
+                    state = DpcmState::Paused;
+                return;
+            case TriggerCmd::Suspend:
+                if (r != FeRole::Running) return;
+                r = FeRole::Suspended;
+                --be_start;
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe) >= 0)
+                    state = DpcmState::Suspend;
+                return;
+            case TriggerCmd::Drain: return;  // DRAIN reaches only the FE
+        }
+    }
+
+    auto executor() noexcept {
+        return [this](const BeCmd& c) noexcept { apply(c); };
+    }
+    /// Runs `fn` as this BE's executor owner (control side).
+    template <class Fn>
+    auto locked(Fn&& fn) {
+        return exec.run(std::forward<Fn>(fn), executor());
+    }
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// FE streams
+
+namespace {
+
+class FeHardware;
+
+struct FeStream {
+    uint32_t id = 0;
+    size_t fe_index = 0;
+    Stream dir = Stream::Playback;
+    const FeLink* link = nullptr;
+    std::string label;
+    std::atomic<DpcmState> state{DpcmState::New};
+    std::unique_ptr<SimDma> host;  // the FE's host DMA: its position and period interrupts
+    std::unique_ptr<FeHardware> hw;
+    std::unique_ptr<PcmRuntime> pcm;
+    std::optional<HwParams> params;
+    std::vector<uint32_t> bes;  // control's view of the connected BEs (ids)
+    std::atomic<LinkSet*> published{nullptr};
+};
+
+}  // namespace
+
+struct Dpcm::Impl {
+    std::unique_ptr<Card> card;
+    Options opt;
+    mutable std::mutex mutex;  // the card's control lock (the kernel's pcm_mutex)
+    std::vector<std::unique_ptr<FeStream>> fes;  // index: fe_index * 2 + dir
+    std::vector<std::unique_ptr<BeStream>> bes;  // index: be_index * 2 + dir
+    std::vector<DpcmEvent> events;
+    EventQueue<RtEvent, 256> rt_events;
+    std::vector<LinkSet*> graveyard;  // unprotected test mode: retired sets, poisoned, never freed
+
+    ~Impl();
+    FeStream* fe(size_t fe_index, Stream dir) const;
+    BeStream* be_by_link(size_t be_index, Stream dir) const;
+    void event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, std::string message);
+    void collect_rt_events();
+
+    // FE operations fanned out to BEs (the control side of dpcm_fe_dai_*).
+    Result<void> fe_hw_params(FeStream& f, const HwParams& params);
+    Result<void> fe_prepare(FeStream& f);
+    Result<void> fe_hw_free(FeStream& f);
+    int fe_trigger(FeStream& f, TriggerCmd cmd) noexcept;
+    void fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept;
+
+    // BE operations for one FE (dpcm_be_dai_startup / hw_params / prepare / hw_free / shutdown).
+    void be_startup(BeStream& b, const FeStream& f);
+    Result<void> be_hw_params(BeStream& b, const FeStream& f, const HwParams& fe_params);
+    Result<void> be_prepare(BeStream& b, const FeStream& f);
+    void be_hw_free(BeStream& b, const FeStream& f);
+    void be_shutdown(BeStream& b, const FeStream& f);
+    /// Brings the BE's view of this FE to the FE's current state (see the trigger rule).
+    void be_reconcile(BeStream& b, const FeStream& f);
+    bool others_in(const BeStream& b, const FeStream& f, std::initializer_list<DpcmState> states) const;
+
+    // Link sets.
+    void publish(FeStream& f, const std::vector<uint32_t>& be_ids);
+    std::vector<uint32_t> routed_bes(const FeStream& f) const;
+    Result<void> runtime_update();
+    std::shared_ptr<const HwConstraints> merged_constraints(const FeStream& f, const std::vector<uint32_t>& be_ids,
+                                                            std::string* conflict) const;
+};
+
+namespace {
+
+/// The FE's "hardware": its host DMA for position and interrupts, plus the fan-out of every
+/// operation to its BEs, in the kernel's order.
+class FeHardware final : public PcmHardware {
+public:
+    FeHardware(Dpcm::Impl& d, FeStream& f) : d_(d), f_(f) {}
+
+    Result<void> hw_params(const HwParams& p) override {
+        std::lock_guard lk(d_.mutex);
+        return d_.fe_hw_params(f_, p);
+    }
+    Result<void> hw_free() override {
+        std::lock_guard lk(d_.mutex);
+        return d_.fe_hw_free(f_);
+    }
+    Result<void> prepare() override {
+        std::lock_guard lk(d_.mutex);
+        return d_.fe_prepare(f_);
+    }
+    int trigger(TriggerCmd cmd) noexcept override {
+        if (thread_role() == ThreadRole::Rt) {
+            d_.fe_trigger_rt(f_, cmd);
+            return 0;
+        }
+        // Control-side triggers serialise with runtime updates on the card lock, so they are
+        // never deferred and report only what has actually run.
+        std::lock_guard lk(d_.mutex);
+        return d_.fe_trigger(f_, cmd);
+    }
+    Frames pointer() noexcept override { return f_.host->pointer(); }
+    int64_t now_ns() noexcept override { return f_.host->now_ns(); }
+    Frames delay() noexcept override { return f_.host->delay(); }
+    void attach(PcmRuntime& r) override { f_.host->attach(r); }
+    void detach(PcmRuntime& r) override { f_.host->detach(r); }
+
+private:
+    Dpcm::Impl& d_;
+    FeStream& f_;
+};
+
+DpcmState dpcm_state_after(TriggerCmd cmd, DpcmState before) {
+    switch (cmd) {
+        case TriggerCmd::Start:
+        case TriggerCmd::Resume:
+        case TriggerCmd::PauseRelease: return DpcmState::Start;
+        case TriggerCmd::Stop: return DpcmState::Stop;
+        case TriggerCmd::PausePush: return DpcmState::Paused;
+        case TriggerCmd::Suspend: return DpcmState::Suspend;
+        case TriggerCmd::Drain: return before;
+    }
+    return before;
+}
+
+FeRole role_for(DpcmState s) {
+    switch (s) {
+        case DpcmState::Start: return FeRole::Running;
+        case DpcmState::Paused: return FeRole::Paused;
+        case DpcmState::Suspend: return FeRole::Suspended;
+        default: return FeRole::Idle;
+    }
+}
+
+// Whether the FE is triggered before its BEs for this command (dpcm_fe_dai_do_trigger):
+// PRE puts the FE first on START-like commands and last on STOP-like ones; POST mirrors it.
+bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
+    const bool up = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease ||
+                    cmd == TriggerCmd::Drain;
+    return (order == TriggerOrder::Pre) == up;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// Impl
+
+Dpcm::Impl::~Impl() {
+    for (auto& f : fes)
+        if (f) delete f->published.load();
+    for (LinkSet* s : graveyard) ::operator delete(static_cast<void*>(s));
+}
+
+FeStream* Dpcm::Impl::fe(size_t fe_index, Stream dir) const {
+    const size_t i = fe_index * 2 + static_cast<size_t>(dir);
+    return i < fes.size() ? fes[i].get() : nullptr;
+}
+
+BeStream* Dpcm::Impl::be_by_link(size_t be_index, Stream dir) const {
+    const size_t i = be_index * 2 + static_cast<size_t>(dir);
+    return i < bes.size() ? bes[i].get() : nullptr;
+}
+
+void Dpcm::Impl::event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, std::string message) {
+    events.push_back(DpcmEvent{k, f.label, b ? fmt::format("{}/{}", b->link->name, stream_name(b->dir)) : std::string{},
+                               std::move(message)});
+}
+
+void Dpcm::Impl::collect_rt_events() {
+    while (auto e = rt_events.pop()) {
+        const BeStream& b = *bes[e->be];
+        const FeStream* f = e->fe < fes.size() ? fes[e->fe].get() : nullptr;
+        events.push_back(DpcmEvent{DpcmEvent::Kind::BeTriggerFailed, f ? f->label : std::string{},
+                                   fmt::format("{}/{}", b.link->name, stream_name(b.dir)),
+                                   fmt::format("{} failed: {}", trigger_name(e->cmd), errno_name(e->rc))});
+    }
+}
+
+bool Dpcm::Impl::others_in(const BeStream& b, const FeStream& f, std::initializer_list<DpcmState> states) const {
+    // snd_soc_dpcm_check_state: the other FEs using this BE.
+    uint64_t others = b.clients & ~(uint64_t{1} << f.id);
+    while (others) {
+        const auto i = static_cast<size_t>(std::countr_zero(others));
+        others &= others - 1;
+        const DpcmState s = fes[i]->state.load(std::memory_order_acquire);
+        if (std::find(states.begin(), states.end(), s) != states.end()) return true;
+    }
+    return false;
+}
+
+std::vector<uint32_t> Dpcm::Impl::routed_bes(const FeStream& f) const {
+    std::vector<uint32_t> ids;
+    for (size_t be : card->fe_routes(f.fe_index, f.dir))
+        if (const BeStream* b = be_by_link(be, f.dir)) ids.push_back(b->id);
+    return ids;
+}
+
+std::shared_ptr<const HwConstraints> Dpcm::Impl::merged_constraints(const FeStream& f,
+                                                                   const std::vector<uint32_t>& be_ids,
+                                                                   std::string* conflict) const {
+    // dpcm_runtime_setup_fe + dpcm_merged_format/chan/rate: the FE's own capabilities, narrowed
+    // by every connected BE whose link has no fixup (a fixup means the DSP converts).
+    const LinkStream& ls = *f.link->stream(f.dir);
+    HwConstraints::Caps caps;
+    caps.formats = ls.formats;
+    caps.rate = ls.rates;
+    caps.channels = ls.channels;
+    for (uint32_t id : be_ids) {
+        const BeStream& b = *bes[id];
+        const HwFixup& fx = b.link->fixup;
+        if (fx.rate || fx.channels || fx.format) continue;
+        const LinkStream& bs = *b.link->stream(b.dir);
+        caps.formats = caps.formats & bs.formats;
+        caps.rate.refine(bs.rates);
+        caps.channels.refine(bs.channels);
+        if (caps.formats.empty() || caps.rate.empty() || caps.channels.empty()) {
+            *conflict = fmt::format("FE '{}' and BE '{}' have no format, rate and channel count in common "
+                                    "(FE: {} {}Hz {}ch; BE: {} {}Hz {}ch)",
+                                    f.label, b.link->name, ls.formats.to_string(), ls.rates.to_string(),
+                                    ls.channels.to_string(), bs.formats.to_string(), bs.rates.to_string(),
+                                    bs.channels.to_string());
+            return nullptr;
+        }
+    }
+    auto c = std::make_shared<HwConstraints>(caps);
+    if (!ls.rate_list.empty()) c->add_list(HwParam::Rate, ls.rate_list);
+    return c;
+}
+
+void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids) {
+    // Build the new set (control may allocate), swap it in, then free the old one only when no
+    // reader can still be walking it.
+    auto* next = new LinkSet;
+    for (uint32_t id : be_ids) next->links[next->count++] = Link{bes[id].get(), id};
+    LinkSet* old = f.published.exchange(next, std::memory_order_seq_cst);
+    f.bes = be_ids;
+    if (!old) return;
+    test_point(test::Point::ControlBeforeGrace, f.id);
+#if defined(DYNPCM_TEST_HOOKS)
+    if (opt.test_unprotected) {
+        // The 2014 design: free at once. Retired poisoned (and, under ASan, poisoned for
+        // ASan) instead of freed, so the race tests catch the use deterministically.
+        for (auto& l : old->links) l = Link{nullptr, kPoison};
+        DYNPCM_POISON(old, sizeof(LinkSet));
+        graveyard.push_back(old);
+        return;
+    }
+#endif
+    rt_epoch().synchronize();
+    delete old;
+}
+
+// ---- BE operations for one FE ------------------------------------------------------------
+
+void Dpcm::Impl::be_startup(BeStream& b, const FeStream& f) {
+    b.locked([&] {
+        b.clients |= uint64_t{1} << f.id;
+        if (++b.users == 1) {
+            // dpcm_be_dai_startup: only the first user opens the BE.
+            b.state = DpcmState::Open;
+            b.be_start = b.be_pause = 0;
+            b.role.fill(FeRole::Idle);
+            b.params.reset();
+            b.warnings.clear();
+        }
+    });
+}
+
+Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwParams& fe_params) {
+    // be_hw_params_fixup: the BE runs at the FE's configuration except where its link fixes it.
+    HwParams want = HwParams::any(b.constraints);
+    const HwFixup& fx = b.link->fixup;
+    const std::string who = fmt::format("BE '{}' for FE '{}'", b.link->name, f.label);
+    auto fail = [&](const Error& e) { return Error(e.code(), fmt::format("{}: {}", who, e.message())); };
+    if (auto r = want.set_format(fx.format.value_or(fe_params.format())); !r) return fail(r.error());
+    if (auto r = want.set(HwParam::Channels, fx.channels.value_or(fe_params.channels())); !r) return fail(r.error());
+    if (auto r = want.set(HwParam::Rate, fx.rate.value_or(fe_params.rate())); !r) return fail(r.error());
+    if (auto r = want.set_near(HwParam::PeriodSize, fe_params.period_size()); !r) return fail(r.error());
+    if (auto r = want.set_near(HwParam::Periods, fe_params.periods()); !r) return fail(r.error());
+    if (auto r = want.choose(); !r) return fail(r.error());
+
+    return b.locked([&]() -> Result<void> {
+        const bool busy = others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused, DpcmState::Suspend});
+        const bool settable = b.state == DpcmState::Open || b.state == DpcmState::HwParams || b.state == DpcmState::HwFree;
+        if (busy || !settable) {
+            // snd_soc_dpcm_can_be_params says no: the kernel silently keeps the current
+            // configuration. dynpcm keeps it too, but says so.
+            if (b.params && b.params->summary() != want.summary()) {
+                std::string w = fmt::format("keeps {} set for another FE; FE '{}' asked for {}", b.params->summary(),
+                                            f.label, want.summary());
+                b.warnings.push_back(w);
+                event(DpcmEvent::Kind::ParamsMismatch, f, &b, std::move(w));
+            }
+            return ok();
+        }
+        if (auto r = b.dma->hw_params(want); !r) return fail(r.error());
+        b.params = want;
+        b.state = DpcmState::HwParams;
+        return ok();
+    });
+}
+
+Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
+    return b.locked([&]() -> Result<void> {
+        // snd_soc_dpcm_can_be_prepared: never prepare a BE another FE is using.
+        if (others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused})) return ok();
+        if (b.state != DpcmState::HwParams && b.state != DpcmState::Stop && b.state != DpcmState::Suspend &&
+            b.state != DpcmState::Paused && b.state != DpcmState::Prepare)
+            return ok();
+        if (b.state == DpcmState::Paused || b.state == DpcmState::Suspend) b.hw(TriggerCmd::Stop, f.id);
+        if (auto r = b.dma->prepare(); !r)
+            return Error(r.code(), fmt::format("BE '{}': prepare failed: {}", b.link->name, r.error().message()));
+        b.state = DpcmState::Prepare;
+        return ok();
+    });
+}
+
+void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
+    b.locked([&] {
+        // Only when no other FE is active on the BE (snd_soc_dpcm_can_be_free_stop) and this
+        // is its last user.
+        if (others_in(b, f, {DpcmState::Start, DpcmState::Paused, DpcmState::Suspend}) || b.users > 1) return;
+        if (b.state == DpcmState::HwParams || b.state == DpcmState::Prepare || b.state == DpcmState::HwFree ||
+            b.state == DpcmState::Paused || b.state == DpcmState::Stop || b.state == DpcmState::Suspend) {
+            (void)b.dma->hw_free();
+            b.state = DpcmState::HwFree;
+        }
+    });
+}
+
+void Dpcm::Impl::be_shutdown(BeStream& b, const FeStream& f) {
+    b.locked([&] {
+        b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        b.clients &= ~(uint64_t{1} << f.id);
+        if (b.users > 0 && --b.users == 0) {
+            // The last user closes it.
+            if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New)
+                (void)b.dma->hw_free();
+            b.state = DpcmState::Close;
+            b.params.reset();
+        }
+    });
+}
+
+void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
+    b.locked([&] {
+        const FeRole want = role_for(f.state.load(std::memory_order_seq_cst));
+        const FeRole have = b.role[f.id];
+        if (want == have) return;
+        // Walk the BE's view of this FE to the FE's state with the ordinary commands.
+        if (have != FeRole::Idle && want != FeRole::Running) b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        switch (want) {
+            case FeRole::Idle: b.apply(BeCmd{f.id, TriggerCmd::Stop}); break;
+            case FeRole::Running:
+                if (have == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
+                else if (have == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Resume});
+                else b.apply(BeCmd{f.id, TriggerCmd::Start});
+                break;
+            case FeRole::Paused:
+                b.apply(BeCmd{f.id, TriggerCmd::Start});
+                b.apply(BeCmd{f.id, TriggerCmd::PausePush});
+                break;
+            case FeRole::Suspended:
+                b.apply(BeCmd{f.id, TriggerCmd::Start});
+                b.apply(BeCmd{f.id, TriggerCmd::Suspend});
+                break;
+        }
+    });
+}
+
+// ---- FE operations -------------------------------------------------------------------------
+
+Result<void> Dpcm::Impl::fe_hw_params(FeStream& f, const HwParams& params) {
+    // dpcm_fe_dai_hw_params: the BEs first, then the FE's own DMA.
+    for (uint32_t id : f.bes)
+        if (auto r = be_hw_params(*bes[id], f, params); !r) return r;
+    if (auto r = f.host->hw_params(params); !r) return r;
+    f.params = params;
+    f.state.store(DpcmState::HwParams, std::memory_order_seq_cst);
+    return ok();
+}
+
+Result<void> Dpcm::Impl::fe_prepare(FeStream& f) {
+    // dpcm_fe_dai_prepare: nothing routed is an error, and the message says how to route.
+    if (f.bes.empty()) {
+        const auto ctls = card->routing_controls(f.fe_index, f.dir);
+        return Error(-EINVAL, fmt::format("FE '{}' has no BE routed; set one of: {}", f.label,
+                                          ctls.empty() ? std::string("(no control can route it: check the card's routes)")
+                                                       : fmt::format("{}", fmt::join(ctls, ", "))));
+    }
+    for (uint32_t id : f.bes)
+        if (auto r = be_prepare(*bes[id], f); !r) return r;
+    if (auto r = f.host->prepare(); !r) return r;
+    f.state.store(DpcmState::Prepare, std::memory_order_seq_cst);
+    return ok();
+}
+
+Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
+    for (uint32_t id : f.bes) be_hw_free(*bes[id], f);
+    (void)f.host->hw_free();
+    f.state.store(DpcmState::HwFree, std::memory_order_seq_cst);
+    return ok();
+}
+
+int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
+    // Control side: the card lock is held, so the BE set cannot change underneath.
+    const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
+    int rc = 0;
+    if (fe_first && (rc = f.host->trigger(cmd)) < 0) return rc;
+    f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
+    for (uint32_t id : f.bes) {
+        BeStream& b = *bes[id];
+        b.locked([&] { b.apply(BeCmd{f.id, cmd}); });
+    }
+    if (!fe_first) rc = f.host->trigger(cmd);
+    return rc;
+}
+
+void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
+    // The interrupt path: period elapsed -> xrun (or drain end) -> stop -> here. No lock: walk
+    // the published set inside an epoch section and post to each BE's executor.
+    const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
+    if (fe_first) (void)f.host->trigger(cmd);
+    f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
+    const int slot = rt_reader_slot();
+    rt_epoch().enter(slot);
+    const LinkSet* set = f.published.load(std::memory_order_acquire);
+    const uint32_t n = set ? set->count : 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        const Link* link = &set->links[i];
+        test_point(test::Point::RtAfterLinkRead, f.id);
+        BeStream* b = link->be;
+        if (link->be_id == kPoison || !b) continue;  // only reachable in the unprotected test mode
+        b->exec.post(BeCmd{f.id, cmd}, b->executor());
+    }
+    rt_epoch().exit(slot);
+    if (!fe_first) (void)f.host->trigger(cmd);
+}
+
+// ---- runtime update -------------------------------------------------------------------------
+
+Result<void> Dpcm::Impl::runtime_update() {
+    // soc_dpcm_runtime_update, for every open FE stream. New BEs are brought to the FE's state
+    // before the interrupt path can see them; pruned ones leave the published set first and are
+    // stopped, freed and closed after the grace period, while everything else keeps running.
+    for (auto& fp : fes) {
+        if (!fp) continue;
+        FeStream& f = *fp;
+        const DpcmState s = f.state.load();
+        if (!f.pcm || s == DpcmState::New || s == DpcmState::Close) continue;
+        const std::vector<uint32_t> want = routed_bes(f);
+        if (want == f.bes) continue;
+        std::vector<uint32_t> added, removed;
+        for (uint32_t id : want)
+            if (std::find(f.bes.begin(), f.bes.end(), id) == f.bes.end()) added.push_back(id);
+        for (uint32_t id : f.bes)
+            if (std::find(want.begin(), want.end(), id) == want.end()) removed.push_back(id);
+
+        for (uint32_t id : added) {
+            BeStream& b = *bes[id];
+            be_startup(b, f);
+            const DpcmState now = f.state.load();
+            if (f.params && now != DpcmState::Open && now != DpcmState::HwFree)
+                if (auto r = be_hw_params(b, f, *f.params); !r) event(DpcmEvent::Kind::Warning, f, &b, r.error().message());
+            if (now == DpcmState::Prepare || is_active(now) || now == DpcmState::Stop)
+                if (auto r = be_prepare(b, f); !r) event(DpcmEvent::Kind::Warning, f, &b, r.error().message());
+            be_reconcile(b, f);  // START (or pause, suspend) as the FE is
+            event(DpcmEvent::Kind::Connect, f, &b, "connected");
+        }
+        publish(f, want);
+        for (uint32_t id : removed) {
+            BeStream& b = *bes[id];
+            be_shutdown(b, f);
+            event(DpcmEvent::Kind::Disconnect, f, &b, "disconnected");
+        }
+        // The trigger rule: an xrun stop that raced this update acted on whichever set was
+        // published when it ran; bring every BE now in the set to the FE's current state.
+        for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
+    }
+    collect_rt_events();
+    return ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// Dpcm
+
+Dpcm::Dpcm(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Dpcm::~Dpcm() {
+    for (auto& f : impl_->fes)
+        if (f && f->pcm) (void)close(f->link->name, f->dir);
+}
+
+const Card& Dpcm::card() const noexcept { return *impl_->card; }
+
+Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options options) {
+    if (!card) return Error(-EINVAL, "dpcm: no card");
+    if (!options.clock) return Error(-EINVAL, "dpcm: Options::clock is required");
+    auto impl = std::make_unique<Impl>();
+    impl->opt = options;
+    const auto& fe_links = card->fe_links();
+    const auto& be_links = card->be_links();
+    if (fe_links.size() * 2 > kMaxStreams || be_links.size() * 2 > kMaxStreams)
+        return Error(-ENOSPC, fmt::format("dpcm: card '{}' has {} FE and {} BE links; at most {} each", card->name(),
+                                          fe_links.size(), be_links.size(), kMaxStreams / 2));
+    impl->fes.resize(fe_links.size() * 2);
+    for (size_t i = 0; i < fe_links.size(); ++i)
+        for (Stream s : {Stream::Playback, Stream::Capture}) {
+            if (!fe_links[i].stream(s)) continue;
+            auto f = std::make_unique<FeStream>();
+            f->id = static_cast<uint32_t>(i * 2 + static_cast<size_t>(s));
+            f->fe_index = i;
+            f->dir = s;
+            f->link = &fe_links[i];
+            f->label = fmt::format("{}/{}", fe_links[i].name, stream_name(s));
+            impl->fes[f->id] = std::move(f);
+        }
+    HwConstraints::Caps be_caps;
+    be_caps.formats = FormatMask::all();
+    be_caps.channels = {1, 32};
+    be_caps.rate = {1000, 768000};
+    be_caps.period_bytes = {16, 16U << 20};
+    be_caps.periods = {1, 4096};
+    be_caps.buffer_bytes_max = 64U << 20;
+    const auto be_constraints = std::make_shared<const HwConstraints>(be_caps);
+    impl->bes.resize(be_links.size() * 2);
+    for (size_t i = 0; i < be_links.size(); ++i)
+        for (Stream s : {Stream::Playback, Stream::Capture}) {
+            if (!be_links[i].stream(s)) continue;
+            auto b = std::make_unique<BeStream>();
+            b->id = static_cast<uint32_t>(i * 2 + static_cast<size_t>(s));
+            b->be_index = i;
+            b->dir = s;
+            b->link = &be_links[i];
+            b->dma = std::make_unique<SimDma>(*options.clock, SimDma::Options{.name = be_links[i].name});
+            b->constraints = be_constraints;
+            b->rt_events = &impl->rt_events;
+            impl->bes[b->id] = std::move(b);
+        }
+    impl->card = std::move(card);
+    return std::unique_ptr<Dpcm>(new Dpcm(std::move(impl)));
+}
+
+std::optional<uint32_t> Dpcm::fe_id(std::string_view fe_link, Stream dir) const {
+    const auto i = impl_->card->find_fe(fe_link);
+    if (!i) return std::nullopt;
+    const FeStream* f = impl_->fe(*i, dir);
+    if (!f) return std::nullopt;
+    return f->id;
+}
+
+PcmRuntime* Dpcm::pcm(std::string_view fe_link, Stream dir) const {
+    std::lock_guard lk(impl_->mutex);
+    const auto i = impl_->card->find_fe(fe_link);
+    const FeStream* f = i ? impl_->fe(*i, dir) : nullptr;
+    return f ? f->pcm.get() : nullptr;
+}
+
+Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime::Options options) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::lock_guard lk(impl_->mutex);
+    const auto i = impl_->card->find_fe(fe_link);
+    if (!i) return Error(-ENOENT, fmt::format("card '{}' has no FE link '{}'", impl_->card->name(), fe_link));
+    FeStream* f = impl_->fe(*i, dir);
+    if (!f) return Error(-EINVAL, fmt::format("FE link '{}' has no {} stream", fe_link, stream_name(dir)));
+    if (f->pcm) return Error(-EBUSY, fmt::format("FE '{}' is already open", f->label));
+
+    // dpcm_fe_dai_open: find the paths, connect and start up the BEs, then the FE.
+    const std::vector<uint32_t> want = impl_->routed_bes(*f);
+    std::string conflict;
+    auto constraints = impl_->merged_constraints(*f, want, &conflict);
+    if (!constraints) return Error(-EINVAL, conflict);
+    for (uint32_t id : want) {
+        impl_->be_startup(*impl_->bes[id], *f);
+        impl_->event(DpcmEvent::Kind::Connect, *f, impl_->bes[id].get(), "connected at open");
+    }
+    impl_->publish(*f, want);
+    f->host = std::make_unique<SimDma>(*impl_->opt.clock, SimDma::Options{.name = f->label});
+    f->hw = std::make_unique<FeHardware>(*impl_, *f);
+    if (options.name == "pcm") options.name = f->label;
+    if (options.timeout == PcmRuntime::Options{}.timeout) options.timeout = impl_->opt.pcm_timeout;
+    f->state.store(DpcmState::Open, std::memory_order_seq_cst);
+    f->pcm = std::make_unique<PcmRuntime>(dir, constraints, *f->hw, std::move(options));
+    return f->pcm.get();
+}
+
+Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
+    DYNPCM_ASSERT_THREAD(control);
+    FeStream* f = nullptr;
+    {
+        std::lock_guard lk(impl_->mutex);
+        const auto i = impl_->card->find_fe(fe_link);
+        f = i ? impl_->fe(*i, dir) : nullptr;
+        if (!f || !f->pcm) return Error(-EBADFD, fmt::format("FE '{}/{}' is not open", fe_link, stream_name(dir)));
+    }
+    // Without the card lock: closing stops and frees the stream, which fans out under it.
+    f->pcm->close();
+    std::lock_guard lk(impl_->mutex);
+    for (uint32_t id : f->bes) {
+        impl_->be_shutdown(*impl_->bes[id], *f);
+        impl_->event(DpcmEvent::Kind::Disconnect, *f, impl_->bes[id].get(), "disconnected at close");
+    }
+    impl_->publish(*f, {});
+    f->pcm.reset();  // detaches the host DMA from the clock (after the clock's own grace)
+    f->hw.reset();
+    f->host.reset();
+    f->params.reset();
+    f->state.store(DpcmState::Close, std::memory_order_seq_cst);
+    impl_->collect_rt_events();
+    return ok();
+}
+
+Result<bool> Dpcm::put(std::string_view control, std::string_view value) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::lock_guard lk(impl_->mutex);
+    auto r = impl_->card->put(control, value);
+    if (!r || !*r) return r;
+    if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
+    return true;
+}
+
+Result<bool> Dpcm::put(uint32_t numid, const std::vector<int64_t>& values) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::lock_guard lk(impl_->mutex);
+    auto r = impl_->card->put(numid, values);
+    if (!r || !*r) return r;
+    if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
+    return true;
+}
+
+std::vector<DpcmEvent> Dpcm::take_events() {
+    std::lock_guard lk(impl_->mutex);
+    impl_->collect_rt_events();
+    return std::exchange(impl_->events, {});
+}
+
+DpcmDump Dpcm::dump() const {
+    std::lock_guard lk(impl_->mutex);
+    DpcmDump d;
+    d.card = impl_->card->name();
+    auto be_dump = [](BeStream& b) {
+        return b.locked([&] {
+            BeDump bd;
+            bd.name = b.link->name;
+            bd.stream = b.dir;
+            bd.state = b.state;
+            bd.users = b.users;
+            bd.be_start = b.be_start;
+            bd.be_pause = b.be_pause;
+            if (b.params) bd.params = b.params->summary();
+            bd.warnings = b.warnings;
+            return bd;
+        });
+    };
+    std::vector<bool> used(impl_->bes.size(), false);
+    for (const auto& f : impl_->fes) {
+        if (!f || !f->pcm) continue;
+        FeDump fd;
+        fd.name = f->link->name;
+        fd.stream = f->dir;
+        fd.pcm_state = f->pcm->state();
+        fd.state = f->state.load();
+        if (f->params) fd.params = f->params->summary();
+        for (uint32_t id : f->bes) {
+            fd.backends.push_back(be_dump(*impl_->bes[id]));
+            used[id] = true;
+        }
+        d.frontends.push_back(std::move(fd));
+    }
+    for (size_t id = 0; id < impl_->bes.size(); ++id)
+        if (impl_->bes[id] && !used[id]) d.idle_backends.push_back(be_dump(*impl_->bes[id]));
+    return d;
+}
+
+Result<void> Dpcm::check_invariants() const {
+    std::lock_guard lk(impl_->mutex);
+    for (const auto& bp : impl_->bes) {
+        if (!bp) continue;
+        BeStream& b = *bp;
+        auto r = b.locked([&]() -> Result<void> {
+            uint32_t running = 0, paused = 0, clients = 0;
+            for (size_t fe = 0; fe < kMax; ++fe) {
+                const bool client = (b.clients >> fe) & 1U;
+                clients += client ? 1U : 0U;
+                if (!client && b.role[fe] != FeRole::Idle)
+                    return Error(-EPROTO, fmt::format("BE '{}': FE {} has a role but is not a client", b.link->name, fe));
+                running += b.role[fe] == FeRole::Running ? 1U : 0U;
+                paused += b.role[fe] == FeRole::Paused ? 1U : 0U;
+            }
+            if (running != b.be_start || paused != b.be_pause)
+                return Error(-EPROTO, fmt::format("BE '{}': be_start {} be_pause {} but {} running and {} paused FEs",
+                                                  b.link->name, b.be_start, b.be_pause, running, paused));
+            if (clients != b.users)
+                return Error(-EPROTO, fmt::format("BE '{}': {} users but {} client FEs", b.link->name, b.users, clients));
+            if (b.be_start > 0 && b.state != DpcmState::Start)
+                return Error(-EPROTO, fmt::format("BE '{}': be_start {} in state {}", b.link->name, b.be_start,
+                                                  dpcm_state_name(b.state)));
+            if (b.users > 0 && b.be_start == 0 && b.state == DpcmState::Start)
+                return Error(-EPROTO, fmt::format("BE '{}': running with no running FE", b.link->name));
+            if (b.dma->running() != (b.state == DpcmState::Start))
+                return Error(-EPROTO, fmt::format("BE '{}': hardware {} but state {}", b.link->name,
+                                                  b.dma->running() ? "running" : "stopped", dpcm_state_name(b.state)));
+            return ok();
+        });
+        if (!r) return r;
+    }
+    for (const auto& fp : impl_->fes) {
+        if (!fp || !fp->pcm) continue;
+        for (uint32_t id : fp->bes) {
+            BeStream& b = *impl_->bes[id];
+            const bool client = b.locked([&] { return ((b.clients >> fp->id) & 1U) != 0; });
+            if (!client) return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
+        }
+        const LinkSet* set = fp->published.load();
+        if (!set || set->count != fp->bes.size())
+            return Error(-EPROTO, fmt::format("FE '{}': published set differs from the connected BEs", fp->label));
+    }
+    return ok();
+}
+
+}  // namespace dynpcm

@@ -1,0 +1,67 @@
+#include "dynpcm/dpcm/state_dump.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dynpcm/pcm/state.h"
+
+namespace dynpcm {
+
+namespace {
+
+void be_text(std::string& s, const BeDump& b) {
+    s += fmt::format("- {} ({})\n", b.name, stream_name(b.stream));
+    s += fmt::format("   State: {}  users: {}  be_start: {}  be_pause: {}\n", dpcm_state_name(b.state), b.users,
+                     b.be_start, b.be_pause);
+    s += fmt::format("   HW Params: {}\n", b.params.empty() ? "(none)" : b.params);
+    for (const auto& w : b.warnings) s += fmt::format("   Warning: {}\n", w);
+}
+
+nlohmann::json be_json(const BeDump& b) {
+    return {{"name", b.name},         {"stream", stream_name(b.stream)}, {"state", dpcm_state_name(b.state)},
+            {"users", b.users},       {"be_start", b.be_start},          {"be_pause", b.be_pause},
+            {"hw_params", b.params},  {"warnings", b.warnings}};
+}
+
+}  // namespace
+
+std::string DpcmDump::to_text() const {
+    // The layout of the kernel's <card>/<FE link>/state debugfs file.
+    std::string s;
+    for (const auto& f : frontends) {
+        s += fmt::format("[{} - {}]\n", f.name, f.stream == Stream::Playback ? "Playback" : "Capture");
+        s += fmt::format("State: {}  (PCM: {})\n", dpcm_state_name(f.state), pcm_state_name(f.pcm_state));
+        s += fmt::format("HW Params: {}\n", f.params.empty() ? "(none)" : f.params);
+        s += "\nBackends:\n";
+        if (f.backends.empty()) s += "  No active DSP links\n";
+        for (const auto& b : f.backends) be_text(s, b);
+        s += "\n";
+    }
+    if (!idle_backends.empty()) {
+        s += "[Unused backends]\n";
+        for (const auto& b : idle_backends) be_text(s, b);
+    }
+    return s;
+}
+
+std::string DpcmDump::to_json() const {
+    nlohmann::json j;
+    j["card"] = card;
+    j["frontends"] = nlohmann::json::array();
+    for (const auto& f : frontends) {
+        nlohmann::json fj{{"name", f.name},
+                          {"stream", stream_name(f.stream)},
+                          {"state", dpcm_state_name(f.state)},
+                          {"pcm_state", pcm_state_name(f.pcm_state)},
+                          {"hw_params", f.params},
+                          {"backends", nlohmann::json::array()}};
+        for (const auto& b : f.backends) fj["backends"].push_back(be_json(b));
+        j["frontends"].push_back(std::move(fj));
+    }
+    j["idle_backends"] = nlohmann::json::array();
+    for (const auto& b : idle_backends) j["idle_backends"].push_back(be_json(b));
+    return j.dump(2);
+}
+
+}  // namespace dynpcm
