@@ -366,10 +366,15 @@ private:
     }
 
     std::optional<LinkStream> link_stream(const YAML::Node& n, const std::string& where, bool fe) {
-        std::vector<std::string> keys{"stream"};
-        if (fe) keys.insert(keys.end(), {"formats", "rates", "channels"});
-        if (!check_keys(n, keys, where)) return std::nullopt;
+        if (!check_keys(n, {"stream", "formats", "rates", "channels"}, where)) return std::nullopt;
         LinkStream s;
+        if (!fe) {
+            // A BE declares what its codec or device takes; by default anything, since a BE
+            // without a fixup narrows the FEs that use it (dpcm_merged_*).
+            s.formats = FormatMask::all();
+            s.rates = {1000, 768000};
+            s.channels = {1, 32};
+        }
         auto name = str(n["stream"], where + ": stream");
         if (!name) return std::nullopt;
         s.stream_name = *name;

@@ -21,8 +21,10 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define DYNPCM_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define DYNPCM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
 #else
 #define DYNPCM_POISON(p, n) ((void)(p), (void)(n))
+#define DYNPCM_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 namespace dynpcm {
@@ -31,6 +33,7 @@ namespace dynpcm {
 // test hooks
 
 namespace {
+std::atomic<uint64_t> g_retired_reads{0};
 #if defined(DYNPCM_TEST_HOOKS)
 std::atomic<test::Hook> g_hook{nullptr};
 std::atomic<void*> g_hook_context{nullptr};
@@ -41,6 +44,8 @@ inline void test_point(test::Point p, uint32_t fe) {
 inline void test_point(test::Point, uint32_t) {}
 #endif
 }  // namespace
+
+uint64_t test::retired_link_reads() noexcept { return g_retired_reads.load(std::memory_order_relaxed); }
 
 bool test::set_hook(Hook hook, void* context) noexcept {
 #if defined(DYNPCM_TEST_HOOKS)
@@ -373,7 +378,10 @@ bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
 Dpcm::Impl::~Impl() {
     for (auto& f : fes)
         if (f) delete f->published.load();
-    for (LinkSet* s : graveyard) ::operator delete(static_cast<void*>(s));
+    for (LinkSet* s : graveyard) {
+        DYNPCM_UNPOISON(s, sizeof(LinkSet));
+        delete s;
+    }
 }
 
 FeStream* Dpcm::Impl::fe(size_t fe_index, Stream dir) const {
@@ -430,6 +438,18 @@ std::shared_ptr<const HwConstraints> Dpcm::Impl::merged_constraints(const FeStre
     caps.formats = ls.formats;
     caps.rate = ls.rates;
     caps.channels = ls.channels;
+    std::vector<uint32_t> rates = ls.rate_list;  // empty: any rate in the interval
+    auto intersect_rates = [&](const std::vector<uint32_t>& other) {
+        if (other.empty()) return;
+        if (rates.empty()) {
+            rates = other;
+            return;
+        }
+        std::vector<uint32_t> both;
+        for (uint32_t r : rates)
+            if (std::find(other.begin(), other.end(), r) != other.end()) both.push_back(r);
+        rates = both.empty() ? std::vector<uint32_t>{0} : both;  // {0}: nothing in common
+    };
     for (uint32_t id : be_ids) {
         const BeStream& b = *bes[id];
         const HwFixup& fx = b.link->fixup;
@@ -438,7 +458,11 @@ std::shared_ptr<const HwConstraints> Dpcm::Impl::merged_constraints(const FeStre
         caps.formats = caps.formats & bs.formats;
         caps.rate.refine(bs.rates);
         caps.channels.refine(bs.channels);
-        if (caps.formats.empty() || caps.rate.empty() || caps.channels.empty()) {
+        intersect_rates(bs.rate_list);
+        const bool no_rate = !rates.empty() && std::none_of(rates.begin(), rates.end(), [&](uint32_t r) {
+            return r != 0 && caps.rate.contains(r);
+        });
+        if (caps.formats.empty() || caps.rate.empty() || caps.channels.empty() || no_rate) {
             *conflict = fmt::format("FE '{}' and BE '{}' have no format, rate and channel count in common "
                                     "(FE: {} {}Hz {}ch; BE: {} {}Hz {}ch)",
                                     f.label, b.link->name, ls.formats.to_string(), ls.rates.to_string(),
@@ -448,7 +472,7 @@ std::shared_ptr<const HwConstraints> Dpcm::Impl::merged_constraints(const FeStre
         }
     }
     auto c = std::make_shared<HwConstraints>(caps);
-    if (!ls.rate_list.empty()) c->add_list(HwParam::Rate, ls.rate_list);
+    if (!rates.empty()) c->add_list(HwParam::Rate, rates);
     return c;
 }
 
@@ -527,6 +551,9 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
 
 Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
     return b.locked([&]() -> Result<void> {
+        // A prepared FE starts over: whatever it contributed (a suspended or paused role that
+        // the prepare path never sent a STOP for) is gone.
+        b.apply(BeCmd{f.id, TriggerCmd::Stop});
         // snd_soc_dpcm_can_be_prepared: never prepare a BE another FE is using.
         if (others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused})) return ok();
         if (b.state != DpcmState::HwParams && b.state != DpcmState::Stop && b.state != DpcmState::Suspend &&
@@ -655,7 +682,10 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
         const Link* link = &set->links[i];
         test_point(test::Point::RtAfterLinkRead, f.id);
         BeStream* b = link->be;
-        if (link->be_id == kPoison || !b) continue;  // only reachable in the unprotected test mode
+        if (link->be_id == kPoison || !b) {  // only reachable in the unprotected test mode
+            g_retired_reads.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
         b->exec.post(BeCmd{f.id, cmd}, b->executor());
     }
     rt_epoch().exit(slot);

@@ -102,7 +102,9 @@ int64_t SimDma::next_deadline_ns() const noexcept {
 }
 
 int SimDma::trigger(TriggerCmd cmd) noexcept {
-    if (!clock_.needs_mailbox()) return apply(cmd);
+    // An engine without a runtime is not on the clock's list, so the clock thread never touches
+    // its state: apply directly (the caller serialises its own triggers).
+    if (!runtime_ || !clock_.needs_mailbox()) return apply(cmd);
     // Real-time clock running and we are not on its thread: hand the command over, so that the
     // clock thread stays the only writer of the timing state, and wait for it to be applied.
     // The caller is a control thread, which may wait for rt.

@@ -21,4 +21,9 @@ using Hook = void (*)(Point point, uint32_t fe, void* context);
 /// was built without DYNPCM_TEST_HOOKS.
 bool set_hook(Hook hook, void* context) noexcept;
 
+/// How many times the interrupt path read a link from a retired (poisoned) set. Only the
+/// unprotected test mode retires sets while they may still be read, so anything but 0 is the
+/// use-after-free the protocol exists to prevent. Thread: any.
+uint64_t retired_link_reads() noexcept;
+
 }  // namespace dynpcm::test
