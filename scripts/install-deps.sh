@@ -13,6 +13,8 @@ packages=(
     nlohmann-json3-dev          # --json output
     graphviz                    # dynpcm graph -o FILE.svg|png
     clang libclang-rt-14-dev    # libFuzzer targets (fuzz/)
+    liburcu-dev                 # bench_reclaim: the RCU we measured our epochs against
+    relacy-dev spin             # model checks (tests/model/, models/)
 )
 
 missing=()
