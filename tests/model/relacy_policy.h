@@ -1,0 +1,76 @@
+#pragma once
+/// Atomic policies that run dynpcm's lock-free templates (BasicEpochDomain, SerialExecutor)
+/// under the Relacy model checker: the same interface as dynpcm::StdAtomicPolicy
+/// (include/dynpcm/rt/atomic_policy.h), mapped onto rl::atomic, rl::memory_order and
+/// rl::atomic_thread_fence, so Relacy explores the shipped code's orderings, not a copy.
+///
+/// Include order matters. <relacy/relacy.hpp> #defines memory_order_relaxed & co., `new`,
+/// `delete`, `malloc`, `free` and `assert`; every standard and dynpcm header must come before
+/// it, and this header after it (see relacy_common.h). Build without sanitizers, with
+/// -fno-sized-deallocation and -fno-lifetime-dse (else GCC drops the destructor stores Relacy
+/// uses to poison freed memory and a use-after-free passes silently).
+///
+/// Besides the faithful RlPolicy, this header has deliberately WEAKENED policies. Each test
+/// runs them too and requires Relacy to fail: that shows the model is able to see the bug the
+/// real ordering prevents.
+
+#include <relacy/relacy.hpp>
+
+namespace dynpcm::model {
+
+/// The faithful mapping of StdAtomicPolicy.
+struct RlPolicy {
+    template <class T>
+    using atomic = rl::atomic<T>;
+    using order = rl::memory_order;
+    static constexpr order relaxed = rl::mo_relaxed;
+    static constexpr order acquire = rl::mo_acquire;
+    static constexpr order release = rl::mo_release;
+    static constexpr order acq_rel = rl::mo_acq_rel;
+    static constexpr order seq_cst = rl::mo_seq_cst;
+
+    template <class T>
+    static T load(const atomic<T>& a, order o) noexcept {
+        return a.load(o, RL_INFO);
+    }
+    template <class T>
+    static void store(atomic<T>& a, T v, order o) noexcept {
+        a.store(v, o, RL_INFO);
+    }
+    template <class T>
+    static T fetch_add(atomic<T>& a, T v, order o) noexcept {
+        return a.fetch_add(v, o, RL_INFO);
+    }
+    template <class T>
+    static bool cas(atomic<T>& a, T& expected, T desired, order o) noexcept {
+        // compare_exchange_strong(expected, desired, o): Relacy derives the failure order
+        // from `o` the way the standard does (acq_rel -> acquire, release -> relaxed).
+        return a.compare_exchange_strong(expected, desired, o, RL_INFO);
+    }
+    static void fence(order o) noexcept { rl::atomic_thread_fence(o, RL_INFO); }
+    /// Control-side wait loops: hand the CPU to another Relacy thread. Without this a wait
+    /// loop is an infinite run of one thread and Relacy reports a livelock.
+    static void wait_a_bit() noexcept { rl::yield(1, RL_INFO); }
+};
+
+/// WEAKENED: seq_cst fences do nothing (the Dekker-style pairs lose their store->load order).
+struct RlPolicyNoFence : RlPolicy {
+    static void fence(order) noexcept {}
+};
+
+/// WEAKENED: seq_cst fences become acq_rel fences (no store->load order either).
+struct RlPolicyAcqRelFence : RlPolicy {
+    static void fence(order o) noexcept {
+        rl::atomic_thread_fence(o == rl::mo_seq_cst ? rl::mo_acq_rel : o, RL_INFO);
+    }
+};
+
+/// WEAKENED: acquire/release/acq_rel become relaxed (fences and seq_cst operations stay).
+/// Ownership handed from one owner to the next no longer carries what the previous one wrote.
+struct RlPolicyRelaxed : RlPolicy {
+    static constexpr order acquire = rl::mo_relaxed;
+    static constexpr order release = rl::mo_relaxed;
+    static constexpr order acq_rel = rl::mo_relaxed;
+};
+
+}  // namespace dynpcm::model
