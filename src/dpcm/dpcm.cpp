@@ -254,6 +254,7 @@ struct FeStream {
     std::optional<HwParams> params;
     std::vector<uint32_t> bes;  // control's view of the connected BEs (ids)
     std::atomic<LinkSet*> published{nullptr};
+    bool closing = false;  // under the card lock: a close() is under way
 };
 
 }  // namespace
@@ -305,7 +306,7 @@ namespace {
 /// operation to its BEs, in the kernel's order.
 class FeHardware final : public PcmHardware {
 public:
-    FeHardware(Dpcm::Impl& d, FeStream& f) : d_(d), f_(f) {}
+    FeHardware(Dpcm::Impl& d, FeStream& f, SimDma& host) : d_(d), f_(f), host_(host) {}
 
     Result<void> hw_params(const HwParams& p) override {
         std::lock_guard lk(d_.mutex);
@@ -329,15 +330,16 @@ public:
         std::lock_guard lk(d_.mutex);
         return d_.fe_trigger(f_, cmd);
     }
-    Frames pointer() noexcept override { return f_.host->pointer(); }
-    int64_t now_ns() noexcept override { return f_.host->now_ns(); }
-    Frames delay() noexcept override { return f_.host->delay(); }
-    void attach(PcmRuntime& r) override { f_.host->attach(r); }
-    void detach(PcmRuntime& r) override { f_.host->detach(r); }
+    Frames pointer() noexcept override { return host_.pointer(); }
+    int64_t now_ns() noexcept override { return host_.now_ns(); }
+    Frames delay() noexcept override { return host_.delay(); }
+    void attach(PcmRuntime& r) override { host_.attach(r); }
+    void detach(PcmRuntime& r) override { host_.detach(r); }
 
 private:
     Dpcm::Impl& d_;
     FeStream& f_;
+    SimDma& host_;  // its own reference: close() takes the FeStream's pointers apart
 };
 
 DpcmState dpcm_state_after(TriggerCmd cmd, DpcmState before) {
@@ -818,7 +820,7 @@ Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime:
     if (!i) return Error(-ENOENT, fmt::format("card '{}' has no FE link '{}'", impl_->card->name(), fe_link));
     FeStream* f = impl_->fe(*i, dir);
     if (!f) return Error(-EINVAL, fmt::format("FE link '{}' has no {} stream", fe_link, stream_name(dir)));
-    if (f->pcm) return Error(-EBUSY, fmt::format("FE '{}' is already open", f->label));
+    if (f->pcm || f->closing) return Error(-EBUSY, fmt::format("FE '{}' is already open", f->label));
 
     // dpcm_fe_dai_open: find the paths, connect and start up the BEs, then the FE.
     const std::vector<uint32_t> want = impl_->routed_bes(*f);
@@ -831,7 +833,7 @@ Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime:
     }
     impl_->publish(*f, want);
     f->host = std::make_unique<SimDma>(*impl_->opt.clock, SimDma::Options{.name = f->label});
-    f->hw = std::make_unique<FeHardware>(*impl_, *f);
+    f->hw = std::make_unique<FeHardware>(*impl_, *f, *f->host);
     if (options.name == "pcm") options.name = f->label;
     if (options.timeout == PcmRuntime::Options{}.timeout) options.timeout = impl_->opt.pcm_timeout;
     f->state.store(DpcmState::Open, std::memory_order_seq_cst);
@@ -846,22 +848,36 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
         std::lock_guard lk(impl_->mutex);
         const auto i = impl_->card->find_fe(fe_link);
         f = i ? impl_->fe(*i, dir) : nullptr;
-        if (!f || !f->pcm) return Error(-EBADFD, fmt::format("FE '{}/{}' is not open", fe_link, stream_name(dir)));
+        if (!f || !f->pcm || f->closing)
+            return Error(-EBADFD, fmt::format("FE '{}/{}' is not open", fe_link, stream_name(dir)));
+        f->closing = true;
     }
-    // Without the card lock: closing stops and frees the stream, which fans out under it.
+    // Without the card lock: the stream's own lock comes first (closing stops and frees the
+    // stream, which fans out under the card lock).
     f->pcm->close();
-    std::lock_guard lk(impl_->mutex);
-    for (uint32_t id : f->bes) {
-        impl_->be_shutdown(*impl_->bes[id], *f);
-        impl_->event(DpcmEvent::Kind::Disconnect, *f, impl_->bes[id].get(), "disconnected at close");
+    std::unique_ptr<PcmRuntime> pcm;
+    std::unique_ptr<FeHardware> hw;
+    std::unique_ptr<SimDma> host;
+    {
+        std::lock_guard lk(impl_->mutex);
+        for (uint32_t id : f->bes) {
+            impl_->be_shutdown(*impl_->bes[id], *f);
+            impl_->event(DpcmEvent::Kind::Disconnect, *f, impl_->bes[id].get(), "disconnected at close");
+        }
+        impl_->publish(*f, {});
+        pcm = std::move(f->pcm);
+        hw = std::move(f->hw);
+        host = std::move(f->host);
+        f->params.reset();
+        f->state.store(DpcmState::Close, std::memory_order_seq_cst);
+        f->closing = false;
+        impl_->collect_rt_events();
     }
-    impl_->publish(*f, {});
-    f->pcm.reset();  // detaches the host DMA from the clock (after the clock's own grace)
-    f->hw.reset();
-    f->host.reset();
-    f->params.reset();
-    f->state.store(DpcmState::Close, std::memory_order_seq_cst);
-    impl_->collect_rt_events();
+    // Destroyed outside the card lock too: the runtime's destructor takes the stream's lock,
+    // and detaching the host DMA waits out the clock's current pass.
+    pcm.reset();
+    hw.reset();
+    host.reset();
     return ok();
 }
 
