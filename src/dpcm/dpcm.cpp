@@ -601,24 +601,17 @@ void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
         const FeRole want = role_for(f.state.load(std::memory_order_seq_cst));
         const FeRole have = b.role[f.id];
         if (want == have) return;
-        // Walk the BE's view of this FE to the FE's state with the ordinary commands.
-        if (have != FeRole::Idle && want != FeRole::Running) b.apply(BeCmd{f.id, TriggerCmd::Stop});
-        switch (want) {
-            case FeRole::Idle: b.apply(BeCmd{f.id, TriggerCmd::Stop}); break;
-            case FeRole::Running:
-                if (have == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
-                else if (have == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Resume});
-                else b.apply(BeCmd{f.id, TriggerCmd::Start});
-                break;
-            case FeRole::Paused:
-                b.apply(BeCmd{f.id, TriggerCmd::Start});
-                b.apply(BeCmd{f.id, TriggerCmd::PausePush});
-                break;
-            case FeRole::Suspended:
-                b.apply(BeCmd{f.id, TriggerCmd::Start});
-                b.apply(BeCmd{f.id, TriggerCmd::Suspend});
-                break;
+        // The BE's view of this FE moves with the ordinary commands, by the shortest way: to
+        // Idle with STOP; otherwise through Running, then on to Paused or Suspended.
+        if (want == FeRole::Idle) {
+            b.apply(BeCmd{f.id, TriggerCmd::Stop});
+            return;
         }
+        if (have == FeRole::Idle) b.apply(BeCmd{f.id, TriggerCmd::Start});
+        if (have == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
+        if (have == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Resume});
+        if (want == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PausePush});
+        if (want == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Suspend});
     });
 }
 
