@@ -436,35 +436,37 @@ private:
         }
     }
 
-    void fe_link(const YAML::Node& item, size_t index) {
+    // What FE and BE links share: name, line, the two directions and the trigger order.
+    template <class Link>
+    std::optional<std::pair<Link, YAML::Node>> link_common(const YAML::Node& item, const std::string& what,
+                                                           std::vector<std::string> keys, bool fe) {
         const YAML::Node n = with_merges(item);
-        const std::string what = fmt::format("fe_link {}", index);
-        if (!check_keys(n, {"name", "playback", "capture", "trigger"}, what) && !n.IsMap()) return;
-        FeLink link;
+        keys.insert(keys.end(), {"name", "playback", "capture", "trigger"});
+        if (!check_keys(n, keys, what) && !n.IsMap()) return std::nullopt;
+        Link link;
         auto name = str(n["name"], what + ": name");
-        if (!name) return;
+        if (!name) return std::nullopt;
         link.name = *name;
         link.line = item_line_;
-        const std::string where = fmt::format("FE link '{}'", link.name);
-        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", true);
-        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", true);
+        const std::string where = fmt::format("{} link '{}'", fe ? "FE" : "BE", link.name);
+        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", fe);
+        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", fe);
         if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
-        if (auto r = card_->add_fe_link(std::move(link)); !r) err(n, "{}", r.error().message());
+        return std::make_pair(std::move(link), n);
+    }
+
+    void fe_link(const YAML::Node& item, size_t index) {
+        auto l = link_common<FeLink>(item, fmt::format("fe_link {}", index), {}, true);
+        if (!l) return;
+        if (auto r = card_->add_fe_link(std::move(l->first)); !r) err(l->second, "{}", r.error().message());
     }
 
     void be_link(const YAML::Node& item, size_t index) {
-        const YAML::Node n = with_merges(item);
-        const std::string what = fmt::format("be_link {}", index);
-        if (!check_keys(n, {"name", "playback", "capture", "backend", "fixup", "trigger"}, what) && !n.IsMap()) return;
-        BeLink link;
-        auto name = str(n["name"], what + ": name");
-        if (!name) return;
-        link.name = *name;
-        link.line = item_line_;
+        auto l = link_common<BeLink>(item, fmt::format("be_link {}", index), {"backend", "fixup"}, false);
+        if (!l) return;
+        BeLink& link = l->first;
+        const YAML::Node& n = l->second;
         const std::string where = fmt::format("BE link '{}'", link.name);
-        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", false);
-        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", false);
-        if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
         if (auto b = n["backend"]) {
             if (b.IsNull()) {
                 link.backend.type = "null";  // `backend: null` reads as YAML null

@@ -169,22 +169,21 @@ bool DapmGraph::connect_path(PathId id, bool connected) {
     return true;
 }
 
-bool DapmGraph::set_pin(WidgetId w, bool enabled) {
-    if (widgets_[w].pin_enabled == enabled) return false;
-    widgets_[w].pin_enabled = enabled;
+bool DapmGraph::set_endpoint_flag(WidgetId w, bool DapmWidget::*flag, bool value) {
+    // Whether a widget counts as an endpoint changed: both cached answers that can depend on
+    // it are stale (snd_soc_dapm_set_pin, and the DAI stream events).
+    if (widgets_[w].*flag == value) return false;
+    widgets_[w].*flag = value;
     invalidate(w, Dir::In);
     invalidate(w, Dir::Out);
     mark_dirty(w);
     return true;
 }
 
+bool DapmGraph::set_pin(WidgetId w, bool enabled) { return set_endpoint_flag(w, &DapmWidget::pin_enabled, enabled); }
+
 bool DapmGraph::set_stream_active(WidgetId w, bool active) {
-    if (widgets_[w].stream_active == active) return false;
-    widgets_[w].stream_active = active;
-    invalidate(w, Dir::In);
-    invalidate(w, Dir::Out);
-    mark_dirty(w);
-    return true;
+    return set_endpoint_flag(w, &DapmWidget::stream_active, active);
 }
 
 bool DapmGraph::reaches_endpoint(WidgetId start, Dir dir) {

@@ -117,6 +117,7 @@ private:
     void mark_dirty(WidgetId w);
     void invalidate(WidgetId w, Dir dir);
     void invalidate_path(const DapmPath& p);
+    bool set_endpoint_flag(WidgetId w, bool DapmWidget::*flag, bool value);
     bool power_check(WidgetId w);
     bool supply_needed(WidgetId w);
     bool audio_path(const DapmPath& p) const noexcept { return p.connected && !p.supply; }
