@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <new>
 #include <sstream>
@@ -69,8 +70,8 @@ enum class Search { Full, Random, ContextBound };
 struct Run {
     const char* name;
     Search search;
-    unsigned long long iterations;  // random: how many; context bound: ignored
-    unsigned context_bound = 2;     // context bound only
+    unsigned long long iterations;  // random search only: how many schedules
+    unsigned context_bound = 2;     // context-bound search only: preemptions per schedule
     unsigned depth_limit = 4000;    // Relacy's execution depth limit (livelock detector)
 };
 
@@ -88,25 +89,30 @@ inline const char* search_name(Search s) {
     return "?";
 }
 
-/// The lines of a Relacy failure report that say what happened, without the thread-by-thread
-/// dump: the verdict and the last `tail` events of the history.
-inline std::string counterexample(const std::string& report, size_t tail) {
+/// The part of a Relacy failure report that shows the interleaving: the execution history
+/// after the test's constructor and before() (setup noise), at most `max_lines` of its end.
+inline std::string counterexample(const std::string& report, size_t max_lines) {
     std::istringstream in(report);
     std::vector<std::string> lines;
     std::string line;
     bool history = false;
     while (std::getline(in, line)) {
-        if (line.find("thread 0:") == 0 || line.find("thread 0: ") == 0) break;  // per-thread dump
-        if (line.find("execution history") != std::string::npos) history = true;
-        if (history) lines.push_back(line);
+        if (line.find("execution history") != std::string::npos) {
+            history = true;
+            continue;
+        }
+        if (!history) continue;
+        if (line.empty() || line.find("thread ") == 0) break;  // end of history; per-thread dumps follow
+        if (line.find("[BEFORE END]") != std::string::npos) {
+            lines.clear();
+            continue;
+        }
+        lines.push_back(line);
     }
     std::string out;
-    const size_t from = lines.size() > tail ? lines.size() - tail : 0;
+    const size_t from = lines.size() > max_lines ? lines.size() - max_lines : 0;
     if (from > 0) out += "      ... (" + std::to_string(from) + " earlier events)\n";
-    for (size_t i = from; i < lines.size(); ++i) {
-        if (lines[i].empty()) continue;
-        out += "      " + lines[i] + "\n";
-    }
+    for (size_t i = from; i < lines.size(); ++i) out += "      " + lines[i] + "\n";
     return out;
 }
 
@@ -154,8 +160,9 @@ bool check(const Run& run, const Expect& expect) {
         std::printf("%s %s: %s, %s at iteration %llu, %.0f ms (%s)\n", ok ? "ok  " : "FAIL", run.name, what.c_str(),
                     rl::test_result_str(p.test_result), static_cast<unsigned long long>(p.stop_iteration), ms,
                     expect.pass ? "expected: pass" : "expected: this failure");
-        std::printf("%s", counterexample(buf.str(), ok ? 14 : 60).c_str());
+        std::printf("%s", counterexample(buf.str(), 40).c_str());
     }
+    if (std::getenv("DYNPCM_RELACY_VERBOSE")) std::printf("---- Relacy report ----\n%s\n", buf.str().c_str());
     std::fflush(stdout);
     return ok;
 }

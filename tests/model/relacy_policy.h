@@ -6,7 +6,7 @@
 ///
 /// Include order matters. <relacy/relacy.hpp> #defines memory_order_relaxed & co., `new`,
 /// `delete`, `malloc`, `free` and `assert`; every standard and dynpcm header must come before
-/// it, and this header after it (see relacy_common.h). Build without sanitizers, with
+/// it, and this header after it (relacy_harness.h does both). Build without sanitizers, with
 /// -fno-sized-deallocation and -fno-lifetime-dse (else GCC drops the destructor stores Relacy
 /// uses to poison freed memory and a use-after-free passes silently).
 ///
@@ -71,6 +71,17 @@ struct RlPolicyRelaxed : RlPolicy {
     static constexpr order acquire = rl::mo_relaxed;
     static constexpr order release = rl::mo_relaxed;
     static constexpr order acq_rel = rl::mo_relaxed;
+};
+
+/// WEAKENED, precisely: a reader's announcement in enter() (the only store of a non-zero
+/// 64-bit value with release) goes back to relaxed, as it was before Relacy caught the slot-reuse
+/// race (relacy_epoch --slot-reuse). Everything else keeps its ordering.
+struct RlPolicyRelaxedAnnouncement : RlPolicy {
+    template <class T>
+    static void store(atomic<T>& a, T v, order o) noexcept {
+        const bool announcement = sizeof(T) == 8 && v != T{} && o == rl::mo_release;
+        a.store(v, announcement ? rl::mo_relaxed : o, RL_INFO);
+    }
 };
 
 }  // namespace dynpcm::model

@@ -8,7 +8,8 @@
 #
 # Usage: run_spin.sh [model.pml]
 # Environment: SPIN (default: spin), CC (default: gcc), SPIN_NOPS (control operations,
-# default: the model's NOPS), KEEP=1 keeps the work directory.
+# default: the model's NOPS), KEEP=1 keeps the work directory (with each failing mode's
+# replayed counterexample in mode<n>/trail.txt).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,7 +53,7 @@ for mode in 0 1 2; do
     mkdir -p "$dir"
     cp "$model" "$dir/model.pml"
     t0=$(now_ns)
-    if ! (cd "$dir" && "$spin_bin" "-DMODE=$mode" "${defs[@]}" -a model.pml >spin.log 2>&1); then
+    if ! (cd "$dir" && "$spin_bin" "-DMODE=$mode" ${defs[@]+"${defs[@]}"} -a model.pml >spin.log 2>&1); then
         echo "MODE $mode ($(describe $mode)): FAIL: spin -a failed:" >&2
         cat "$dir/spin.log" >&2
         status=1
@@ -82,7 +83,7 @@ for mode in 0 1 2; do
         continue
     fi
     incomplete=""
-    if grep -qE 'max search depth too small|out of memory|search not completed' "$log"; then
+    if grep -qE 'max search depth too small|out of memory' "$log"; then
         incomplete=" (search incomplete)"
     fi
 
@@ -93,6 +94,10 @@ for mode in 0 1 2; do
     else
         [[ $errors -gt 0 ]] || verdict=FAIL
         expect="expected errors > 0"
+    fi
+    if [[ $errors -gt 0 && ${KEEP:-0} == 1 ]]; then
+        # Replay the counterexample for inspection (KEEP=1): mode<n>/trail.txt.
+        (cd "$dir" && "$spin_bin" "-DMODE=$mode" ${defs[@]+"${defs[@]}"} -t -p -g model.pml >trail.txt 2>&1) || true
     fi
     line="MODE $mode ($(describe $mode)): errors: $errors, $states states, depth $depth, ${secs} s$incomplete"
     if [[ -n $what ]]; then line+=" -- $what"; fi

@@ -5,8 +5,8 @@
 /// A reader announces itself in its slot for the length of a read-side section; the writer
 /// publishes a new object, then synchronize() waits until every reader that could still hold
 /// the old one has left, after which the old object may be freed. Readers never wait and never
-/// write shared state other than their own slot: enter() is one acquire load, one store and
-/// one seq_cst fence; exit() is one release store. Only the writer waits, and only for readers
+/// write shared state other than their own slot: enter() is one acquire load, one release store
+/// and one seq_cst fence; exit() is one release store. Only the writer waits, and only for readers
 /// already inside a section (bounded: an interrupt's trigger fan-out).
 ///
 /// Why this and not liburcu: docs/CONCURRENCY.md (same read-side cost class as urcu-mb, no
@@ -45,7 +45,10 @@ public:
         if (s.depth++ > 0) return;
         // Acquire: a reader that sees a writer's new epoch also sees what it published before.
         const uint64_t e = P::load(epoch_, P::acquire);
-        P::store(s.active, e, P::relaxed);
+        // Release: a writer that reads this stamp must also be ordered after everything the
+        // slot's previous sections did, even when another thread used the slot before (slots
+        // are reused). Relacy found the relaxed version racing (tests/model/relacy_epoch.cpp).
+        P::store(s.active, e, P::release);
         // Pairs with the fence in synchronize(): either this reader's later loads see the new
         // publication, or the writer sees this announcement and waits for exit().
         P::fence(P::seq_cst);
