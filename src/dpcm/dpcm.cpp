@@ -531,6 +531,7 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
     if (auto r = want.choose(); !r) return fail(r.error());
 
     return b.locked([&]() -> Result<void> {
+        test_point(test::Point::ControlOwnsBe, f.id);
         const bool busy = others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused, DpcmState::Suspend});
         const bool settable = b.state == DpcmState::Open || b.state == DpcmState::HwParams || b.state == DpcmState::HwFree;
         if (busy || !settable) {
@@ -681,9 +682,16 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
             g_retired_reads.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
+#if defined(DYNPCM_TEST_HOOKS)
+        if (opt.test_rt_waits_for_be) {
+            b->locked([&] { b->apply(BeCmd{f.id, cmd}); });
+            continue;
+        }
+#endif
         b->exec.post(BeCmd{f.id, cmd}, b->executor());
     }
     rt_epoch().exit(slot);
+    test_point(test::Point::RtAfterFanOut, f.id);
     if (!fe_first) (void)f.host->trigger(cmd);
 }
 

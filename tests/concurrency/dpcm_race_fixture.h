@@ -40,12 +40,13 @@ struct Rig {
     std::unique_ptr<SimClock> clock;
     std::unique_ptr<Dpcm> dpcm;
 
-    explicit Rig(bool unprotected = false) {
+    explicit Rig(bool unprotected = false, bool rt_waits_for_be = false) {
         clock = std::make_unique<SimClock>(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
         CardLoad l = load_card_string(kCard, "race.yaml");
         EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors.front());
         Dpcm::Options o{.clock = clock.get()};
         o.test_unprotected = unprotected;
+        o.test_rt_waits_for_be = rt_waits_for_be;
         auto d = Dpcm::create(std::move(l.card), o);
         EXPECT_TRUE(d.ok());
         dpcm = std::move(*d);

@@ -136,6 +136,93 @@ TEST(DpcmSeedRace, UnprotectedDesignIsCaughtUsingARetiredLink) {
 #endif
 }
 
+// ---- the interrupt path never waits for a BE the control path is working on ---------------
+
+struct NoWait {
+    uint32_t deep = 0, media = 0;
+    std::atomic<bool> armed{true};
+    std::binary_semaphore control_parked{0};
+    std::binary_semaphore control_release{0};
+    std::binary_semaphore fan_out_done{0};
+
+    static void hook(test::Point p, uint32_t fe, void* ctx) {
+        auto* self = static_cast<NoWait*>(ctx);
+        if (p == test::Point::ControlOwnsBe && fe == self->deep) {
+            bool expected = true;
+            if (!self->armed.compare_exchange_strong(expected, false)) return;
+            self->control_parked.release();
+            (void)self->control_release.try_acquire_for(5s);
+        } else if (p == test::Point::RtAfterFanOut && fe == self->media) {
+            self->fan_out_done.release();
+        }
+    }
+};
+
+struct NoWaitOutcome {
+    bool control_parked = false;
+    bool fan_out_while_control_owned_be = false;
+    DpcmDump dump;
+    PcmState media_state = PcmState::Open;
+    std::string invariants;
+};
+
+// The control thread configures FE Deep and, in the middle of BE-A's hw_params, stops while it
+// owns BE-A's executor (a slow codec, say). Meanwhile FE Media, running on BE-A and BE-B,
+// underruns: the interrupt path must finish its stop fan-out without waiting for BE-A, leaving
+// BE-A's STOP to the control thread, which runs it before it lets go.
+NoWaitOutcome run_no_wait(bool rt_waits_for_be) {
+    NoWaitOutcome out;
+    Rig rig(false, rt_waits_for_be);
+    PcmRuntime* media = rig.open("Media", 480);
+    auto deep = rig.dpcm->open("Deep", Stream::Playback, {.nonblock = true});
+    if (!media || !deep) return out;
+    NoWait nw;
+    nw.deep = *rig.dpcm->fe_id("Deep", Stream::Playback);
+    nw.media = *rig.dpcm->fe_id("Media", Stream::Playback);
+    test::set_hook(&NoWait::hook, &nw);
+    std::vector<int16_t> frames(960 * 2, 1000);
+    EXPECT_TRUE(media->writei(frames.data(), 960).ok());  // running; underruns in ~20 ms
+    std::thread control([&] {
+        set_thread_role(ThreadRole::Control);
+        HwParams hp = (*deep)->hw_params_any();
+        (void)hp.set(HwParam::PeriodSize, 480);
+        (void)hp.set(HwParam::Periods, 2);
+        (void)(*deep)->hw_params(hp);
+    });
+    out.control_parked = nw.control_parked.try_acquire_for(5s);
+    out.fan_out_while_control_owned_be = nw.fan_out_done.try_acquire_for(500ms);
+    nw.control_release.release();
+    control.join();
+    if (!out.fan_out_while_control_owned_be) (void)nw.fan_out_done.try_acquire_for(5s);
+    test::set_hook(nullptr, nullptr);
+    out.media_state = media->state();
+    out.dump = rig.dpcm->dump();
+    if (auto inv = rig.dpcm->check_invariants(); !inv) out.invariants = inv.error().message();
+    return out;
+}
+
+TEST(DpcmNoWait, InterruptPathFinishesItsFanOutWhileControlOwnsABackend) {
+    const NoWaitOutcome o = run_no_wait(false);
+    ASSERT_TRUE(o.control_parked) << "the control thread never reached BE-A's hw_params";
+    EXPECT_TRUE(o.fan_out_while_control_owned_be) << "the interrupt path waited for the control path";
+    EXPECT_EQ(o.media_state, PcmState::Xrun);
+    // The STOP the interrupt path left with BE-A's owner ran before the owner let go.
+    for (const char* be : {"BE-A", "BE-B"}) {
+        const BeDump* b = find_be(o.dump, be);
+        ASSERT_NE(b, nullptr) << be;
+        EXPECT_EQ(b->be_start, 0U) << be;
+    }
+    EXPECT_TRUE(o.invariants.empty()) << o.invariants;
+}
+
+// Against an interrupt path that takes BE-A's executor the way the control path does, the test
+// above fails: the fan-out cannot finish while the control thread owns BE-A.
+TEST(DpcmNoWait, BlockingDesignIsCaughtWaitingForTheControlPath) {
+    const NoWaitOutcome o = run_no_wait(true);
+    ASSERT_TRUE(o.control_parked);
+    EXPECT_FALSE(o.fan_out_while_control_owned_be) << "a blocking interrupt path was not caught waiting";
+}
+
 // ---- randomized stress ------------------------------------------------------------------
 
 uint64_t stress_ops() {

@@ -56,6 +56,9 @@ public:
         /// retire the old ones poisoned. The deliberately unprotected design the race tests
         /// must catch.
         bool test_unprotected = false;
+        /// Test builds only: the interrupt path takes each BE's executor like the control path
+        /// does, waiting for it: the blocking design the no-wait test must catch.
+        bool test_rt_waits_for_be = false;
 #endif
     };
     /// The most FE streams (FE links x directions) and BE streams a card may have.

@@ -12,6 +12,10 @@ enum class Point : uint8_t {
     RtAfterLinkRead,
     /// The control path has published a new BE set and is about to wait for the grace period.
     ControlBeforeGrace,
+    /// The control path owns a BE's executor, in the middle of that BE's hw_params.
+    ControlOwnsBe,
+    /// The interrupt path has finished an FE's trigger fan-out.
+    RtAfterFanOut,
 };
 
 /// `fe` identifies the FE stream (Dpcm::fe_id). The hook may block (that is its purpose).
