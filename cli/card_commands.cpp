@@ -189,10 +189,17 @@ int run_graph(const CardSource& src, const std::string& out, const std::vector<s
     for (const auto& a : wanted) {
         if (a == "none") continue;
         const size_t slash = a.rfind('/');
-        const auto fe = card->find_fe(a.substr(0, slash));
         const std::string dir = slash == std::string::npos ? "" : a.substr(slash + 1);
-        if (!fe || (dir != "playback" && dir != "capture")) {
+        if (dir != "playback" && dir != "capture") {
             fmt::print(stderr, "--active '{}': expected '<FE link>/playback' or '<FE link>/capture'\n", a);
+            return kExitBadInput;
+        }
+        const auto fe = card->find_fe(a.substr(0, slash));
+        if (!fe) {
+            std::vector<std::string> names;
+            for (const auto& l : card->fe_links()) names.push_back(l.name);
+            fmt::print(stderr, "--active '{}': no FE link '{}'{}\n", a, a.substr(0, slash),
+                       did_you_mean(a.substr(0, slash), names));
             return kExitBadInput;
         }
         const auto& s = card->fe_links()[*fe].stream(dir == "playback" ? Stream::Playback : Stream::Capture);

@@ -10,45 +10,6 @@ namespace dynpcm {
 
 const char* trigger_order_name(TriggerOrder t) noexcept { return t == TriggerOrder::Pre ? "pre" : "post"; }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-    // Optimal string alignment distance: insertions, deletions, substitutions, transpositions.
-    std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                              std::tolower(static_cast<unsigned char>(b[j - 1]));
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
-            // A swap of two neighbours ("Mdoe") is one typo, not two.
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                cur[j] = std::min(cur[j], before[j - 2] + 1);
-        }
-        before = prev;
-        std::swap(prev, cur);
-    }
-    return prev[b.size()];
-}
-
-std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string>& candidates) {
-    std::optional<std::string> best;
-    size_t best_d = SIZE_MAX;
-    for (const auto& c : candidates) {
-        // Cheap bound first: names of very different length cannot be near.
-        const size_t len_gap = c.size() > name.size() ? c.size() - name.size() : name.size() - c.size();
-        if (len_gap >= best_d || len_gap > name.size() / 3 + 2) continue;
-        const size_t d = edit_distance(name, c);
-        if (d < best_d) {
-            best_d = d;
-            best = c;
-        }
-    }
-    // Close enough to be a typo, and sharing at least one character with the name.
-    if (best && best_d <= std::max<size_t>(1, name.size() / 3) && best_d < std::min(name.size(), best->size()))
-        return best;
-    return std::nullopt;
-}
-
 Card::Card(std::string name) : name_(std::move(name)) {}
 
 std::optional<std::string> Card::suggest_widget(std::string_view name) const {
@@ -182,7 +143,7 @@ Result<PathId> Card::add_route(std::string_view sink_name, std::string_view cont
         const auto it = std::find(items.begin(), items.end(), control);
         if (it == items.end())
             return Error(-EINVAL, fmt::format("{} '{}' has no item '{}'{} (items: {})", mux ? "mux" : "demux",
-                                              graph_.widget(owner).name, control, did_you_mean(nearest_name(control, items)),
+                                              graph_.widget(owner).name, control, did_you_mean(control, items),
                                               fmt::join(items, ", ")));
         connect = items[static_cast<size_t>(ctl->value[0])] == control;
     } else if (widget_kcontrol_kind(st) == KcontrolKind::Mixer) {
@@ -194,7 +155,7 @@ Result<PathId> Card::add_route(std::string_view sink_name, std::string_view cont
             }
         if (!ctl)
             return Error(-EINVAL, fmt::format("{} '{}' has no control '{}'{} (controls: {})", widget_type_name(st), sink_name,
-                                              control, did_you_mean(nearest_name(control, names)),
+                                              control, did_you_mean(control, names),
                                               names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
         connect = std::any_of(ctl->value.begin(), ctl->value.end(), [&](int64_t v) { return ctl->connects(v); });
     } else {
@@ -291,7 +252,7 @@ std::vector<std::pair<WidgetId, std::string>> Card::check_stream_bindings() cons
         if (!dai || graph_.widget(*dai).type != (in ? WidgetType::DaiIn : WidgetType::DaiOut))
             problems.emplace_back(w, fmt::format("widget '{}': stream '{}' is no {} stream of any link{}", wd.name, wd.stream,
                                                  in ? "playback" : "capture",
-                                                 did_you_mean(nearest_name(wd.stream, dai_streams))));
+                                                 did_you_mean(wd.stream, dai_streams)));
     }
     return problems;
 }
@@ -367,7 +328,7 @@ Result<bool> Card::put(std::string_view name, std::string_view text) {
     if (!c) {
         std::vector<std::string> names;
         for (const auto& k : controls_) names.push_back(k.id.name);
-        return Error(-ENOENT, fmt::format("card '{}': no control '{}'{}", name_, name, did_you_mean(nearest_name(name, names))));
+        return Error(-ENOENT, fmt::format("card '{}': no control '{}'{}", name_, name, did_you_mean(name, names)));
     }
     auto v = parse_ctl_value(*c, text);
     if (!v) return std::move(v).error();

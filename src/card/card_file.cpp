@@ -63,9 +63,8 @@ private:
         errors_.emplace_back(line, fmt::format("{}:{}: {}", file_, line, message));
     }
 
-    std::string suggest(std::string_view name, const std::vector<std::string>& options) {
-        auto s = nearest_name(name, options);
-        return s ? fmt::format(" (did you mean '{}'?)", *s) : std::string{};
+    static std::string suggest(std::string_view name, const std::vector<std::string>& options) {
+        return did_you_mean(name, options);
     }
 
     bool check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) {

@@ -1,5 +1,7 @@
 #include "dynpcm/card/control.h"
 
+#include "dynpcm/core/suggest.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -108,8 +110,8 @@ Result<int64_t> parse_one(const Control& c, std::string_view text) {
             for (size_t i = 0; i < c.info.items.size(); ++i)
                 if (lower(c.info.items[i]) == t) return static_cast<int64_t>(i);
             if (auto v = parse_int(t)) return *v;
-            return Error(-EINVAL, fmt::format("control '{}': unknown item '{}' (items: {})", c.id.name, trim(text),
-                                              fmt::join(c.info.items, ", ")));
+            return Error(-EINVAL, fmt::format("control '{}': unknown item '{}'{} (items: {})", c.id.name, trim(text),
+                                              did_you_mean(trim(text), c.info.items), fmt::join(c.info.items, ", ")));
         case CtlType::Integer:
         case CtlType::Bytes:
             if (auto v = parse_int(t)) return *v;

@@ -15,6 +15,7 @@
 #include "dynpcm/card/control.h"
 #include "dynpcm/card/dai_link.h"
 #include "dynpcm/core/result.h"
+#include "dynpcm/core/suggest.h"
 #include "dynpcm/dapm/graph.h"
 
 namespace dynpcm {
@@ -111,9 +112,5 @@ private:
     bool finished_ = false;
 };
 
-/// Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. Thread: any. Allocates: yes.
-size_t edit_distance(std::string_view a, std::string_view b);
-/// The candidate closest to `name` if it is close enough to be a likely typo.
-std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string>& candidates);
 
 }  // namespace dynpcm
