@@ -13,6 +13,8 @@
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/dpcm/dpcm_state.h"
 #include "dynpcm/dpcm/state_dump.h"
+#include "dynpcm/dsp/convert.h"
+#include "dynpcm/dsp/mix.h"
 #include "dynpcm/pcm/format.h"
 #include "dynpcm/pcm/hardware.h"
 #include "dynpcm/pcm/hw_params.h"
