@@ -14,10 +14,12 @@ namespace dynpcm {
 
 /// SNDRV_CTL_ELEM_TYPE_*.
 enum class CtlType : uint8_t { Boolean, Integer, Enumerated, Bytes };
+/// "BOOLEAN", ... Thread: any. Blocking: wait-free. Allocates: no.
 const char* ctl_type_name(CtlType t) noexcept;
 
 /// SNDRV_CTL_ELEM_IFACE_*. DAPM and card controls are MIXER.
 enum class CtlIface : uint8_t { Mixer, Card, Pcm };
+/// "MIXER", ... Thread: any. Blocking: wait-free. Allocates: no.
 const char* ctl_iface_name(CtlIface i) noexcept;
 
 /// The ALSA element name limit (SNDRV_CTL_ELEM_ID_NAME_MAXLEN - 1).
@@ -60,6 +62,7 @@ enum class CtlRole : uint8_t {
     Pin,        ///< a pin switch: enables or disables an endpoint widget
 };
 
+/// One control element. Plain data; the Card that owns it is control-thread only.
 struct Control {
     CtlId id;
     CtlInfo info;
@@ -86,6 +89,7 @@ Result<void> validate_ctl_values(const Control& c, const std::vector<int64_t>& v
 Result<std::vector<int64_t>> parse_ctl_value(const Control& c, std::string_view text);
 
 /// Formats values for display: item names for enums, "on"/"off" for booleans.
+/// Thread: any. Allocates: yes.
 std::string format_ctl_value(const Control& c);
 
 }  // namespace dynpcm

@@ -17,6 +17,7 @@ namespace dynpcm {
 
 /// SND_SOC_DPCM_TRIGGER_PRE / _POST: whether the FE is triggered before its BEs on start.
 enum class TriggerOrder : uint8_t { Pre, Post };
+/// "pre" or "post". Thread: any. Blocking: wait-free. Allocates: no.
 const char* trigger_order_name(TriggerOrder t) noexcept;
 
 /// One direction of a link: its DAI stream (and the DAI widget named after it) and what it

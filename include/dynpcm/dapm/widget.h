@@ -1,6 +1,7 @@
 #pragma once
 /// DAPM widget types and their static rules, in the kernel's vocabulary
-/// (include/sound/soc-dapm.h, sound/soc/soc-dapm.c).
+/// (include/sound/soc-dapm.h, sound/soc/soc-dapm.c). Every function here is a pure lookup:
+/// Thread: any. Blocking: wait-free. Allocates: no.
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,6 @@
 #pragma once
-/// PCM states, streams and trigger commands, with ALSA's names.
+/// PCM states, streams and trigger commands, with ALSA's names. The *_name functions:
+/// Thread: any. Blocking: wait-free. Allocates: no.
 
 #include <cstdint>
 

@@ -8,6 +8,7 @@
 
 namespace dynpcm {
 
+/// Thread: any (wait_a_bit: control only). Blocking: wait-free. Allocates: no.
 struct StdAtomicPolicy {
     template <class T>
     using atomic = std::atomic<T>;
