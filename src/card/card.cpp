@@ -168,16 +168,22 @@ Result<PathId> Card::add_route(std::string_view sink_name, std::string_view cont
     return p;
 }
 
-Result<WidgetId> Card::add_dai_widget(const std::string& stream_name, WidgetType type) {
-    if (stream_name.empty()) return Error(-EINVAL, "a link direction needs a stream name");
+Result<WidgetId> Card::add_dai_widget(const std::string& link, const std::string& stream_name, WidgetType type) {
+    if (stream_name.empty())
+        return Error(-EINVAL, fmt::format("link '{}': its {} needs a stream name", link,
+                                          type == WidgetType::DaiIn ? "playback" : "capture"));
     if (auto w = graph_.find(stream_name)) {
         if (graph_.widget(*w).type != type)
             return Error(-EEXIST, fmt::format("stream '{}' would be a {} widget, but a {} widget has that name",
                                               stream_name, widget_type_name(type), widget_type_name(graph_.widget(*w).type)));
-        if (*w < be_by_widget_.size() && be_by_widget_[*w]) return Error(-EEXIST, fmt::format("stream '{}' is used by two links", stream_name));
+        if (*w < be_by_widget_.size() && be_by_widget_[*w])
+            return Error(-EEXIST, fmt::format("link '{}': stream '{}' already belongs to BE link '{}'", link, stream_name,
+                                              be_[*be_by_widget_[*w]].name));
         for (const auto& fe : fe_)
             for (const auto& s : {fe.playback, fe.capture})
-                if (s && s->widget == *w) return Error(-EEXIST, fmt::format("stream '{}' is used by two links", stream_name));
+                if (s && s->widget == *w)
+                    return Error(-EEXIST, fmt::format("link '{}': stream '{}' already belongs to FE link '{}'", link,
+                                                      stream_name, fe.name));
         return *w;
     }
     return graph_.add_widget(stream_name, type, stream_name);
@@ -196,12 +202,12 @@ Result<size_t> Card::add_fe_link(FeLink link) {
     if (!link.playback && !link.capture)
         return Error(-EINVAL, fmt::format("FE link '{}' has neither playback nor capture", link.name));
     if (link.playback) {
-        auto w = add_dai_widget(link.playback->stream_name, WidgetType::DaiIn);
+        auto w = add_dai_widget(link.name, link.playback->stream_name, WidgetType::DaiIn);
         if (!w) return std::move(w).error();
         link.playback->widget = *w;
     }
     if (link.capture) {
-        auto w = add_dai_widget(link.capture->stream_name, WidgetType::DaiOut);
+        auto w = add_dai_widget(link.name, link.capture->stream_name, WidgetType::DaiOut);
         if (!w) return std::move(w).error();
         link.capture->widget = *w;
     }
@@ -219,7 +225,7 @@ Result<size_t> Card::add_be_link(BeLink link) {
     for (Stream s : {Stream::Playback, Stream::Capture}) {
         auto& ls = s == Stream::Playback ? link.playback : link.capture;
         if (!ls) continue;
-        auto w = add_dai_widget(ls->stream_name, s == Stream::Playback ? WidgetType::DaiIn : WidgetType::DaiOut);
+        auto w = add_dai_widget(link.name, ls->stream_name, s == Stream::Playback ? WidgetType::DaiIn : WidgetType::DaiOut);
         if (!w) return std::move(w).error();
         ls->widget = *w;
     }

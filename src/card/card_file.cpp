@@ -63,9 +63,6 @@ private:
         errors_.emplace_back(line, fmt::format("{}:{}: {}", file_, line, message));
     }
 
-    static std::string suggest(std::string_view name, const std::vector<std::string>& options) {
-        return did_you_mean(name, options);
-    }
 
     bool check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) {
         if (!map.IsMap()) {
@@ -81,7 +78,7 @@ private:
             }
             const std::string key = kv.first.Scalar();
             if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-                err(kv.first, "{}: unknown key '{}'{}", what, key, suggest(key, allowed));
+                err(kv.first, "{}: unknown key '{}'{}", what, key, did_you_mean(key, allowed));
                 good = false;
             }
         }
@@ -218,7 +215,7 @@ private:
             i.min = 0;
             i.max = 255;
         } else {
-            err(n["type"], "{}: unknown control type '{}'{}", where, type, suggest(type, {"bool", "int", "enum", "bytes"}));
+            err(n["type"], "{}: unknown control type '{}'{}", where, type, did_you_mean(type, {"bool", "int", "enum", "bytes"}));
             return std::nullopt;
         }
         if (n["min"]) i.min = integer(n["min"], where + ": min").value_or(i.min);
@@ -290,7 +287,7 @@ private:
         if (!type) {
             std::vector<std::string> names;
             for (int t = 0; t < kWidgetTypeCount; ++t) names.emplace_back(widget_type_name(static_cast<WidgetType>(t)));
-            err(n["type"], "{}: unknown widget type '{}'{}", where, *type_s, suggest(*type_s, names));
+            err(n["type"], "{}: unknown widget type '{}'{}", where, *type_s, did_you_mean(*type_s, names));
             return placeholder(*name);
         }
         WidgetSpec spec;
@@ -350,7 +347,7 @@ private:
             if (!s) return std::nullopt;
             const auto it = std::find(k.info.items.begin(), k.info.items.end(), *s);
             if (it == k.info.items.end()) {
-                err(v, "{}: unknown item '{}'{} (items: {})", where, *s, suggest(*s, k.info.items), fmt::join(k.info.items, ", "));
+                err(v, "{}: unknown item '{}'{} (items: {})", where, *s, did_you_mean(*s, k.info.items), fmt::join(k.info.items, ", "));
                 return std::nullopt;
             }
             k.value = {static_cast<int64_t>(it - k.info.items.begin())};
@@ -489,7 +486,7 @@ private:
             static const std::vector<std::string> kTypes{"sim", "null", "wav", "alsa"};
             if (std::find(kTypes.begin(), kTypes.end(), link.backend.type) == kTypes.end())
                 err(b, "{}: unknown backend '{}'{} (sim, null, wav, alsa)", where, link.backend.type,
-                    suggest(link.backend.type, kTypes));
+                    did_you_mean(link.backend.type, kTypes));
         }
         if (auto f = n["fixup"]) {
             if (check_keys(f, {"rate", "channels", "format"}, where + ": fixup")) {

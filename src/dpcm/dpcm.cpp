@@ -33,8 +33,8 @@ namespace dynpcm {
 // test hooks
 
 namespace {
-std::atomic<uint64_t> g_retired_reads{0};
 #if defined(DYNPCM_TEST_HOOKS)
+std::atomic<uint64_t> g_retired_reads{0};
 std::atomic<test::Hook> g_hook{nullptr};
 std::atomic<void*> g_hook_context{nullptr};
 inline void test_point(test::Point p, uint32_t fe) {
@@ -45,7 +45,13 @@ inline void test_point(test::Point, uint32_t) {}
 #endif
 }  // namespace
 
-uint64_t test::retired_link_reads() noexcept { return g_retired_reads.load(std::memory_order_relaxed); }
+uint64_t test::retired_link_reads() noexcept {
+#if defined(DYNPCM_TEST_HOOKS)
+    return g_retired_reads.load(std::memory_order_relaxed);
+#else
+    return 0;
+#endif
+}
 
 bool test::set_hook(Hook hook, void* context) noexcept {
 #if defined(DYNPCM_TEST_HOOKS)
@@ -146,54 +152,55 @@ struct BeStream {
     }
 
     // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
-    void apply(const BeCmd& c) noexcept {
+    // Returns the hardware's answer when this command reached it, else 0.
+    int apply(const BeCmd& c) noexcept {
         FeRole& r = role[c.fe];
         switch (c.cmd) {
             case TriggerCmd::Start:
-                if (r != FeRole::Idle) return;
+                if (r != FeRole::Idle) return 0;
                 if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
                     state != DpcmState::Start)
-                    return;
+                    return 0;
                 r = FeRole::Running;
-                if (++be_start != 1) return;  // only the first START reaches the hardware
-                if (hw(state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe) < 0) {
+                if (++be_start != 1) return 0;  // only the first START reaches the hardware
+                if (const int rc = hw(state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe); rc < 0) {
                     r = FeRole::Idle;
                     --be_start;
-                    return;
+                    return rc;
                 }
                 state = DpcmState::Start;
-                return;
+                return 0;
             case TriggerCmd::Resume:
-                if (r != FeRole::Suspended) return;
+                if (r != FeRole::Suspended) return 0;
                 r = FeRole::Running;
-                if (++be_start != 1) return;
-                if (hw(TriggerCmd::Resume, c.fe) < 0) {
+                if (++be_start != 1) return 0;
+                if (const int rc = hw(TriggerCmd::Resume, c.fe); rc < 0) {
                     r = FeRole::Suspended;
                     --be_start;
-                    return;
+                    return rc;
                 }
                 state = DpcmState::Start;
-                return;
+                return 0;
             case TriggerCmd::PauseRelease:
-                if (r != FeRole::Paused) return;
+                if (r != FeRole::Paused) return 0;
                 r = FeRole::Running;
                 --be_pause;
-                if (++be_start != 1) return;
-                if (hw(TriggerCmd::PauseRelease, c.fe) < 0) {
+                if (++be_start != 1) return 0;
+                if (const int rc = hw(TriggerCmd::PauseRelease, c.fe); rc < 0) {
                     r = FeRole::Paused;
                     ++be_pause;
                     --be_start;
-                    return;
+                    return rc;
                 }
                 state = DpcmState::Start;
-                return;
+                return 0;
             case TriggerCmd::Stop: {
-                if (r == FeRole::Idle) return;
+                if (r == FeRole::Idle) return 0;
                 const FeRole was = r;
                 r = FeRole::Idle;
                 if (was == FeRole::Running) --be_start;
                 if (was == FeRole::Paused) --be_pause;
-                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return;
+                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return 0;
                 // The last running FE stopped. If another FE is only paused, the BE pauses
                 // instead of stopping (the kernel's be_pause rule).
                 if (be_pause > 0) {
@@ -201,29 +208,30 @@ struct BeStream {
                 } else if (hw(TriggerCmd::Stop, c.fe) >= 0) {
                     state = DpcmState::Stop;
                 }
-                return;
+                return 0;
             }
             case TriggerCmd::PausePush:
-                if (r != FeRole::Running) return;
+                if (r != FeRole::Running) return 0;
                 r = FeRole::Paused;
                 --be_start;
                 ++be_pause;
                 if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0)
                     state = DpcmState::Paused;
-                return;
+                return 0;
             case TriggerCmd::Suspend:
-                if (r != FeRole::Running) return;
+                if (r != FeRole::Running) return 0;
                 r = FeRole::Suspended;
                 --be_start;
                 if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe) >= 0)
                     state = DpcmState::Suspend;
-                return;
-            case TriggerCmd::Drain: return;  // DRAIN reaches only the FE
+                return 0;
+            case TriggerCmd::Drain: return 0;  // DRAIN reaches only the FE
         }
+        return 0;
     }
 
     auto executor() noexcept {
-        return [this](const BeCmd& c) noexcept { apply(c); };
+        return [this](const BeCmd& c) noexcept { (void)apply(c); };
     }
     /// Runs `fn` as this BE's executor owner (control side).
     template <class Fn>
@@ -556,7 +564,7 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
     return b.locked([&]() -> Result<void> {
         // A prepared FE starts over: whatever it contributed (a suspended or paused role that
         // the prepare path never sent a STOP for) is gone.
-        b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
         // snd_soc_dpcm_can_be_prepared: never prepare a BE another FE is using.
         if (others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused})) return ok();
         if (b.state != DpcmState::HwParams && b.state != DpcmState::Stop && b.state != DpcmState::Suspend &&
@@ -585,7 +593,7 @@ void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
 
 void Dpcm::Impl::be_shutdown(BeStream& b, const FeStream& f) {
     b.locked([&] {
-        b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
         b.clients &= ~(uint64_t{1} << f.id);
         if (b.users > 0 && --b.users == 0) {
             // The last user closes it.
@@ -605,14 +613,14 @@ void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
         // The BE's view of this FE moves with the ordinary commands, by the shortest way: to
         // Idle with STOP; otherwise through Running, then on to Paused or Suspended.
         if (want == FeRole::Idle) {
-            b.apply(BeCmd{f.id, TriggerCmd::Stop});
+            (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
             return;
         }
-        if (have == FeRole::Idle) b.apply(BeCmd{f.id, TriggerCmd::Start});
-        if (have == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
-        if (have == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Resume});
-        if (want == FeRole::Paused) b.apply(BeCmd{f.id, TriggerCmd::PausePush});
-        if (want == FeRole::Suspended) b.apply(BeCmd{f.id, TriggerCmd::Suspend});
+        if (have == FeRole::Idle) (void)b.apply(BeCmd{f.id, TriggerCmd::Start});
+        if (have == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
+        if (have == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Resume});
+        if (want == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PausePush});
+        if (want == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Suspend});
     });
 }
 
@@ -651,16 +659,28 @@ Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
 }
 
 int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
-    // Control side: the card lock is held, so the BE set cannot change underneath.
+    // Control side: the card lock is held, so the BE set cannot change underneath. The FE's
+    // state is stored first, as the interrupt path does, so a stop the interrupt path makes
+    // meanwhile (an xrun right after the host DMA starts) is never overwritten.
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
-    int rc = 0;
-    if (fe_first && (rc = f.host->trigger(cmd)) < 0) return rc;
-    f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
-    for (uint32_t id : f.bes) {
-        BeStream& b = *bes[id];
-        b.locked([&] { b.apply(BeCmd{f.id, cmd}); });
+    const DpcmState before = f.state.load(std::memory_order_seq_cst);
+    if (cmd != TriggerCmd::Drain) f.state.store(dpcm_state_after(cmd, before), std::memory_order_seq_cst);
+    int rc = fe_first ? f.host->trigger(cmd) : 0;
+    if (rc >= 0)
+        for (uint32_t id : f.bes) {
+            BeStream& b = *bes[id];
+            const int brc = b.locked([&] { return b.apply(BeCmd{f.id, cmd}); });
+            if (brc < 0 && rc >= 0) rc = brc;  // dpcm_be_dai_trigger fails the FE trigger
+        }
+    if (rc >= 0 && !fe_first) rc = f.host->trigger(cmd);
+    const bool start_like = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease;
+    if (rc < 0 && start_like) {
+        // Unwind: the FE did not start; nothing it started may keep running.
+        f.state.store(before, std::memory_order_seq_cst);
+        (void)f.host->trigger(TriggerCmd::Stop);
     }
-    if (!fe_first) rc = f.host->trigger(cmd);
+    // Whatever the interrupt path did meanwhile, leave every BE's view of this FE as the FE is.
+    for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
     return rc;
 }
 
@@ -678,13 +698,15 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
         const Link* link = &set->links[i];
         test_point(test::Point::RtAfterLinkRead, f.id);
         BeStream* b = link->be;
+#if defined(DYNPCM_TEST_HOOKS)
         if (link->be_id == kPoison || !b) {  // only reachable in the unprotected test mode
             g_retired_reads.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
+#endif
 #if defined(DYNPCM_TEST_HOOKS)
         if (opt.test_rt_waits_for_be) {
-            b->locked([&] { b->apply(BeCmd{f.id, cmd}); });
+            (void)b->locked([&] { return b->apply(BeCmd{f.id, cmd}); });
             continue;
         }
 #endif

@@ -12,10 +12,6 @@ namespace dynpcm {
 
 namespace {
 
-bool is_active(PcmState s) {
-    return s == PcmState::Running || s == PcmState::Draining || s == PcmState::Paused;
-}
-bool hw_running(PcmState s) { return s == PcmState::Running || s == PcmState::Draining; }
 
 // Counts callers inside a transfer so close() and the destructor can wait for them to leave.
 class CallerCount {
@@ -53,6 +49,12 @@ PcmRuntime::~PcmRuntime() {
 
 // ------------------------------------------------------------------------------------------
 // errors
+
+// snd_pcm_running: capture DRAINING has already stopped its hardware.
+bool PcmRuntime::hw_running(PcmState s) const noexcept {
+    return s == PcmState::Running || (s == PcmState::Draining && stream_ == Stream::Playback);
+}
+bool PcmRuntime::is_active(PcmState s) const noexcept { return hw_running(s) || s == PcmState::Paused; }
 
 Error PcmRuntime::bad_state(const char* op, PcmState s) const {
     const int code = s == PcmState::Xrun          ? -EPIPE
@@ -150,8 +152,11 @@ Result<void> PcmRuntime::hw_params(HwParams& params) {
     HwParams chosen = params;
     if (auto r = chosen.choose(); !r)
         return Error(r.code(), fmt::format("pcm '{}': hw_params: {}", opt_.name, r.error().message()));
-    if (s != PcmState::Open)
-        if (auto r = hw_.hw_free(); !r) return r;
+    if (s != PcmState::Open) {
+        if (auto r = hw_.hw_free(); !r)
+            return Error(r.code(), fmt::format("pcm '{}': hw_free before hw_params: {}", opt_.name, r.error().message()));
+        force_state(PcmState::Open);  // the old configuration is gone, whatever happens next
+    }
     if (auto r = hw_.hw_params(chosen); !r)
         return Error(r.code(), fmt::format("pcm '{}': hardware refused {}: {}", opt_.name, chosen.summary(),
                                            r.error().message()));
@@ -184,7 +189,8 @@ Result<void> PcmRuntime::hw_free() {
     if (s == PcmState::Open) return ok();
     if (s != PcmState::Setup && s != PcmState::Prepared) return bad_state("hw_free", s);
     sync_rt();
-    if (auto r = hw_.hw_free(); !r) return r;
+    if (auto r = hw_.hw_free(); !r)
+        return Error(r.code(), fmt::format("pcm '{}': hw_free: {}", opt_.name, r.error().message()));
     force_state(PcmState::Open);
     return ok();
 }
@@ -238,7 +244,8 @@ Result<void> PcmRuntime::prepare_locked() {
     // The interrupt path publishes XRUN (or SETUP at drain end) before it stops the hardware:
     // let it finish before the hardware is prepared (the kernel's snd_pcm_sync_stop).
     sync_rt();
-    if (auto r = hw_.prepare(); !r) return r;
+    if (auto r = hw_.prepare(); !r)
+        return Error(r.code(), fmt::format("pcm '{}': prepare: {}", opt_.name, r.error().message()));
     // snd_pcm_do_reset + post_reset: both pointers restart at 0.
     hw_ptr_.store(0, std::memory_order_release);
     appl_ptr_.store(0, std::memory_order_release);

@@ -90,6 +90,8 @@ Result<void> SimClock::advance(std::chrono::nanoseconds by) {
     virtual_now_.store(target, std::memory_order_release);
     clock_thread_.store(previous);
     set_thread_role(previous_role);
+    // Give the reader slot back: any number of threads may step a virtual clock in turn.
+    release_rt_reader_slot();
     return ok();
 }
 

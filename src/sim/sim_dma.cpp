@@ -33,13 +33,14 @@ SimDma::~SimDma() {
 
 void SimDma::attach(PcmRuntime& runtime) {
     runtime_ = &runtime;
-    // A full clock (64 engines) leaves this DMA unclocked: its stream never advances, and
-    // blocking calls on it report -EIO after the runtime's timeout.
-    (void)clock_.attach(this);
+    // A full clock (64 engines) leaves this DMA unclocked: it keeps no runtime, so its triggers
+    // apply directly, its stream never advances, and blocking calls on it report -EIO after the
+    // runtime's timeout.
+    if (!clock_.attach(this)) runtime_ = nullptr;
 }
 
 void SimDma::detach(PcmRuntime& /*runtime*/) {
-    clock_.detach(this);
+    if (runtime_) clock_.detach(this);
     runtime_ = nullptr;
 }
 

@@ -311,10 +311,10 @@ TEST(CardDuplicates, WidgetControlAndLinkNamesAreUnique) {
     // Two links cannot share a stream.
     auto shared = card.add_be_link(Be("Codec2", "I2S Playback"));
     ASSERT_FALSE(shared.ok());
-    EXPECT_TRUE(Contains(shared.error().message(), "'I2S Playback' is used by two links"));
+    EXPECT_TRUE(Contains(shared.error().message(), "link 'Codec2': stream 'I2S Playback' already belongs to BE link 'Codec'"));
     auto shared_fe = card.add_fe_link(Fe("Media2", "MM1 Playback"));
     ASSERT_FALSE(shared_fe.ok());
-    EXPECT_TRUE(Contains(shared_fe.error().message(), "'MM1 Playback' is used by two links"));
+    EXPECT_TRUE(Contains(shared_fe.error().message(), "link 'Media2': stream 'MM1 Playback' already belongs to FE link 'Media'"));
     EXPECT_EQ(card.fe_links().size(), 1u);
     EXPECT_EQ(card.be_links().size(), 1u);
 }

@@ -98,7 +98,7 @@ public:
 private:
     Result<uint32_t> add_ctl(const KcontrolSpec& spec, std::string full_name, CtlRole role,
                              std::optional<WidgetId> widget);
-    Result<WidgetId> add_dai_widget(const std::string& stream_name, WidgetType type);
+    Result<WidgetId> add_dai_widget(const std::string& link, const std::string& stream_name, WidgetType type);
     void apply_binding(const Control& c);
 
     std::string name_;

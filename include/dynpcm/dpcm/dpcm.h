@@ -51,52 +51,58 @@ public:
     struct Options {
         SimClock* clock = nullptr;        ///< required: runs the FE host DMAs and BE engines
         std::chrono::milliseconds pcm_timeout{10000};
-#if defined(DYNPCM_TEST_HOOKS)
-        /// Test builds only: publish new BE sets without waiting for the grace period and
-        /// retire the old ones poisoned. The deliberately unprotected design the race tests
-        /// must catch.
+        // The two below act only in libraries built with DYNPCM_TEST_HOOKS (builds with tests);
+        // elsewhere they are ignored. They are always declared so the layout never changes.
+        /// Publish new BE sets without waiting for the grace period and retire the old ones
+        /// poisoned: the deliberately unprotected design the race tests must catch.
         bool test_unprotected = false;
-        /// Test builds only: the interrupt path takes each BE's executor like the control path
-        /// does, waiting for it: the blocking design the no-wait test must catch.
+        /// The interrupt path takes each BE's executor like the control path does, waiting for
+        /// it: the blocking design the no-wait test must catch.
         bool test_rt_waits_for_be = false;
-#endif
     };
     /// The most FE streams (FE links x directions) and BE streams a card may have.
     static constexpr size_t kMaxStreams = 64;
 
     /// Takes the card. Thread: control. Allocates: yes.
     static Result<std::unique_ptr<Dpcm>> create(std::unique_ptr<Card> card, Options options);
-    /// Closes every FE. Thread: control.
+    /// Closes every FE. Thread: control. Blocking: may block (grace periods). Allocates: no.
     ~Dpcm();
     Dpcm(const Dpcm&) = delete;
     Dpcm& operator=(const Dpcm&) = delete;
 
-    /// The card, for reading. Write controls through put(), which re-routes.
+    /// The card, for reading. Write controls through put(), which re-routes. Thread: control,
+    /// and not while another thread calls put(). Blocking: wait-free. Allocates: no.
     const Card& card() const noexcept;
 
     /// Opens an FE stream (dpcm_fe_dai_open): connects the BEs its routes reach and opens them.
     /// The returned PcmRuntime behaves as an alsa-lib PCM; its hw_params, prepare, trigger and
-    /// hw_free fan out to the BEs. It stays valid until close(). Thread: control.
+    /// hw_free fan out to the BEs. It stays valid until close(). Thread: control. Blocking: may
+    /// block (the card lock, a grace period). Allocates: yes.
     Result<PcmRuntime*> open(std::string_view fe_link, Stream dir, PcmRuntime::Options options = {});
     /// Closes an FE stream (dpcm_fe_dai_close): stops and frees it and releases its BEs.
+    /// Thread: control. Blocking: may block (as open). Allocates: on error.
     Result<void> close(std::string_view fe_link, Stream dir);
-    /// The open FE stream, or null. Thread: control.
+    /// The open FE stream, or null. Thread: control. Blocking: the card lock. Allocates: no.
     PcmRuntime* pcm(std::string_view fe_link, Stream dir) const;
     /// A stable number for an FE stream, as test hooks and events report it.
     std::optional<uint32_t> fe_id(std::string_view fe_link, Stream dir) const;
 
     /// Writes a control (by name, user-written value) and, if routing changed, runs the runtime
     /// update (soc_dpcm_runtime_update). Returns true if the value changed. Thread: control.
+    /// Blocking: may block (the card lock, BE executors, a grace period). Allocates: yes.
     Result<bool> put(std::string_view control, std::string_view value);
     Result<bool> put(uint32_t numid, const std::vector<int64_t>& values);
 
-    /// The state of every FE and BE. Thread: control. Allocates: yes.
+    /// The state of every FE and BE. Thread: control. Blocking: the card lock and each BE's
+    /// executor, briefly. Allocates: yes.
     DpcmDump dump() const;
-    /// Events since the last call, oldest first. Thread: control.
+    /// Events since the last call, oldest first. Thread: control. Blocking: the card lock.
+    /// Allocates: yes.
     std::vector<DpcmEvent> take_events();
 
     /// Checks the BE bookkeeping against the FEs (users, be_start, be_pause, states); returns
-    /// the first inconsistency found, for tests at quiescent points. Thread: control.
+    /// the first inconsistency found, for tests at quiescent points. Thread: control. Blocking:
+    /// the card lock and each BE's executor, briefly. Allocates: on error.
     Result<void> check_invariants() const;
 
     struct Impl;

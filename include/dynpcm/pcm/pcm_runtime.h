@@ -1,7 +1,8 @@
 #pragma once
 /// PcmRuntime: one PCM stream with alsa-lib's semantics: states, hw/sw params, a ring buffer
 /// whose hw_ptr and appl_ptr run modulo `boundary`, avail/delay, thresholds, xrun, drain,
-/// pause, suspend, blocking and non-blocking transfers. Every FE and BE is built on it.
+/// pause, suspend, blocking and non-blocking transfers. Every FE stream is one; BEs will carry
+/// one too once they move audio.
 ///
 /// Threads. Application and control threads call the control API; calls are serialised by an
 /// internal mutex that the realtime thread never takes. The realtime (interrupt) thread calls
@@ -79,11 +80,13 @@ public:
                Options options);
     PcmRuntime(Stream stream, std::shared_ptr<const HwConstraints> constraints, PcmHardware& hw);
     /// Closes the stream (stopping it) and waits for blocked callers to leave.
+    /// Thread: control. Blocking: may block. Allocates: no.
     ~PcmRuntime();
     PcmRuntime(const PcmRuntime&) = delete;
     PcmRuntime& operator=(const PcmRuntime&) = delete;
 
-    // ---- configuration. Thread: control. Blocking: no. Allocates: yes.
+    // ---- configuration. Thread: control. Blocking: may block (the stream's lock, an
+    // interrupt in flight, and for an FE the card lock and BE executors). Allocates: yes.
 
     /// The full configuration space of this PCM (snd_pcm_hw_params_any).
     HwParams hw_params_any() const;
@@ -99,7 +102,9 @@ public:
     /// The installed hardware configuration (valid after hw_params).
     const HwParams& params() const noexcept { return params_; }
 
-    // ---- state operations. Thread: control. Blocking: drain() may block. Allocates: on error.
+    // ---- state operations. Thread: control. Blocking: may block (drain() until drained;
+    // close() until blocked callers leave; any trigger on the stream's lock and, for an FE,
+    // the card lock). Allocates: on error.
 
     Result<void> prepare();        ///< SETUP/PREPARED/XRUN/SUSPENDED/PAUSED -> PREPARED
     Result<void> start();          ///< PREPARED -> RUNNING
@@ -125,7 +130,9 @@ public:
     /// Waits until avail >= avail_min or the state changes (snd_pcm_wait). false on timeout.
     Result<bool> wait(std::chrono::milliseconds timeout);
 
-    // ---- status. Thread: any. Blocking: wait-free. Allocates: on error only.
+    // ---- status. Thread: any, while no other thread reconfigures the stream (hw_params,
+    // hw_free): the sizes they change are plain fields. Blocking: wait-free. Allocates: on error
+    // only (status() included: its delay() formats an error in SETUP or XRUN).
 
     PcmState state() const noexcept { return state_.load(std::memory_order_acquire); }
     Stream stream() const noexcept { return stream_; }
@@ -176,6 +183,8 @@ private:
     Result<void> pause_locked(bool enable);
     Result<void> prepare_locked();
     void sync_rt() const noexcept;
+    bool hw_running(PcmState s) const noexcept;
+    bool is_active(PcmState s) const noexcept;
     int trigger(TriggerCmd cmd) noexcept;
     Result<Frames> wait_for_avail(std::unique_lock<std::mutex>& lock, Frames want, const char* op);
 
@@ -207,7 +216,6 @@ private:
     uint32_t sample_bytes_ = 0;
     uint32_t channels_ = 0;
     std::vector<std::byte> ring_;
-    std::vector<std::byte> silence_frame_;
     std::atomic<Frames> avail_min_{1}, start_threshold_{1}, stop_threshold_{0};
     Frames silence_threshold_ = 0, silence_size_ = 0;
 

@@ -36,6 +36,7 @@ public:
     SimClock();
     explicit SimClock(Options options);
     /// Stops the real-time thread. Every SimDma must be destroyed first.
+    /// Thread: control. Blocking: joins the thread. Allocates: no.
     ~SimClock();
     SimClock(const SimClock&) = delete;
     SimClock& operator=(const SimClock&) = delete;

@@ -35,6 +35,7 @@ public:
     /// Thread: control. Allocates: no. The clock must outlive the DMA.
     explicit SimDma(SimClock& clock);
     SimDma(SimClock& clock, Options options);
+    /// Thread: control. Blocking: waits out the clock thread's current pass. Allocates: no.
     ~SimDma() override;
     SimDma(const SimDma&) = delete;
     SimDma& operator=(const SimDma&) = delete;
