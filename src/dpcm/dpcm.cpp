@@ -35,10 +35,17 @@ namespace dynpcm {
 namespace {
 #if defined(DYNPCM_TEST_HOOKS)
 std::atomic<uint64_t> g_retired_reads{0};
-std::atomic<test::Hook> g_hook{nullptr};
-std::atomic<void*> g_hook_context{nullptr};
+// The hook and its context change together, through one pointer: a reader must never pair an
+// old hook with a new (or cleared) context. Slots are reused round-robin, never freed.
+struct HookSlot {
+    test::Hook hook;
+    void* context;
+};
+std::array<HookSlot, 64> g_hook_slots{};
+std::atomic<unsigned> g_next_hook_slot{0};
+std::atomic<const HookSlot*> g_hook{nullptr};
 inline void test_point(test::Point p, uint32_t fe) {
-    if (test::Hook h = g_hook.load(std::memory_order_acquire)) h(p, fe, g_hook_context.load(std::memory_order_acquire));
+    if (const HookSlot* h = g_hook.load(std::memory_order_acquire)) h->hook(p, fe, h->context);
 }
 #else
 inline void test_point(test::Point, uint32_t) {}
@@ -55,8 +62,13 @@ uint64_t test::retired_link_reads() noexcept {
 
 bool test::set_hook(Hook hook, void* context) noexcept {
 #if defined(DYNPCM_TEST_HOOKS)
-    g_hook_context.store(context, std::memory_order_release);
-    g_hook.store(hook, std::memory_order_release);
+    if (!hook) {
+        g_hook.store(nullptr, std::memory_order_release);
+        return true;
+    }
+    HookSlot& slot = g_hook_slots[g_next_hook_slot.fetch_add(1) % g_hook_slots.size()];
+    slot = HookSlot{hook, context};
+    g_hook.store(&slot, std::memory_order_release);
     return true;
 #else
     (void)hook;

@@ -14,10 +14,11 @@ constexpr float kS24 = 8388608.0f;
 constexpr double kS32 = 2147483648.0;
 
 // Round to nearest and saturate to [lo, hi]. NaN becomes 0 rather than undefined behaviour.
-template <class Int>
-Int quantize(double x, double scale, double lo, double hi) noexcept {
+template <class Int, class Scale>
+Int quantize(float sample, Scale scale, double lo, double hi) noexcept {
+    const auto x = static_cast<double>(sample);
     if (!(x == x)) return 0;
-    const double v = std::nearbyint(x * scale);
+    const double v = std::nearbyint(x * static_cast<double>(scale));
     return static_cast<Int>(v < lo ? lo : v > hi ? hi : v);
 }
 
@@ -148,7 +149,7 @@ void from_float(Format f, const float* src, void* dst, size_t n) noexcept {
         case Format::FLOAT_LE: std::memcpy(dst, src, n * sizeof(float)); return;
         case Format::FLOAT64_LE:
             for (size_t i = 0; i < n; ++i) {
-                const double d = src[i];
+                const auto d = static_cast<double>(src[i]);
                 std::memcpy(p + 8 * i, &d, sizeof d);
             }
             return;

@@ -54,10 +54,10 @@ struct Outcome {
 Outcome run_seed(bool unprotected) {
     Outcome out;
     const uint64_t retired_before = test::retired_link_reads();
+    Parking parking;  // declared first: it must outlive the clock thread, joined by ~Rig
     Rig rig(unprotected);
     PcmRuntime* pcm = rig.open("Media", 480);  // 10 ms periods, 20 ms buffer
     if (!pcm) return out;
-    Parking parking;
     parking.fe = *rig.dpcm->fe_id("Media", Stream::Playback);
     test::set_hook(&Parking::hook, &parking);
 
@@ -172,11 +172,11 @@ struct NoWaitOutcome {
 // BE-A's STOP to the control thread, which runs it before it lets go.
 NoWaitOutcome run_no_wait(bool rt_waits_for_be) {
     NoWaitOutcome out;
+    NoWait nw;  // declared first: it must outlive the clock thread, joined by ~Rig
     Rig rig(false, rt_waits_for_be);
     PcmRuntime* media = rig.open("Media", 480);
     auto deep = rig.dpcm->open("Deep", Stream::Playback, {.nonblock = true});
     if (!media || !deep) return out;
-    NoWait nw;
     nw.deep = *rig.dpcm->fe_id("Deep", Stream::Playback);
     nw.media = *rig.dpcm->fe_id("Media", Stream::Playback);
     test::set_hook(&NoWait::hook, &nw);

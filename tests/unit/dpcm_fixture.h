@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dynpcm/card/card.h"
+#include "result_assert.h"
 #include "dynpcm/card/card_file.h"
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/dpcm/state_dump.h"
@@ -125,25 +126,8 @@ routes:
 
 // ---- Result assertions
 
-template <typename R>
-::testing::AssertionResult is_ok(const R& r) {
-    if (r.ok()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "failed with " << errno_name(r.code()) << ": " << r.error().message();
-}
-
-/// Failure with exactly `code` and each of `mentions` in the message.
-template <typename R>
-::testing::AssertionResult is_error(const R& r, int code, std::initializer_list<std::string_view> mentions = {}) {
-    if (r.ok()) return ::testing::AssertionFailure() << "succeeded; expected " << errno_name(code);
-    const std::string& msg = r.error().message();
-    if (r.code() != code)
-        return ::testing::AssertionFailure() << "failed with " << errno_name(r.code()) << " (\"" << msg
-                                             << "\"); expected " << errno_name(code);
-    for (std::string_view m : mentions)
-        if (msg.find(m) == std::string::npos)
-            return ::testing::AssertionFailure() << "message \"" << msg << "\" does not mention \"" << m << "\"";
-    return ::testing::AssertionSuccess() << errno_name(code) << ": " << msg;
-}
+using testutil::is_error;
+using testutil::is_ok;
 
 // ---- configurations
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "dynpcm/pcm/format.h"
+#include "result_assert.h"
 #include "dynpcm/pcm/hardware.h"
 #include "dynpcm/pcm/hw_params.h"
 #include "dynpcm/pcm/pcm_runtime.h"
@@ -182,27 +183,8 @@ inline ::testing::AssertionResult same_bytes(const std::vector<std::byte>& actua
 
 // ---- Result assertions
 
-/// Success, with the error message on failure.
-template <typename R>
-::testing::AssertionResult is_ok(const R& r) {
-    if (r.ok()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "failed with " << errno_name(r.code()) << ": " << r.error().message();
-}
-
-/// Failure with exactly `code`, a non-empty message, and each of `mentions` in the message.
-template <typename R>
-::testing::AssertionResult is_error(const R& r, int code, std::initializer_list<std::string_view> mentions = {}) {
-    if (r.ok()) return ::testing::AssertionFailure() << "succeeded; expected " << errno_name(code);
-    const std::string& msg = r.error().message();
-    if (r.code() != code)
-        return ::testing::AssertionFailure() << "failed with " << errno_name(r.code()) << " (\"" << msg
-                                             << "\"); expected " << errno_name(code);
-    if (msg.empty()) return ::testing::AssertionFailure() << errno_name(code) << " with an empty message";
-    for (std::string_view m : mentions)
-        if (msg.find(m) == std::string::npos)
-            return ::testing::AssertionFailure() << "message \"" << msg << "\" does not mention \"" << m << "\"";
-    return ::testing::AssertionSuccess() << errno_name(code) << ": " << msg;
-}
+using testutil::is_error;
+using testutil::is_ok;
 
 /// A runtime error: `code`, and the message names the PCM plus each of `mentions`.
 template <typename R>
