@@ -12,18 +12,28 @@ const char* trigger_order_name(TriggerOrder t) noexcept { return t == TriggerOrd
 
 Card::Card(std::string name) : name_(std::move(name)) {}
 
-std::optional<std::string> Card::suggest_widget(std::string_view name) const {
-    std::vector<std::string> names;
-    names.reserve(graph_.widget_count());
-    for (WidgetId w = 0; w < graph_.widget_count(); ++w) names.push_back(graph_.widget(w).name);
-    return nearest_name(name, names);
-}
 
 namespace {
-std::string did_you_mean(const std::optional<std::string>& s) {
-    return s ? fmt::format(" (did you mean '{}'?)", *s) : std::string{};
+std::vector<std::string> widget_names(const DapmGraph& g) {
+    std::vector<std::string> names;
+    names.reserve(g.widget_count());
+    for (WidgetId w = 0; w < g.widget_count(); ++w) names.push_back(g.widget(w).name);
+    return names;
+}
+
+// snd_soc_dapm_link_dai_widgets: a DAC or AIF_IN with a stream name is fed by that stream's
+// playback DAI widget (dai_in); an ADC or AIF_OUT feeds its capture DAI widget (dai_out).
+std::optional<WidgetType> dai_for_stream(const DapmWidget& w) {
+    if (w.stream.empty()) return std::nullopt;
+    if (w.type == WidgetType::AifIn || w.type == WidgetType::Dac) return WidgetType::DaiIn;
+    if (w.type == WidgetType::AifOut || w.type == WidgetType::Adc) return WidgetType::DaiOut;
+    return std::nullopt;
 }
 }  // namespace
+
+std::optional<std::string> Card::suggest_widget(std::string_view name) const {
+    return nearest_name(name, widget_names(graph_));
+}
 
 // ------------------------------------------------------------------------------------------
 // building
@@ -117,11 +127,11 @@ Result<WidgetId> Card::add_widget(const WidgetSpec& spec) {
 Result<PathId> Card::add_route(std::string_view sink_name, std::string_view control, std::string_view source_name) {
     const auto sink = graph_.find(sink_name);
     if (!sink)
-        return Error(-ENOENT, fmt::format("unknown sink widget '{}'{}", sink_name, did_you_mean(suggest_widget(sink_name))));
+        return Error(-ENOENT, fmt::format("unknown sink widget '{}'{}", sink_name, did_you_mean(sink_name, widget_names(graph_))));
     const auto source = graph_.find(source_name);
     if (!source)
         return Error(-ENOENT,
-                     fmt::format("unknown source widget '{}'{}", source_name, did_you_mean(suggest_widget(source_name))));
+                     fmt::format("unknown source widget '{}'{}", source_name, did_you_mean(source_name, widget_names(graph_))));
     if (*sink == *source) return Error(-EINVAL, fmt::format("route from '{}' to itself", sink_name));
     if (control.empty()) return graph_.add_path(*source, *sink, {}, true);
 
@@ -241,8 +251,6 @@ Result<size_t> Card::add_be_link(BeLink link) {
 }
 
 std::vector<std::pair<WidgetId, std::string>> Card::check_stream_bindings() const {
-    // snd_soc_dapm_link_dai_widgets: a DAC or AIF_IN with a stream name is fed by that stream's
-    // playback DAI widget; an ADC or AIF_OUT feeds its capture DAI widget.
     std::vector<std::pair<WidgetId, std::string>> problems;
     std::vector<std::string> dai_streams;
     for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
@@ -251,13 +259,12 @@ std::vector<std::pair<WidgetId, std::string>> Card::check_stream_bindings() cons
     }
     for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
         const DapmWidget& wd = graph_.widget(w);
-        const bool in = wd.type == WidgetType::AifIn || wd.type == WidgetType::Dac;
-        const bool out = wd.type == WidgetType::AifOut || wd.type == WidgetType::Adc;
-        if ((!in && !out) || wd.stream.empty()) continue;
+        const auto want = dai_for_stream(wd);
+        if (!want) continue;
         const auto dai = graph_.find(wd.stream);
-        if (!dai || graph_.widget(*dai).type != (in ? WidgetType::DaiIn : WidgetType::DaiOut))
+        if (!dai || graph_.widget(*dai).type != *want)
             problems.emplace_back(w, fmt::format("widget '{}': stream '{}' is no {} stream of any link{}", wd.name, wd.stream,
-                                                 in ? "playback" : "capture",
+                                                 *want == WidgetType::DaiIn ? "playback" : "capture",
                                                  did_you_mean(wd.stream, dai_streams)));
     }
     return problems;
@@ -267,12 +274,10 @@ Result<void> Card::finish() {
     if (finished_) return ok();
     if (auto problems = check_stream_bindings(); !problems.empty()) return Error(-ENOENT, problems.front().second);
     for (WidgetId w = 0; w < graph_.widget_count(); ++w) {
-        const DapmWidget& wd = graph_.widget(w);
-        const bool in = wd.type == WidgetType::AifIn || wd.type == WidgetType::Dac;
-        const bool out = wd.type == WidgetType::AifOut || wd.type == WidgetType::Adc;
-        if ((!in && !out) || wd.stream.empty()) continue;
-        const WidgetId dai = *graph_.find(wd.stream);
-        if (in) graph_.add_path(dai, w, {}, true);
+        const auto want = dai_for_stream(graph_.widget(w));
+        if (!want) continue;
+        const WidgetId dai = *graph_.find(graph_.widget(w).stream);
+        if (*want == WidgetType::DaiIn) graph_.add_path(dai, w, {}, true);
         else graph_.add_path(w, dai, {}, true);
     }
     be_by_widget_.resize(graph_.widget_count());

@@ -164,6 +164,22 @@ struct BeStream {
     }
 
     // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
+    // One FE's role becomes Running; only the first running FE reaches the hardware (with
+    // `hw_cmd`), and a refusal puts everything back as it was.
+    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe) noexcept {
+        r = FeRole::Running;
+        if (from == FeRole::Paused) --be_pause;
+        if (++be_start != 1) return 0;
+        if (const int rc = hw(hw_cmd, fe); rc < 0) {
+            r = from;
+            if (from == FeRole::Paused) ++be_pause;
+            --be_start;
+            return rc;
+        }
+        state = DpcmState::Start;
+        return 0;
+    }
+
     // Returns the hardware's answer when this command reached it, else 0.
     int apply(const BeCmd& c) noexcept {
         FeRole& r = role[c.fe];
@@ -173,39 +189,14 @@ struct BeStream {
                 if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
                     state != DpcmState::Start)
                     return 0;
-                r = FeRole::Running;
-                if (++be_start != 1) return 0;  // only the first START reaches the hardware
-                if (const int rc = hw(state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe); rc < 0) {
-                    r = FeRole::Idle;
-                    --be_start;
-                    return rc;
-                }
-                state = DpcmState::Start;
-                return 0;
+                return become_running(r, FeRole::Idle,
+                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe);
             case TriggerCmd::Resume:
                 if (r != FeRole::Suspended) return 0;
-                r = FeRole::Running;
-                if (++be_start != 1) return 0;
-                if (const int rc = hw(TriggerCmd::Resume, c.fe); rc < 0) {
-                    r = FeRole::Suspended;
-                    --be_start;
-                    return rc;
-                }
-                state = DpcmState::Start;
-                return 0;
+                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe);
             case TriggerCmd::PauseRelease:
                 if (r != FeRole::Paused) return 0;
-                r = FeRole::Running;
-                --be_pause;
-                if (++be_start != 1) return 0;
-                if (const int rc = hw(TriggerCmd::PauseRelease, c.fe); rc < 0) {
-                    r = FeRole::Paused;
-                    ++be_pause;
-                    --be_start;
-                    return rc;
-                }
-                state = DpcmState::Start;
-                return 0;
+                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe);
             case TriggerCmd::Stop: {
                 if (r == FeRole::Idle) return 0;
                 const FeRole was = r;
