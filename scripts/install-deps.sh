@@ -10,6 +10,10 @@ packages=(
     libcli11-dev                # the dynpcm CLI
     libfmt-dev                  # formatting off the realtime thread (GCC 12 has no <format>)
     libyaml-cpp-dev             # card files
+    libasound2-dev alsa-utils   # the alsa backend; alsa-lib's null and file PCMs in the tests
+    libsndfile1-dev             # the wav backend
+    libspeexdsp-dev             # sample-rate conversion on the realtime thread
+    libsoxr-dev                 # bench_src: the resampler we measured speexdsp against
     nlohmann-json3-dev          # --json output
     graphviz                    # dynpcm graph -o FILE.svg|png
     clang libclang-rt-14-dev    # libFuzzer targets (fuzz/)

@@ -1,0 +1,106 @@
+#pragma once
+/// SimBackend: a simulated codec behind a BE. Playback: keeps what it receives in a monitor
+/// buffer (for tests, levels and `dynpcm run` reports) and discards the rest. Capture:
+/// generates a sine, silence or noise. Faults can be injected: a failed trigger, a device
+/// xrun, the device disappearing.
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "dynpcm/backend/backend.h"
+#include "dynpcm/rt/spsc_ring.h"
+
+namespace dynpcm {
+
+class SimBackend final : public Backend {
+public:
+    enum class Signal : uint8_t { Sine, Silence, Noise };
+    struct Options {
+        Signal signal = Signal::Sine;  ///< capture: what the "microphone" hears
+        double frequency = 1000.0;     ///< capture sine, Hz
+        double level_db = -20.0;       ///< capture level, dBFS (peak of the sine)
+        double monitor_seconds = 0.0;  ///< playback: how much received audio to keep
+    };
+    /// Options from a binding's option map (signal, frequency, level, monitor).
+    /// Thread: any. Allocates: yes.
+    static Result<Options> parse(const BackendBinding& binding);
+
+    /// Thread: control. Allocates: yes.
+    SimBackend(BackendContext context, Options options);
+
+    const char* type() const noexcept override { return "sim"; }
+    std::string describe() const override;
+    Result<void> hw_params(const HwParams& params) override;
+    Result<void> prepare() override;
+    int trigger(TriggerCmd cmd) noexcept override;
+    int64_t write_rt(const void* data, Frames frames) noexcept override;
+    int64_t read_rt(void* data, Frames frames) noexcept override;
+    Frames position() const noexcept override { return position_.load(std::memory_order_acquire); }
+    uint64_t xruns() const noexcept override { return xruns_.load(std::memory_order_relaxed); }
+
+    // ---- fault injection. Thread: control. Blocking: wait-free. Allocates: no.
+    /// The next trigger fails with `negative_errno`.
+    void fail_next_trigger(int negative_errno) noexcept { fail_trigger_.store(negative_errno); }
+    /// The next transfer reports a device xrun (-EPIPE); the period is lost.
+    void inject_xrun() noexcept { xrun_pending_.store(true); }
+    /// The device disappears: every transfer and prepare fails with -ENODEV until reconnect().
+    void unplug() noexcept { gone_.store(true); }
+    void reconnect() noexcept { gone_.store(false); }
+
+    // ---- what playback received. Thread: control (one reader). Blocking: wait-free.
+    /// Moves the monitored bytes (the BE's format, interleaved) out, oldest first.
+    /// Allocates: grows `out`.
+    size_t take_monitor(std::vector<std::byte>& out);
+    /// Frames that did not fit in the monitor.
+    uint64_t monitor_dropped() const noexcept { return monitor_dropped_.load(std::memory_order_relaxed); }
+    /// The largest |sample| received, full scale 1.0, since the last call.
+    float take_peak() noexcept { return peak_.exchange(0.0f, std::memory_order_relaxed); }
+
+private:
+    int64_t transfer_check() noexcept;
+
+    BackendContext ctx_;
+    Options opt_;
+    Format format_ = Format::S16_LE;
+    uint32_t channels_ = 0;
+    uint32_t rate_ = 0;
+    uint32_t frame_bytes_ = 0;
+    std::unique_ptr<SpscRing<std::byte>> monitor_;
+    std::vector<float> scratch_;  // one period, for levels and generation
+    Frames period_ = 0;
+    double phase_ = 0.0;          // capture sine, in cycles
+    uint32_t noise_ = 0x12345678u;
+
+    std::atomic<bool> running_{false};
+    std::atomic<Frames> position_{0};
+    std::atomic<uint64_t> xruns_{0};
+    std::atomic<uint64_t> monitor_dropped_{0};
+    std::atomic<float> peak_{0.0f};
+    std::atomic<int> fail_trigger_{0};
+    std::atomic<bool> xrun_pending_{false};
+    std::atomic<bool> gone_{false};
+};
+
+/// NullBackend: discards playback and produces silence for capture, at the BE's clock.
+class NullBackend final : public Backend {
+public:
+    explicit NullBackend(BackendContext context) : ctx_(std::move(context)) {}
+    const char* type() const noexcept override { return "null"; }
+    std::string describe() const override { return "null"; }
+    Result<void> hw_params(const HwParams& params) override;
+    Result<void> prepare() override;
+    int trigger(TriggerCmd) noexcept override { return 0; }
+    int64_t write_rt(const void* data, Frames frames) noexcept override;
+    int64_t read_rt(void* data, Frames frames) noexcept override;
+    Frames position() const noexcept override { return position_.load(std::memory_order_acquire); }
+
+private:
+    BackendContext ctx_;
+    uint32_t frame_bytes_ = 0;
+    uint8_t silence_ = 0;
+    std::atomic<Frames> position_{0};
+};
+
+}  // namespace dynpcm

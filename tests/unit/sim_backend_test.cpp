@@ -1,0 +1,1 @@
+// Tests for the sim backend (being written).
