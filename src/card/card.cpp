@@ -1,5 +1,7 @@
 #include "dynpcm/card/card.h"
 
+#include "dynpcm/dsp/mix.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -390,6 +392,55 @@ std::vector<size_t> Card::fe_routes(size_t fe, Stream dir) const {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
+}
+
+std::optional<double> Card::route_gain(size_t fe, size_t be, Stream dir) const {
+    if (fe >= fe_.size() || be >= be_.size() || !fe_[fe].stream(dir) || !be_[be].stream(dir)) return std::nullopt;
+    const bool down = dir == Stream::Playback;
+    const WidgetId start = fe_[fe].stream(dir)->widget;
+    const WidgetId goal = be_[be].stream(dir)->widget;
+    // Breadth-first along connected audio paths, as dpcm_path_get walks, remembering how each
+    // widget was reached.
+    constexpr PathId kNone = ~PathId{0};
+    std::vector<PathId> via(graph_.widget_count(), kNone);
+    std::vector<uint8_t> seen(graph_.widget_count(), 0);
+    std::vector<WidgetId> queue{start};
+    seen[start] = 1;
+    for (size_t i = 0; i < queue.size() && !seen[goal]; ++i) {
+        const WidgetId w = queue[i];
+        if (w != start && be_of_widget(w)) continue;
+        for (PathId p : down ? graph_.widget(w).sinks : graph_.widget(w).sources) {
+            const DapmPath& path = graph_.path(p);
+            if (!path.connected || path.supply) continue;
+            const WidgetId next = down ? path.sink : path.source;
+            if (seen[next]) continue;
+            seen[next] = 1;
+            via[next] = p;
+            queue.push_back(next);
+        }
+    }
+    if (!seen[goal]) return std::nullopt;
+    auto gain_of = [](const Control& c, int64_t v) {
+        if (const auto db = c.db_at(v)) return static_cast<double>(dsp::db_to_gain(*db));
+        return 1.0;
+    };
+    double gain = 1.0;
+    for (WidgetId w = goal; w != start;) {
+        const PathId p = via[w];
+        const DapmPath& path = graph_.path(p);
+        for (const Control& c : controls_)
+            if (c.role == CtlRole::MixerPath && std::find(c.paths.begin(), c.paths.end(), p) != c.paths.end())
+                gain *= gain_of(c, c.value.empty() ? 0 : c.value[0]);
+        w = down ? path.source : path.sink;
+        if (w == start) break;
+        // The widget's own volumes and switches (a DSP PGA, say).
+        for (const Control& c : controls_) {
+            if (c.role != CtlRole::Plain || c.widget != w || c.value.empty()) continue;
+            if (c.info.type == CtlType::Boolean && c.value[0] == 0) gain = 0.0;
+            else if (c.info.db) gain *= gain_of(c, c.value[0]);
+        }
+    }
+    return gain;
 }
 
 std::vector<std::string> Card::routing_controls(size_t fe, Stream dir) const {

@@ -11,12 +11,14 @@
 #include <array>
 #include <bit>
 #include <mutex>
+#include <thread>
 
 #include "dynpcm/core/thread_role.h"
 #include "dynpcm/dpcm/test_hooks.h"
 #include "dynpcm/rt/rt_epoch.h"
 #include "dynpcm/rt/serial_executor.h"
 #include "dynpcm/sim/sim_dma.h"
+#include "dpcm/streams.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -28,6 +30,8 @@
 #endif
 
 namespace dynpcm {
+
+using namespace detail;
 
 // ------------------------------------------------------------------------------------------
 // test hooks
@@ -95,240 +99,31 @@ const char* dpcm_state_name(DpcmState s) noexcept {
 
 namespace {
 
-constexpr size_t kMax = Dpcm::kMaxStreams;
 constexpr uint32_t kPoison = 0xDEADBEEF;
 
 bool is_active(DpcmState s) { return s == DpcmState::Start || s == DpcmState::Paused || s == DpcmState::Suspend; }
 
-/// What one FE contributes to a shared BE: the per-FE form of be_start / be_pause, so that a
-/// stale or repeated command can never count twice.
-enum class FeRole : uint8_t { Idle, Running, Paused, Suspended };
-
-struct BeCmd {
-    uint32_t fe;
-    TriggerCmd cmd;
-};
-
-struct BeStream;
-
-/// One FE->BE link as the interrupt path sees it.
-struct Link {
-    BeStream* be;
-    uint32_t be_id;
-};
-
-/// An FE's BE set: immutable once published.
-struct LinkSet {
-    uint32_t count = 0;
-    std::array<Link, kMax> links{};
-};
-
-struct RtEvent {
-    uint32_t fe;
-    uint32_t be;
-    TriggerCmd cmd;
-    int rc;
-};
-
 }  // namespace
 
-// ------------------------------------------------------------------------------------------
-// BE streams
 
-namespace {
+namespace detail {
 
-struct BeStream {
-    uint32_t id = 0;
-    size_t be_index = 0;
-    Stream dir = Stream::Playback;
-    const BeLink* link = nullptr;
-    std::unique_ptr<SimDma> dma;
-    std::shared_ptr<const HwConstraints> constraints;
-    EventQueue<RtEvent, 256>* rt_events = nullptr;
-
-    // Everything below is touched only by the owner of `exec`.
-    SerialExecutor<BeCmd, 4 * kMax> exec;
-    DpcmState state = DpcmState::New;
-    uint32_t users = 0;
-    uint64_t clients = 0;
-    std::array<FeRole, kMax> role{};
-    uint32_t be_start = 0;
-    uint32_t be_pause = 0;
-    std::optional<HwParams> params;
-    std::vector<std::string> warnings;
-
-    int hw(TriggerCmd c, uint32_t fe) noexcept {
-        const int rc = dma->trigger(c);
-        if (rc < 0 && rt_events) rt_events->push(RtEvent{fe, id, c, rc});
-        return rc;
-    }
-
-    // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
-    // One FE's role becomes Running; only the first running FE reaches the hardware (with
-    // `hw_cmd`), and a refusal puts everything back as it was.
-    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe) noexcept {
-        r = FeRole::Running;
-        if (from == FeRole::Paused) --be_pause;
-        if (++be_start != 1) return 0;
-        if (const int rc = hw(hw_cmd, fe); rc < 0) {
-            r = from;
-            if (from == FeRole::Paused) ++be_pause;
-            --be_start;
-            return rc;
-        }
-        state = DpcmState::Start;
-        return 0;
-    }
-
-    // Returns the hardware's answer when this command reached it, else 0.
-    int apply(const BeCmd& c) noexcept {
-        FeRole& r = role[c.fe];
-        switch (c.cmd) {
-            case TriggerCmd::Start:
-                if (r != FeRole::Idle) return 0;
-                if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
-                    state != DpcmState::Start)
-                    return 0;
-                return become_running(r, FeRole::Idle,
-                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe);
-            case TriggerCmd::Resume:
-                if (r != FeRole::Suspended) return 0;
-                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe);
-            case TriggerCmd::PauseRelease:
-                if (r != FeRole::Paused) return 0;
-                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe);
-            case TriggerCmd::Stop: {
-                if (r == FeRole::Idle) return 0;
-                const FeRole was = r;
-                r = FeRole::Idle;
-                if (was == FeRole::Running) --be_start;
-                if (was == FeRole::Paused) --be_pause;
-                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return 0;
-                // The last running FE stopped. If another FE is only paused, the BE pauses
-                // instead of stopping (the kernel's be_pause rule).
-                if (be_pause > 0) {
-                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0) state = DpcmState::Paused;
-                } else if (hw(TriggerCmd::Stop, c.fe) >= 0) {
-                    state = DpcmState::Stop;
-                }
-                return 0;
-            }
-            case TriggerCmd::PausePush:
-                if (r != FeRole::Running) return 0;
-                r = FeRole::Paused;
-                --be_start;
-                ++be_pause;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0)
-                    state = DpcmState::Paused;
-                return 0;
-            case TriggerCmd::Suspend:
-                if (r != FeRole::Running) return 0;
-                r = FeRole::Suspended;
-                --be_start;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe) >= 0)
-                    state = DpcmState::Suspend;
-                return 0;
-            case TriggerCmd::Drain: return 0;  // DRAIN reaches only the FE
-        }
-        return 0;
-    }
-
-    auto executor() noexcept {
-        return [this](const BeCmd& c) noexcept { (void)apply(c); };
-    }
-    /// Runs `fn` as this BE's executor owner (control side).
-    template <class Fn>
-    auto locked(Fn&& fn) {
-        return exec.run(std::forward<Fn>(fn), executor());
-    }
-};
-
-}  // namespace
-
-// ------------------------------------------------------------------------------------------
-// FE streams
-
-namespace {
-
-class FeHardware;
-
-struct FeStream {
-    uint32_t id = 0;
-    size_t fe_index = 0;
-    Stream dir = Stream::Playback;
-    const FeLink* link = nullptr;
-    std::string label;
-    std::atomic<DpcmState> state{DpcmState::New};
-    std::unique_ptr<SimDma> host;  // the FE's host DMA: its position and period interrupts
-    std::unique_ptr<FeHardware> hw;
-    std::unique_ptr<PcmRuntime> pcm;
-    std::optional<HwParams> params;
-    std::vector<uint32_t> bes;  // control's view of the connected BEs (ids)
-    std::atomic<LinkSet*> published{nullptr};
-    bool closing = false;  // under the card lock: a close() is under way
-};
-
-}  // namespace
-
-struct Dpcm::Impl {
-    std::unique_ptr<Card> card;
-    Options opt;
-    mutable std::mutex mutex;  // the card's control lock (the kernel's pcm_mutex)
-    std::vector<std::unique_ptr<FeStream>> fes;  // index: fe_index * 2 + dir
-    std::vector<std::unique_ptr<BeStream>> bes;  // index: be_index * 2 + dir
-    std::vector<DpcmEvent> events;
-    EventQueue<RtEvent, 256> rt_events;
-    std::vector<LinkSet*> graveyard;  // unprotected test mode: retired sets, poisoned, never freed
-
-    ~Impl();
-    FeStream* fe(size_t fe_index, Stream dir) const;
-    BeStream* be_by_link(size_t be_index, Stream dir) const;
-    void event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, std::string message);
-    void collect_rt_events();
-
-    // FE operations fanned out to BEs (the control side of dpcm_fe_dai_*).
-    Result<void> fe_hw_params(FeStream& f, const HwParams& params);
-    Result<void> fe_prepare(FeStream& f);
-    Result<void> fe_hw_free(FeStream& f);
-    int fe_trigger(FeStream& f, TriggerCmd cmd) noexcept;
-    void fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept;
-
-    // BE operations for one FE (dpcm_be_dai_startup / hw_params / prepare / hw_free / shutdown).
-    void be_startup(BeStream& b, const FeStream& f);
-    Result<void> be_hw_params(BeStream& b, const FeStream& f, const HwParams& fe_params);
-    Result<void> be_prepare(BeStream& b, const FeStream& f);
-    void be_hw_free(BeStream& b, const FeStream& f);
-    void be_shutdown(BeStream& b, const FeStream& f);
-    /// Brings the BE's view of this FE to the FE's current state (see the trigger rule).
-    void be_reconcile(BeStream& b, const FeStream& f);
-    bool others_in(const BeStream& b, const FeStream& f, std::initializer_list<DpcmState> states) const;
-
-    // Link sets.
-    void publish(FeStream& f, const std::vector<uint32_t>& be_ids);
-    std::vector<uint32_t> routed_bes(const FeStream& f) const;
-    Result<void> runtime_update();
-    std::shared_ptr<const HwConstraints> merged_constraints(const FeStream& f, const std::vector<uint32_t>& be_ids,
-                                                            std::string* conflict) const;
-};
-
-namespace {
-
-/// The FE's "hardware": its host DMA for position and interrupts, plus the fan-out of every
+/// The FE's "hardware": its DMA (moved by the data path), plus the fan-out of every
 /// operation to its BEs, in the kernel's order.
 class FeHardware final : public PcmHardware {
 public:
-    FeHardware(Dpcm::Impl& d, FeStream& f, SimDma& host) : d_(d), f_(f), host_(host) {}
+    FeHardware(Dpcm::Impl& d, FeStream& f) : d_(d), f_(f) {}
 
     Result<void> hw_params(const HwParams& p) override {
-        std::lock_guard lk(d_.mutex);
+        auto lk = d_.lock();
         return d_.fe_hw_params(f_, p);
     }
     Result<void> hw_free() override {
-        std::lock_guard lk(d_.mutex);
+        auto lk = d_.lock();
         return d_.fe_hw_free(f_);
     }
     Result<void> prepare() override {
-        std::lock_guard lk(d_.mutex);
+        auto lk = d_.lock();
         return d_.fe_prepare(f_);
     }
     int trigger(TriggerCmd cmd) noexcept override {
@@ -338,20 +133,26 @@ public:
         }
         // Control-side triggers serialise with runtime updates on the card lock, so they are
         // never deferred and report only what has actually run.
-        std::lock_guard lk(d_.mutex);
+        auto lk = d_.lock();
         return d_.fe_trigger(f_, cmd);
     }
-    Frames pointer() noexcept override { return host_.pointer(); }
-    int64_t now_ns() noexcept override { return host_.now_ns(); }
-    Frames delay() noexcept override { return host_.delay(); }
-    void attach(PcmRuntime& r) override { host_.attach(r); }
-    void detach(PcmRuntime& r) override { host_.detach(r); }
+    Frames pointer() noexcept override { return f_.dma.pointer(); }
+    int64_t now_ns() noexcept override { return f_.dma.now_ns(); }
+    Frames delay() noexcept override { return f_.dma.delay(); }
+    void attach(PcmRuntime& r) override { f_.dma.attach(r); }
+    void detach(PcmRuntime& r) override { f_.dma.detach(r); }
 
 private:
     Dpcm::Impl& d_;
     FeStream& f_;
-    SimDma& host_;  // its own reference: close() takes the FeStream's pointers apart
 };
+
+FeStream::FeStream(SimClock& clock) : dma(clock) {}
+FeStream::~FeStream() = default;
+
+}  // namespace detail
+
+namespace {
 
 DpcmState dpcm_state_after(TriggerCmd cmd, DpcmState before) {
     switch (cmd) {
@@ -389,12 +190,24 @@ bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
 // Impl
 
 Dpcm::Impl::~Impl() {
+    for (auto& b : bes)
+        if (b) {
+            b->dma->detach_client();
+            delete b->ports.load();
+        }
     for (auto& f : fes)
         if (f) delete f->published.load();
     for (LinkSet* s : graveyard) {
         DYNPCM_UNPOISON(s, sizeof(LinkSet));
         delete s;
     }
+    for (PortSet* s : port_graveyard) delete s;
+}
+
+std::unique_lock<std::mutex> Dpcm::Impl::lock() {
+    std::unique_lock lk(mutex);
+    finish_leaving();
+    return lk;
 }
 
 FeStream* Dpcm::Impl::fe(size_t fe_index, Stream dir) const {
@@ -415,10 +228,24 @@ void Dpcm::Impl::event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, 
 void Dpcm::Impl::collect_rt_events() {
     while (auto e = rt_events.pop()) {
         const BeStream& b = *bes[e->be];
-        const FeStream* f = e->fe < fes.size() ? fes[e->fe].get() : nullptr;
-        events.push_back(DpcmEvent{DpcmEvent::Kind::BeTriggerFailed, f ? f->label : std::string{},
-                                   fmt::format("{}/{}", b.link->name, stream_name(b.dir)),
-                                   fmt::format("{} failed: {}", trigger_name(e->cmd), errno_name(e->rc))});
+        const std::string be = fmt::format("{}/{}", b.link->name, stream_name(b.dir));
+        switch (e->kind) {
+            case RtEvent::Kind::TriggerFailed: {
+                const FeStream* f = e->fe < fes.size() ? fes[e->fe].get() : nullptr;
+                events.push_back(DpcmEvent{DpcmEvent::Kind::BeTriggerFailed, f ? f->label : std::string{}, be,
+                                           fmt::format("{} failed: {}", trigger_name(e->cmd), errno_name(e->rc))});
+                break;
+            }
+            case RtEvent::Kind::DeviceXrun:
+                events.push_back(DpcmEvent{DpcmEvent::Kind::BeXrun, {}, be,
+                                           fmt::format("{} ({}): xrun, recovered", b.backend->describe(), b.backend->type())});
+                break;
+            case RtEvent::Kind::DeviceFailed:
+                events.push_back(DpcmEvent{DpcmEvent::Kind::BeFailed, {}, be,
+                                           fmt::format("{} ({}) failed: {}; its FEs were stopped", b.backend->describe(),
+                                                       b.backend->type(), errno_name(e->rc))});
+                break;
+        }
     }
 }
 
@@ -489,42 +316,118 @@ std::shared_ptr<const HwConstraints> Dpcm::Impl::merged_constraints(const FeStre
     return c;
 }
 
-void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids) {
-    // Build the new set (control may allocate), swap it in, then free the old one only when no
-    // reader can still be walking it.
+void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired) {
+    // Build the new sets (control may allocate), swap them in, then free the old ones only
+    // when no reader can still be walking them.
+    for (uint32_t id = 0; id < bes.size(); ++id)
+        if (f.ports[id] && std::find(be_ids.begin(), be_ids.end(), id) == be_ids.end())
+            retired.push_back(std::move(f.ports[id]));
     auto* next = new LinkSet;
-    for (uint32_t id : be_ids) next->links[next->count++] = Link{bes[id].get(), id};
+    for (uint32_t id : be_ids) next->links[next->count++] = Link{bes[id].get(), id, f.ports[id].get()};
+    std::vector<uint32_t> touched = f.bes;
+    touched.insert(touched.end(), be_ids.begin(), be_ids.end());
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    std::vector<PortSet*> old_port_sets;
+    for (uint32_t id : touched) {
+        auto* ps = new PortSet;
+        for (const auto& g : fes)
+            if (g && g->ports[id]) {
+                ps->fe[ps->count] = g->id;
+                ps->ports[ps->count++] = g->ports[id].get();
+            }
+        if (PortSet* old = bes[id]->ports.exchange(ps, std::memory_order_seq_cst)) old_port_sets.push_back(old);
+    }
     LinkSet* old = f.published.exchange(next, std::memory_order_seq_cst);
     f.bes = be_ids;
-    if (!old) return;
+    if (!old && old_port_sets.empty() && retired.empty()) return;
     test_point(test::Point::ControlBeforeGrace, f.id);
 #if defined(DYNPCM_TEST_HOOKS)
     if (opt.test_unprotected) {
-        // The 2014 design: free at once. Retired poisoned (and, under ASan, poisoned for
-        // ASan) instead of freed, so the race tests catch the use deterministically.
-        for (auto& l : old->links) l = Link{nullptr, kPoison};
-        DYNPCM_POISON(old, sizeof(LinkSet));
-        graveyard.push_back(old);
+        // The 2014 design: free at once. The link set is retired poisoned (and, under ASan,
+        // poisoned for ASan) instead of freed, so the race tests catch the use
+        // deterministically; ports and port sets are kept unpoisoned until the engine goes.
+        if (old) {
+            for (auto& l : old->links) l = Link{nullptr, kPoison, nullptr};
+            DYNPCM_POISON(old, sizeof(LinkSet));
+            graveyard.push_back(old);
+        }
+        port_graveyard.insert(port_graveyard.end(), old_port_sets.begin(), old_port_sets.end());
+        for (auto& p : retired) retired_ports_graveyard.push_back(std::move(p));
         return;
     }
 #endif
     rt_epoch().synchronize();
     delete old;
+    for (PortSet* ps : old_port_sets) delete ps;
+    retired.clear();
+}
+
+std::unique_ptr<Port> Dpcm::Impl::make_port(FeStream& f, BeStream& b, bool fade_in) {
+    if (!f.params || !b.params) return nullptr;
+    PortConfig c;
+    c.dir = f.dir;
+    c.fe_rate = f.params->rate();
+    c.fe_channels = f.params->channels();
+    c.fe_period = f.params->period_size();
+    c.be_rate = b.params->rate();
+    c.be_channels = b.params->channels();
+    c.be_period = b.params->period_size();
+    // Gains ramp where they are applied: at the BE's rate for playback, the FE's for capture.
+    const uint32_t ramp_rate = f.dir == Stream::Playback ? c.be_rate : c.fe_rate;
+    c.fade_frames = static_cast<Frames>(static_cast<uint64_t>(opt.fade.count()) * ramp_rate / 1000000);
+    c.gain = static_cast<float>(card->route_gain(f.fe_index, b.be_index, f.dir).value_or(0.0));
+    c.fade_in = fade_in && c.fade_frames > 0;
+    auto p = Port::create(c);
+    if (!p) {
+        event(DpcmEvent::Kind::Warning, f, &b, fmt::format("no data path: {}", p.error().message()));
+        return nullptr;
+    }
+    return std::move(*p);
+}
+
+std::vector<std::unique_ptr<Port>> Dpcm::Impl::drop_ports(FeStream& f) {
+    std::vector<std::unique_ptr<Port>> out;
+    for (auto& p : f.ports)
+        if (p) out.push_back(std::move(p));
+    f.leaving.clear();
+    return out;
+}
+
+void Dpcm::Impl::renew_ports(FeStream& f) {
+    std::vector<std::unique_ptr<Port>> retired;
+    for (uint32_t id : f.bes) {
+        retired.push_back(std::move(f.ports[id]));
+        f.ports[id] = make_port(f, *bes[id], false);
+    }
+    f.leaving.clear();
+    publish(f, f.bes, std::move(retired));
+}
+
+void Dpcm::Impl::update_gains() {
+    for (auto& f : fes)
+        if (f && f->pcm)
+            for (uint32_t id : f->bes)
+                if (Port* p = f->ports[id].get())
+                    p->set_gain(static_cast<float>(card->route_gain(f->fe_index, bes[id]->be_index, f->dir).value_or(0.0)));
 }
 
 // ---- BE operations for one FE ------------------------------------------------------------
 
-void Dpcm::Impl::be_startup(BeStream& b, const FeStream& f) {
-    b.locked([&] {
-        b.clients |= uint64_t{1} << f.id;
-        if (++b.users == 1) {
+Result<void> Dpcm::Impl::be_startup(BeStream& b, const FeStream& f) {
+    return b.locked([&]() -> Result<void> {
+        if (b.users == 0) {
             // dpcm_be_dai_startup: only the first user opens the BE.
+            if (auto r = b.backend->open(); !r) return r;
             b.state = DpcmState::Open;
             b.be_start = b.be_pause = 0;
             b.role.fill(FeRole::Idle);
             b.params.reset();
             b.warnings.clear();
         }
+        b.clients |= uint64_t{1} << f.id;
+        ++b.users;
+        return ok();
     });
 }
 
@@ -557,6 +460,14 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
             return ok();
         }
         if (auto r = b.dma->hw_params(want); !r) return fail(r.error());
+        if (auto r = b.backend->hw_params(want); !r) return fail(r.error());
+        // The data path's view, read by the rt thread once the BE runs.
+        b.rate = want.rate();
+        b.channels = want.channels();
+        b.format = want.format();
+        b.period = want.period_size();
+        b.bus.assign(static_cast<size_t>(b.period) * b.channels, 0.0f);
+        b.raw.assign(static_cast<size_t>(b.period) * frame_bytes(b.format, b.channels), std::byte{0});
         b.params = want;
         b.state = DpcmState::HwParams;
         return ok();
@@ -576,6 +487,9 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
         if (b.state == DpcmState::Paused || b.state == DpcmState::Suspend) b.hw(TriggerCmd::Stop, f.id);
         if (auto r = b.dma->prepare(); !r)
             return Error(r.code(), fmt::format("BE '{}': prepare failed: {}", b.link->name, r.error().message()));
+        // A backend whose device failed gets its chance to recover here.
+        if (auto r = b.backend->prepare(); !r) return r;
+        b.failed.store(0, std::memory_order_release);
         b.state = DpcmState::Prepare;
         return ok();
     });
@@ -589,6 +503,7 @@ void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
         if (b.state == DpcmState::HwParams || b.state == DpcmState::Prepare || b.state == DpcmState::HwFree ||
             b.state == DpcmState::Paused || b.state == DpcmState::Stop || b.state == DpcmState::Suspend) {
             (void)b.dma->hw_free();
+            (void)b.backend->hw_free();
             b.state = DpcmState::HwFree;
         }
     });
@@ -600,8 +515,11 @@ void Dpcm::Impl::be_shutdown(BeStream& b, const FeStream& f) {
         b.clients &= ~(uint64_t{1} << f.id);
         if (b.users > 0 && --b.users == 0) {
             // The last user closes it.
-            if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New)
+            if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New) {
                 (void)b.dma->hw_free();
+                (void)b.backend->hw_free();
+            }
+            b.backend->close();
             b.state = DpcmState::Close;
             b.params.reset();
         }
@@ -630,10 +548,12 @@ void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
 // ---- FE operations -------------------------------------------------------------------------
 
 Result<void> Dpcm::Impl::fe_hw_params(FeStream& f, const HwParams& params) {
-    // dpcm_fe_dai_hw_params: the BEs first, then the FE's own DMA.
+    // dpcm_fe_dai_hw_params: the BEs first, then the FE's own DMA. The FE's ports were made
+    // for its old configuration: they go now and come back at prepare.
+    publish(f, f.bes, drop_ports(f));
     for (uint32_t id : f.bes)
         if (auto r = be_hw_params(*bes[id], f, params); !r) return r;
-    if (auto r = f.host->hw_params(params); !r) return r;
+    if (auto r = f.dma.hw_params(params); !r) return r;
     f.params = params;
     f.state.store(DpcmState::HwParams, std::memory_order_seq_cst);
     return ok();
@@ -647,16 +567,30 @@ Result<void> Dpcm::Impl::fe_prepare(FeStream& f) {
                                           ctls.empty() ? std::string("(no control can route it: check the card's routes)")
                                                        : fmt::format("{}", fmt::join(ctls, ", "))));
     }
-    for (uint32_t id : f.bes)
-        if (auto r = be_prepare(*bes[id], f); !r) return r;
-    if (auto r = f.host->prepare(); !r) return r;
+    // A BE whose device is gone does not hold the FE back while another BE works: it is left
+    // out (and says so) until a later prepare finds the device again.
+    size_t ready = 0;
+    for (uint32_t id : f.bes) {
+        BeStream& b = *bes[id];
+        if (auto r = be_prepare(b, f); !r) {
+            if (b.failed.load() == 0 && r.code() != -ENODEV) return r;
+            event(DpcmEvent::Kind::Warning, f, &b, r.error().message());
+            continue;
+        }
+        ++ready;
+    }
+    if (ready == 0)
+        return Error(-ENODEV, fmt::format("FE '{}': every BE it is routed to has failed", f.label));
+    if (auto r = f.dma.prepare(); !r) return r;
+    renew_ports(f);
     f.state.store(DpcmState::Prepare, std::memory_order_seq_cst);
     return ok();
 }
 
 Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
+    publish(f, f.bes, drop_ports(f));
     for (uint32_t id : f.bes) be_hw_free(*bes[id], f);
-    (void)f.host->hw_free();
+    (void)f.dma.hw_free();
     f.state.store(DpcmState::HwFree, std::memory_order_seq_cst);
     return ok();
 }
@@ -668,19 +602,19 @@ int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
     const DpcmState before = f.state.load(std::memory_order_seq_cst);
     if (cmd != TriggerCmd::Drain) f.state.store(dpcm_state_after(cmd, before), std::memory_order_seq_cst);
-    int rc = fe_first ? f.host->trigger(cmd) : 0;
+    int rc = fe_first ? f.dma.trigger(cmd) : 0;
     if (rc >= 0)
         for (uint32_t id : f.bes) {
             BeStream& b = *bes[id];
             const int brc = b.locked([&] { return b.apply(BeCmd{f.id, cmd}); });
             if (brc < 0 && rc >= 0) rc = brc;  // dpcm_be_dai_trigger fails the FE trigger
         }
-    if (rc >= 0 && !fe_first) rc = f.host->trigger(cmd);
+    if (rc >= 0 && !fe_first) rc = f.dma.trigger(cmd);
     const bool start_like = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease;
     if (rc < 0 && start_like) {
         // Unwind: the FE did not start; nothing it started may keep running.
         f.state.store(before, std::memory_order_seq_cst);
-        (void)f.host->trigger(TriggerCmd::Stop);
+        (void)f.dma.trigger(TriggerCmd::Stop);
     }
     // Whatever the interrupt path did meanwhile, leave every BE's view of this FE as the FE is.
     for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
@@ -691,7 +625,7 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
     // The interrupt path: period elapsed -> xrun (or drain end) -> stop -> here. No lock: walk
     // the published set inside an epoch section and post to each BE's executor.
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
-    if (fe_first) (void)f.host->trigger(cmd);
+    if (fe_first) (void)f.dma.trigger(cmd);
     f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
     const int slot = rt_reader_slot();
     rt_epoch().enter(slot);
@@ -717,44 +651,82 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
     }
     rt_epoch().exit(slot);
     test_point(test::Point::RtAfterFanOut, f.id);
-    if (!fe_first) (void)f.host->trigger(cmd);
+    if (!fe_first) (void)f.dma.trigger(cmd);
 }
 
 // ---- runtime update -------------------------------------------------------------------------
 
 Result<void> Dpcm::Impl::runtime_update() {
     // soc_dpcm_runtime_update, for every open FE stream. New BEs are brought to the FE's state
-    // before the interrupt path can see them; pruned ones leave the published set first and are
+    // before the interrupt path can see them. Pruned ones leave: at once when the FE is not
+    // running; otherwise their port fades out first (Options::fade) and finish_leaving()
+    // disconnects them once it has. Leaving means: out of the published set first, then
     // stopped, freed and closed after the grace period, while everything else keeps running.
+    auto has = [](const std::vector<uint32_t>& v, uint32_t id) { return std::find(v.begin(), v.end(), id) != v.end(); };
     for (auto& fp : fes) {
         if (!fp) continue;
         FeStream& f = *fp;
         const DpcmState s = f.state.load();
         if (!f.pcm || s == DpcmState::New || s == DpcmState::Close) continue;
         const std::vector<uint32_t> want = routed_bes(f);
-        if (want == f.bes) continue;
+        // A link routed back while it fades out fades back in.
+        for (auto it = f.leaving.begin(); it != f.leaving.end();) {
+            if (!has(want, it->be)) {
+                ++it;
+                continue;
+            }
+            if (Port* p = f.ports[it->be].get()) p->set_connected(true);
+            it = f.leaving.erase(it);
+        }
         std::vector<uint32_t> added, removed;
         for (uint32_t id : want)
-            if (std::find(f.bes.begin(), f.bes.end(), id) == f.bes.end()) added.push_back(id);
+            if (!has(f.bes, id)) added.push_back(id);
         for (uint32_t id : f.bes)
-            if (std::find(want.begin(), want.end(), id) == want.end()) removed.push_back(id);
+            if (!has(want, id) && std::none_of(f.leaving.begin(), f.leaving.end(), [&](const auto& l) { return l.be == id; }))
+                removed.push_back(id);
+        if (added.empty() && removed.empty()) continue;
 
+        const bool running = s == DpcmState::Start;
+        std::vector<uint32_t> next = f.bes;
         for (uint32_t id : added) {
             BeStream& b = *bes[id];
-            be_startup(b, f);
+            if (auto r = be_startup(b, f); !r) {
+                event(DpcmEvent::Kind::Warning, f, &b, fmt::format("not connected: {}", r.error().message()));
+                continue;
+            }
             const DpcmState now = f.state.load();
             if (f.params && now != DpcmState::Open && now != DpcmState::HwFree)
                 if (auto r = be_hw_params(b, f, *f.params); !r) event(DpcmEvent::Kind::Warning, f, &b, r.error().message());
-            if (now == DpcmState::Prepare || is_active(now) || now == DpcmState::Stop)
+            if (now == DpcmState::Prepare || is_active(now) || now == DpcmState::Stop) {
                 if (auto r = be_prepare(b, f); !r) event(DpcmEvent::Kind::Warning, f, &b, r.error().message());
+                f.ports[id] = make_port(f, b, running);  // joining a running stream: fade in
+            }
             be_reconcile(b, f);  // START (or pause, suspend) as the FE is
             event(DpcmEvent::Kind::Connect, f, &b, "connected");
+            next.push_back(id);
         }
-        publish(f, want);
+        std::vector<uint32_t> now_gone;
         for (uint32_t id : removed) {
             BeStream& b = *bes[id];
-            be_shutdown(b, f);
-            event(DpcmEvent::Kind::Disconnect, f, &b, "disconnected");
+            Port* p = f.ports[id].get();
+            if (running && opt.fade.count() > 0 && p && b.dma->running() && b.failed.load() == 0) {
+                p->set_connected(false);
+                // Bounded: the fade, two of the BE's periods, and a margin for a late clock.
+                const int64_t period_ns = b.rate ? static_cast<int64_t>(b.period * 1'000'000'000ULL / b.rate) : 0;
+                const int64_t deadline = opt.clock->now_ns() +
+                                         std::chrono::duration_cast<std::chrono::nanoseconds>(opt.fade).count() +
+                                         2 * period_ns + 20'000'000;
+                f.leaving.push_back({id, deadline});
+            } else {
+                now_gone.push_back(id);
+            }
+        }
+        std::erase_if(next, [&](uint32_t id) { return has(now_gone, id); });
+        std::sort(next.begin(), next.end());  // card order: the pacing rule depends on it
+        publish(f, next);
+        for (uint32_t id : now_gone) {
+            be_shutdown(*bes[id], f);
+            event(DpcmEvent::Kind::Disconnect, f, bes[id].get(), "disconnected");
         }
         // The trigger rule: an xrun stop that raced this update acted on whichever set was
         // published when it ran; bring every BE now in the set to the FE's current state.
@@ -762,6 +734,46 @@ Result<void> Dpcm::Impl::runtime_update() {
     }
     collect_rt_events();
     return ok();
+}
+
+void Dpcm::Impl::finish_leaving() {
+    const int64_t now = opt.clock->now_ns();
+    for (auto& fp : fes) {
+        if (!fp || fp->leaving.empty()) continue;
+        FeStream& f = *fp;
+        const bool running = f.state.load() == DpcmState::Start;
+        std::vector<uint32_t> done;
+        for (const auto& l : f.leaving) {
+            const Port* p = f.ports[l.be].get();
+            const BeStream& b = *bes[l.be];
+            // Faded, or it never will: the stream stopped, the BE stopped, or time is up.
+            if (!p || p->faded_out() || !running || !b.dma->running() || now >= l.deadline_ns) done.push_back(l.be);
+        }
+        if (done.empty()) continue;
+        auto is_done = [&](uint32_t id) { return std::find(done.begin(), done.end(), id) != done.end(); };
+        std::erase_if(f.leaving, [&](const auto& l) { return is_done(l.be); });
+        std::vector<uint32_t> keep;
+        for (uint32_t id : f.bes)
+            if (!is_done(id)) keep.push_back(id);
+        publish(f, keep);
+        for (uint32_t id : done) {
+            be_shutdown(*bes[id], f);
+            event(DpcmEvent::Kind::Disconnect, f, bes[id].get(), "disconnected after fading out");
+        }
+        for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
+    }
+}
+
+void Dpcm::Impl::settle_fades() {
+    if (opt.clock->mode() != SimClock::Mode::Realtime) return;
+    while (any_leaving()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        finish_leaving();
+    }
+}
+
+bool Dpcm::Impl::any_leaving() const {
+    return std::any_of(fes.begin(), fes.end(), [](const auto& f) { return f && !f->leaving.empty(); });
 }
 
 // ------------------------------------------------------------------------------------------
@@ -790,7 +802,7 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
     for (size_t i = 0; i < fe_links.size(); ++i)
         for (Stream s : {Stream::Playback, Stream::Capture}) {
             if (!fe_links[i].stream(s)) continue;
-            auto f = std::make_unique<FeStream>();
+            auto f = std::make_unique<FeStream>(*options.clock);
             f->id = static_cast<uint32_t>(i * 2 + static_cast<size_t>(s));
             f->fe_index = i;
             f->dir = s;
@@ -818,10 +830,23 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             b->dma = std::make_unique<SimDma>(*options.clock, SimDma::Options{.name = be_links[i].name});
             b->constraints = be_constraints;
             b->rt_events = &impl->rt_events;
+            b->fes = &impl->fes;
+            auto backend = make_backend(be_links[i].backend, BackendContext{be_links[i].name, s});
+            if (!backend) return std::move(backend).error();
+            b->backend = std::move(*backend);
+            if (!b->dma->attach_client(*b))
+                return Error(-ENOSPC, fmt::format("dpcm: the clock has room for at most {} BE streams",
+                                                  SimClock::kMaxDmas));
             impl->bes[b->id] = std::move(b);
         }
     impl->card = std::move(card);
     return std::unique_ptr<Dpcm>(new Dpcm(std::move(impl)));
+}
+
+Backend* Dpcm::backend(std::string_view be_link, Stream dir) const {
+    const auto i = impl_->card->find_be(be_link);
+    const BeStream* b = i ? impl_->be_by_link(*i, dir) : nullptr;
+    return b ? b->backend.get() : nullptr;
 }
 
 std::optional<uint32_t> Dpcm::fe_id(std::string_view fe_link, Stream dir) const {
@@ -833,7 +858,7 @@ std::optional<uint32_t> Dpcm::fe_id(std::string_view fe_link, Stream dir) const 
 }
 
 PcmRuntime* Dpcm::pcm(std::string_view fe_link, Stream dir) const {
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     const auto i = impl_->card->find_fe(fe_link);
     const FeStream* f = i ? impl_->fe(*i, dir) : nullptr;
     return f ? f->pcm.get() : nullptr;
@@ -841,7 +866,7 @@ PcmRuntime* Dpcm::pcm(std::string_view fe_link, Stream dir) const {
 
 Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime::Options options) {
     DYNPCM_ASSERT_THREAD(control);
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     const auto i = impl_->card->find_fe(fe_link);
     if (!i) return Error(-ENOENT, fmt::format("card '{}' has no FE link '{}'", impl_->card->name(), fe_link));
     FeStream* f = impl_->fe(*i, dir);
@@ -853,13 +878,17 @@ Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime:
     std::string conflict;
     auto constraints = impl_->merged_constraints(*f, want, &conflict);
     if (!constraints) return Error(-EINVAL, conflict);
-    for (uint32_t id : want) {
-        impl_->be_startup(*impl_->bes[id], *f);
-        impl_->event(DpcmEvent::Kind::Connect, *f, impl_->bes[id].get(), "connected at open");
+    for (size_t k = 0; k < want.size(); ++k) {
+        BeStream& b = *impl_->bes[want[k]];
+        if (auto r = impl_->be_startup(b, *f); !r) {
+            for (size_t j = 0; j < k; ++j) impl_->be_shutdown(*impl_->bes[want[j]], *f);
+            return Error(r.code(), fmt::format("FE '{}': BE '{}' did not open: {}", f->label, b.link->name,
+                                               r.error().message()));
+        }
     }
+    for (uint32_t id : want) impl_->event(DpcmEvent::Kind::Connect, *f, impl_->bes[id].get(), "connected at open");
     impl_->publish(*f, want);
-    f->host = std::make_unique<SimDma>(*impl_->opt.clock, SimDma::Options{.name = f->label});
-    f->hw = std::make_unique<FeHardware>(*impl_, *f, *f->host);
+    f->hw = std::make_unique<FeHardware>(*impl_, *f);
     if (options.name == "pcm") options.name = f->label;
     if (options.timeout == PcmRuntime::Options{}.timeout) options.timeout = impl_->opt.pcm_timeout;
     f->state.store(DpcmState::Open, std::memory_order_seq_cst);
@@ -871,7 +900,7 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
     DYNPCM_ASSERT_THREAD(control);
     FeStream* f = nullptr;
     {
-        std::lock_guard lk(impl_->mutex);
+        auto lk = impl_->lock();
         const auto i = impl_->card->find_fe(fe_link);
         f = i ? impl_->fe(*i, dir) : nullptr;
         if (!f || !f->pcm || f->closing)
@@ -883,56 +912,57 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
     f->pcm->close();
     std::unique_ptr<PcmRuntime> pcm;
     std::unique_ptr<FeHardware> hw;
-    std::unique_ptr<SimDma> host;
     {
-        std::lock_guard lk(impl_->mutex);
-        for (uint32_t id : f->bes) {
+        auto lk = impl_->lock();
+        const std::vector<uint32_t> connected = f->bes;
+        impl_->publish(*f, {}, impl_->drop_ports(*f));
+        for (uint32_t id : connected) {
             impl_->be_shutdown(*impl_->bes[id], *f);
             impl_->event(DpcmEvent::Kind::Disconnect, *f, impl_->bes[id].get(), "disconnected at close");
         }
-        impl_->publish(*f, {});
         pcm = std::move(f->pcm);
         hw = std::move(f->hw);
-        host = std::move(f->host);
         f->params.reset();
         f->state.store(DpcmState::Close, std::memory_order_seq_cst);
         f->closing = false;
         impl_->collect_rt_events();
     }
-    // Destroyed outside the card lock too: the runtime's destructor takes the stream's lock,
-    // and detaching the host DMA waits out the clock's current pass.
+    // Destroyed outside the card lock too: the runtime's destructor takes the stream's lock.
     pcm.reset();
     hw.reset();
-    host.reset();
     return ok();
 }
 
 Result<bool> Dpcm::put(std::string_view control, std::string_view value) {
     DYNPCM_ASSERT_THREAD(control);
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     auto r = impl_->card->put(control, value);
     if (!r || !*r) return r;
     if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
+    impl_->update_gains();
+    impl_->settle_fades();
     return true;
 }
 
 Result<bool> Dpcm::put(uint32_t numid, const std::vector<int64_t>& values) {
     DYNPCM_ASSERT_THREAD(control);
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     auto r = impl_->card->put(numid, values);
     if (!r || !*r) return r;
     if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
+    impl_->update_gains();
+    impl_->settle_fades();
     return true;
 }
 
 std::vector<DpcmEvent> Dpcm::take_events() {
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     impl_->collect_rt_events();
     return std::exchange(impl_->events, {});
 }
 
 DpcmDump Dpcm::dump() const {
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     DpcmDump d;
     d.card = impl_->card->name();
     auto be_dump = [](BeStream& b) {
@@ -970,7 +1000,7 @@ DpcmDump Dpcm::dump() const {
 }
 
 Result<void> Dpcm::check_invariants() const {
-    std::lock_guard lk(impl_->mutex);
+    auto lk = impl_->lock();
     for (const auto& bp : impl_->bes) {
         if (!bp) continue;
         BeStream& b = *bp;

@@ -695,6 +695,25 @@ void PcmRuntime::period_elapsed_rt() noexcept {
     wake_.wake_all();
 }
 
+void PcmRuntime::hw_error_rt(bool gone) noexcept {
+    DYNPCM_ASSERT_THREAD(rt);
+    rt_busy_.store(true, std::memory_order_seq_cst);
+    PcmState s = state_.load(std::memory_order_seq_cst);
+    if (gone) {
+        while (s != PcmState::Disconnected && !state_.compare_exchange_weak(s, PcmState::Disconnected)) {
+        }
+        if (s != PcmState::Disconnected) {
+            report(PcmEvent::Kind::State, s, PcmState::Disconnected, 0);
+            if (is_active(s)) trigger(TriggerCmd::Stop);
+        }
+    } else if (hw_running(s) && set_state(s, PcmState::Xrun)) {
+        xruns_.fetch_add(1, std::memory_order_relaxed);
+        trigger(TriggerCmd::Stop);
+    }
+    rt_busy_.store(false, std::memory_order_release);
+    wake_.wake_all();
+}
+
 void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
     Frames pos = hw_.pointer();
     const int64_t now = hw_.now_ns();

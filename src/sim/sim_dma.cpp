@@ -28,7 +28,22 @@ SimDma::SimDma(SimClock& clock) : SimDma(clock, Options{}) {}
 SimDma::SimDma(SimClock& clock, Options options) : clock_(clock), opt_(std::move(options)) {}
 
 SimDma::~SimDma() {
-    if (runtime_) clock_.detach(this);
+    if (runtime_ || client_) clock_.detach(this);
+}
+
+bool SimDma::attach_client(Client& client) {
+    if (runtime_ || client_) return false;
+    client_ = &client;
+    if (!clock_.attach(this)) {
+        client_ = nullptr;
+        return false;
+    }
+    return true;
+}
+
+void SimDma::detach_client() {
+    if (client_) clock_.detach(this);
+    client_ = nullptr;
 }
 
 void SimDma::attach(PcmRuntime& runtime) {
@@ -98,14 +113,14 @@ int64_t SimDma::next_deadline_ns() const noexcept {
     // Configuration (rate_, period_, ...) is written by control only while stopped; a running
     // engine's was published by the START that set running_.
     if (!running_.load(std::memory_order_acquire)) return kNever;
-    if (rate_ == 0 || period_ == 0 || !runtime_) return kNever;
+    if (rate_ == 0 || period_ == 0 || (!runtime_ && !client_)) return kNever;
     return time_of(next_irq_frames_.load(std::memory_order_relaxed));
 }
 
 int SimDma::trigger(TriggerCmd cmd) noexcept {
     // An engine without a runtime is not on the clock's list, so the clock thread never touches
     // its state: apply directly (the caller serialises its own triggers).
-    if (!runtime_ || !clock_.needs_mailbox()) return apply(cmd);
+    if ((!runtime_ && !client_) || !clock_.needs_mailbox()) return apply(cmd);
     // Real-time clock running and we are not on its thread: hand the command over, so that the
     // clock thread stays the only writer of the timing state, and wait for it to be applied.
     // The caller is a control thread, which may wait for rt.
@@ -163,9 +178,17 @@ void SimDma::service(int64_t now) noexcept {
     take_pending_command();
     if (!running()) return;  // see next_deadline_ns(): configuration is only read while running
     PcmRuntime* rt = runtime_;
-    if (!rt || period_ == 0) return;
+    if ((!rt && !client_) || period_ == 0) return;
     while (running() && time_of(next_irq_frames_.load(std::memory_order_relaxed)) <= now) {
         const Frames end = next_irq_frames_.load(std::memory_order_relaxed);
+        if (client_) {
+            next_irq_frames_.store(end + period_, std::memory_order_relaxed);
+            unsigned skip = skip_pending_.load(std::memory_order_relaxed);
+            if (skip > 0 && skip_pending_.compare_exchange_strong(skip, skip - 1)) continue;
+            interrupts_.fetch_add(1, std::memory_order_relaxed);
+            client_->period_rt(period_);
+            continue;
+        }
         if (const Frames j = jump_pending_.exchange(0); j != 0) jump_.fetch_add(j, std::memory_order_relaxed);
         const Frames offset = (end - period_ + jump_.load(std::memory_order_relaxed)) % buffer_;
         if (rt->stream() == Stream::Playback) {

@@ -690,6 +690,11 @@ TEST(DpcmRuntimeUpdate, ARouteTurnedOffWhileRunningStopsFreesAndClosesOnlyThatBa
     (void)rig.dpcm->take_events();
 
     DPCM_ASSERT_OK(rig.put("SPK Mixer FEA", "off"));
+    // The link fades out first (Options::fade, 5 ms) while still connected; the first control
+    // call after the fade has played disconnects it.
+    EXPECT_EQ(rig.backends("FE A"), (Names{"Speaker", "Headset"}));
+    EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
+    DPCM_ASSERT_OK(rig.advance_periods(1));
     EXPECT_EQ(rig.backends("FE A"), (Names{"Headset"}));
     EXPECT_EQ(rig.idle_status("Speaker"), "CLOSE users 0 be_start 0 be_pause 0");
     EXPECT_EQ(rig.be_status("FE A", "Headset"), "START users 1 be_start 1 be_pause 0");
@@ -702,7 +707,7 @@ TEST(DpcmRuntimeUpdate, ARouteTurnedOffWhileRunningStopsFreesAndClosesOnlyThatBa
     // The FE keeps playing through the change.
     DPCM_ASSERT_OK(rig.advance_periods(1));
     EXPECT_EQ(a->state(), PcmState::Running);
-    EXPECT_EQ(a->status().periods_elapsed, 1u);
+    EXPECT_EQ(a->status().periods_elapsed, 2u);
 }
 
 TEST(DpcmRuntimeUpdate, ARouteChangeWhilePausedGivesTheNewBackendThePausedRole) {
@@ -763,6 +768,7 @@ TEST(DpcmRuntimeUpdate, JoiningAndLeavingABackendAnotherFrontendRunsOnlyMovesThe
     EXPECT_EQ(rig.be_status("FE A", "Headset"), "START users 2 be_start 2 be_pause 0");
     DPCM_EXPECT_INVARIANTS(rig);
     DPCM_ASSERT_OK(rig.put("HS Mixer FEA", "off"));
+    DPCM_ASSERT_OK(rig.advance_periods(1));  // the fade-out plays
     EXPECT_EQ(rig.backends("FE A"), (Names{"Speaker"}));
     EXPECT_EQ(rig.be_status("FE B", "Headset"), "START users 1 be_start 1 be_pause 0") << "FE B's stream survives";
     DPCM_EXPECT_INVARIANTS(rig);
@@ -775,6 +781,7 @@ TEST(DpcmRuntimeUpdate, MovingTheOnlyRouteWhileRunningSwapsTheBackendsAndTheFron
     DPCM_ASSERT_OK(DpcmRig::configure(*a));
     DPCM_ASSERT_OK(DpcmRig::run(*a));
     DPCM_ASSERT_OK(rig.put("SPK Mixer FEA", "off"));
+    DPCM_ASSERT_OK(rig.advance_periods(1));  // the fade-out plays
     EXPECT_TRUE(rig.backends("FE A").empty());
     EXPECT_EQ(rig.idle_status("Speaker"), "CLOSE users 0 be_start 0 be_pause 0");
     EXPECT_EQ(rig.fe_status("FE A"), "START / RUNNING");

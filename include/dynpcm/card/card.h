@@ -86,6 +86,12 @@ public:
     /// The BE links an FE link's DAI widget reaches through connected paths in that direction,
     /// stopping at BE DAI widgets (dpcm_path_get), sorted by BE index.
     std::vector<size_t> fe_routes(size_t fe, Stream dir) const;
+    /// The gain the DSP applies on the way from an FE to a BE (linear; 1.0 = 0 dB): the
+    /// product of the dB values of the routing-mixer controls and of the volume and switch
+    /// controls of the widgets on the shortest connected path between their DAI widgets. A
+    /// plain on/off mixer input counts as 0 dB. Null when the FE does not reach the BE.
+    /// Thread: control. Allocates: yes.
+    std::optional<double> route_gain(size_t fe, size_t be, Stream dir) const;
     /// Controls that could connect an FE to some BE: the routing controls on the widgets
     /// between the FE's DAI widget and any BE DAI widget, ignoring connection state.
     std::vector<std::string> routing_controls(size_t fe, Stream dir) const;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dynpcm/backend/backend.h"
 #include "dynpcm/card/card.h"
 #include "dynpcm/core/result.h"
 #include "dynpcm/dpcm/dpcm_state.h"
@@ -38,6 +39,8 @@ struct DpcmEvent {
         Disconnect,       ///< a BE left an FE's set
         ParamsMismatch,   ///< a shared BE kept another FE's hw params (the kernel does so silently)
         BeTriggerFailed,  ///< a BE refused a trigger
+        BeXrun,           ///< a BE's device ran over or under; it recovered by itself
+        BeFailed,         ///< a BE's device failed (gone): its FEs saw XRUN or DISCONNECTED
         Warning,
     };
     Kind kind = Kind::Warning;
@@ -51,6 +54,10 @@ public:
     struct Options {
         SimClock* clock = nullptr;        ///< required: runs the FE host DMAs and BE engines
         std::chrono::milliseconds pcm_timeout{10000};
+        /// How long a link fades in when it joins a running FE, and out before it leaves one
+        /// (docs/DATA_PATH.md). 0: no fades; a pruned link disconnects at once, as the
+        /// kernel's does. Volume changes ramp over the same time.
+        std::chrono::microseconds fade{5000};
         // The two below act only in libraries built with DYNPCM_TEST_HOOKS (builds with tests);
         // elsewhere they are ignored. They are always declared so the layout never changes.
         /// Publish new BE sets without waiting for the grace period and retire the old ones
@@ -92,6 +99,10 @@ public:
     /// Blocking: may block (the card lock, BE executors, a grace period). Allocates: yes.
     Result<bool> put(std::string_view control, std::string_view value);
     Result<bool> put(uint32_t numid, const std::vector<int64_t>& values);
+
+    /// The backend of a BE link's stream (to inspect a sim codec, say), or null.
+    /// Thread: control. Blocking: no. Allocates: no. Valid as long as the engine.
+    Backend* backend(std::string_view be_link, Stream dir) const;
 
     /// The state of every FE and BE. Thread: control. Blocking: the card lock and each BE's
     /// executor, briefly. Allocates: yes.

@@ -160,6 +160,10 @@ public:
     /// snd_pcm_period_elapsed: update hw_ptr from the hardware's pointer, detect xrun and drain
     /// completion, wake blocked callers. Ignored unless RUNNING or DRAINING.
     void period_elapsed_rt() noexcept;
+    /// The hardware behind the stream failed. `gone` (the device disappeared): DISCONNECTED,
+    /// as snd_pcm_dev_disconnect leaves it, and every later call fails with -ENODEV. Otherwise
+    /// an xrun, if the stream is running (the application recovers with prepare).
+    void hw_error_rt(bool gone) noexcept;
     /// Playback: the hardware reads `frames` interleaved frames at buffer position `offset`.
     /// Frames the application has not written (underrun) read as silence, never as stale data.
     void dma_read_rt(Frames offset, Frames frames, void* dst) noexcept;

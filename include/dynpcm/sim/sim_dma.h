@@ -27,6 +27,16 @@ public:
     /// Fills one period of interleaved capture frames. Called on the rt thread.
     using Source = std::function<void(std::byte* frames, Frames count)>;
 
+    /// What a DMA serves instead of a PcmRuntime: the DPCM engine's BE streams, which move
+    /// their own data. Called on the rt thread at each period boundary with the period's size.
+    class Client {
+    public:
+        virtual void period_rt(Frames frames) noexcept = 0;
+
+    protected:
+        ~Client() = default;
+    };
+
     struct Options {
         std::string name = "sim";
         Frames fifo_frames = 0;  ///< reported as extra delay()
@@ -59,6 +69,11 @@ public:
     uint64_t interrupts() const noexcept { return interrupts_.load(std::memory_order_relaxed); }
     uint64_t triggers(TriggerCmd cmd) const noexcept;
 
+    /// Puts the DMA on its clock serving `client` (in place of a runtime). False when the
+    /// clock is full. Thread: control. Allocates: no. The client must outlive the attachment.
+    bool attach_client(Client& client);
+    void detach_client();
+
     // --- PcmHardware
     void attach(PcmRuntime& runtime) override;
     void detach(PcmRuntime& runtime) override;
@@ -82,6 +97,7 @@ private:
     SimClock& clock_;
     Options opt_;
     PcmRuntime* runtime_ = nullptr;
+    Client* client_ = nullptr;
     Sink sink_;
     Source source_;
     std::vector<std::byte> scratch_;

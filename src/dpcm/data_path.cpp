@@ -1,0 +1,214 @@
+// The data path: what the realtime thread does at each tick of a BE's clock.
+//
+// Playback BE tick: the FE stage of every FE this BE paces (FE ring -> float -> each of the
+// FE's ports), then the BE stage (every port of this BE mixed into the BE's bus, with its
+// gain and fade, -> the BE's format -> the backend). Capture BE tick: the backend -> float ->
+// every port of this BE (fan-out), then the FE stage of every FE this BE paces (its ports
+// mixed -> the FE's format -> the FE ring).
+//
+// Pacing: an FE moves with the first BE of its set, in card order, that is running and
+// healthy. FE frames due per tick = BE frames x FE rate / BE rate, carried exactly, and the
+// FE's period interrupt fires at each FE period boundary, so the FE's position and its
+// xrun and drain rules follow that BE's clock (a hostless FE, which never writes, included).
+//
+// Rules: no locks, no allocation, no system calls but the backends' non-blocking transfers;
+// every set is read inside one epoch section (see docs/CONCURRENCY.md).
+
+#include <algorithm>
+#include <cerrno>
+
+#include "dpcm/streams.h"
+#include "dynpcm/core/thread_role.h"
+#include "dynpcm/dsp/convert.h"
+#include "dynpcm/pcm/pcm_runtime.h"
+#include "dynpcm/rt/rt_epoch.h"
+
+namespace dynpcm::detail {
+
+namespace {
+
+bool healthy(const BeStream* b) noexcept {
+    return b && b->failed.load(std::memory_order_relaxed) == 0 && b->dma->running();
+}
+
+/// The BE that paces the FE now, or null.
+const BeStream* pacer_of(const FeStream& f) noexcept {
+    const LinkSet* set = f.published.load(std::memory_order_acquire);
+    if (!set) return nullptr;
+    for (uint32_t i = 0; i < set->count; ++i)
+        if (healthy(set->links[i].be)) return set->links[i].be;
+    return nullptr;
+}
+
+bool device_gone(int rc) noexcept { return rc == -ENODEV || rc == -EBADFD || rc == -EIO || rc == -ESHUTDOWN; }
+
+}  // namespace
+
+// ---- FE DMA ---------------------------------------------------------------------------------
+
+Result<void> FeDma::hw_params(const HwParams& p) {
+    rate = p.rate();
+    channels = p.channels();
+    format = p.format();
+    period = p.period_size();
+    buffer = p.buffer_size();
+    frame_bytes = dynpcm::frame_bytes(format, channels);
+    raw.assign(static_cast<size_t>(period) * frame_bytes, std::byte{0});
+    mix.assign(static_cast<size_t>(period) * channels, 0.0f);
+    return ok();
+}
+
+Result<void> FeDma::prepare() {
+    pos.store(0, std::memory_order_release);
+    extra_delay.store(0, std::memory_order_relaxed);
+    pace_rate = 0;
+    paced_be = paced_fe = 0;
+    return ok();
+}
+
+int FeDma::trigger(TriggerCmd cmd) noexcept {
+    switch (cmd) {
+        case TriggerCmd::Start:
+        case TriggerCmd::Resume:
+        case TriggerCmd::PauseRelease: running.store(true, std::memory_order_seq_cst); return 0;
+        case TriggerCmd::Stop:
+        case TriggerCmd::PausePush:
+        case TriggerCmd::Suspend:
+            running.store(false, std::memory_order_seq_cst);
+            // Off the rt thread, wait out an FE stage in flight: after this, nothing touches the
+            // ring until the next start (snd_pcm_stop's sync_stop). On the rt thread the caller
+            // is that stage.
+            if (thread_role() != ThreadRole::Rt)
+                while (busy.load(std::memory_order_seq_cst)) std::this_thread::yield();
+            return 0;
+        case TriggerCmd::Drain: return 0;
+    }
+    return -EINVAL;
+}
+
+Frames FeDma::pointer() noexcept { return buffer ? pos.load(std::memory_order_acquire) % buffer : 0; }
+
+bool FeDma::begin_rt() noexcept {
+    // Dekker with trigger(): either control sees busy and waits, or we see running cleared.
+    busy.store(true, std::memory_order_seq_cst);
+    if (running.load(std::memory_order_seq_cst)) return true;
+    busy.store(false, std::memory_order_release);
+    return false;
+}
+
+// ---- FE stage ---------------------------------------------------------------------------------
+
+void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
+    FeDma& d = f.dma;
+    if (!d.begin_rt()) return;
+    PcmRuntime* pcm = d.pcm.load(std::memory_order_acquire);
+    if (!pcm || d.period == 0 || d.rate == 0 || be_rate == 0) {
+        d.end_rt();
+        return;
+    }
+    if (d.pace_rate != be_rate) {  // a new pacer: start counting afresh
+        d.pace_rate = be_rate;
+        d.paced_be = d.paced_fe = 0;
+    }
+    d.paced_be += be_frames;
+    const uint64_t total = d.paced_be * d.rate / be_rate;
+    Frames due = total - d.paced_fe;
+    d.paced_fe = total;
+    if (d.paced_be >= be_rate) {  // keep the counters small; exact, since total >= rate here
+        d.paced_be -= be_rate;
+        d.paced_fe -= d.rate;
+    }
+
+    const LinkSet* set = f.published.load(std::memory_order_acquire);
+    const uint32_t links = set ? set->count : 0;
+    while (due > 0 && d.running.load(std::memory_order_relaxed)) {
+        const Frames pos = d.pos.load(std::memory_order_relaxed);
+        const Frames chunk = std::min(due, d.period - pos % d.period);
+        const size_t samples = static_cast<size_t>(chunk) * d.channels;
+        if (f.dir == Stream::Playback) {
+            pcm->dma_read_rt(pos % d.buffer, chunk, d.raw.data());
+            dsp::to_float(d.format, d.raw.data(), d.mix.data(), samples);
+            for (uint32_t i = 0; i < links; ++i)
+                if (Port* p = set->links[i].port) p->push_from_fe(d.mix.data(), chunk);
+        } else {
+            std::fill_n(d.mix.data(), samples, 0.0f);
+            for (uint32_t i = 0; i < links; ++i)
+                if (Port* p = set->links[i].port) p->mix_into_fe(d.mix.data(), chunk);
+            dsp::from_float(d.format, d.mix.data(), d.raw.data(), samples);
+            pcm->dma_write_rt(pos % d.buffer, chunk, d.raw.data());
+        }
+        d.pos.store(pos + chunk, std::memory_order_release);
+        due -= chunk;
+        // The FE's period interrupt: may stop the stream (xrun, drain done).
+        if ((pos + chunk) % d.period == 0) pcm->period_elapsed_rt();
+    }
+    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames.
+    for (uint32_t i = 0; i < links; ++i)
+        if (const Port* p = set->links[i].port; p && healthy(set->links[i].be)) {
+            d.extra_delay.store(p->queued() * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
+                                std::memory_order_relaxed);
+            break;
+        }
+    d.end_rt();
+}
+
+// ---- BE tick ------------------------------------------------------------------------------------
+
+void BeStream::period_rt(Frames frames) noexcept {
+    if (failed.load(std::memory_order_relaxed) != 0 || period == 0) return;
+    frames = std::min(frames, period);
+    const size_t samples = static_cast<size_t>(frames) * channels;
+    const int slot = rt_reader_slot();
+    rt_epoch().enter(slot);
+    const PortSet* set = ports.load(std::memory_order_acquire);
+    const uint32_t n = set ? set->count : 0;
+    auto fe_of = [&](uint32_t i) -> FeStream& { return *(*fes)[set->fe[i]]; };
+    // A port made for an older configuration of this BE (another FE re-configured it while
+    // this one was stopped) is left alone until its FE prepares again.
+    auto fits = [&](uint32_t i) {
+        const PortConfig& c = set->ports[i]->config();
+        return c.be_channels == channels && c.be_rate == rate && c.be_period >= frames;
+    };
+    int64_t rc = 0;
+    if (dir == Stream::Playback) {
+        for (uint32_t i = 0; i < n; ++i)
+            if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
+        std::fill_n(bus.data(), samples, 0.0f);
+        for (uint32_t i = 0; i < n; ++i)
+            if (fits(i)) set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed));
+        dsp::from_float(format, bus.data(), raw.data(), samples);
+        rc = backend->write_rt(raw.data(), frames);
+    } else {
+        rc = backend->read_rt(raw.data(), frames);
+        if (rc >= 0) dsp::to_float(format, raw.data(), bus.data(), samples);
+        else std::fill_n(bus.data(), samples, 0.0f);
+        for (uint32_t i = 0; i < n; ++i)
+            if (fits(i)) set->ports[i]->push_from_be(bus.data(), frames);
+        for (uint32_t i = 0; i < n; ++i)
+            if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
+    }
+    if (rc == -EPIPE) {
+        device_xruns.fetch_add(1, std::memory_order_relaxed);
+        if (rt_events) rt_events->push(RtEvent{RtEvent::Kind::DeviceXrun, 0, id, TriggerCmd::Start, -EPIPE});
+    } else if (rc < 0) {
+        // The device failed. Only this BE's FEs notice: those with another healthy BE see an
+        // xrun (and go on with it after prepare), those left with none are disconnected.
+        const int err = device_gone(static_cast<int>(rc)) ? static_cast<int>(rc) : -EIO;
+        failed.store(err, std::memory_order_release);
+        if (rt_events) rt_events->push(RtEvent{RtEvent::Kind::DeviceFailed, 0, id, TriggerCmd::Start, err});
+        for (uint32_t i = 0; i < n; ++i) {
+            FeStream& f = fe_of(i);
+            PcmRuntime* pcm = f.dma.pcm.load(std::memory_order_acquire);
+            if (!pcm) continue;
+            bool other = false;
+            if (const LinkSet* ls = f.published.load(std::memory_order_acquire))
+                for (uint32_t k = 0; k < ls->count; ++k)
+                    other = other || (ls->links[k].be != this && ls->links[k].be &&
+                                      ls->links[k].be->failed.load(std::memory_order_relaxed) == 0);
+            pcm->hw_error_rt(!other);
+        }
+    }
+    rt_epoch().exit(slot);
+}
+
+}  // namespace dynpcm::detail

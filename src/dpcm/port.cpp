@@ -1,0 +1,145 @@
+#include "dpcm/port.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace dynpcm::detail {
+
+namespace {
+Frames ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+Port::Port(const PortConfig& c)
+    : cfg_(c),
+      map_(c.dir == Stream::Playback ? dsp::ChannelMap::standard(c.fe_channels, c.be_channels)
+                                     : dsp::ChannelMap::standard(c.be_channels, c.fe_channels)) {}
+
+Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
+    if (c.fe_channels == 0 || c.be_channels == 0 || c.fe_rate == 0 || c.be_rate == 0 || c.fe_period == 0 ||
+        c.be_period == 0)
+        return Error(-EINVAL, "port: incomplete configuration");
+    std::unique_ptr<Port> p(new Port(c));
+    if (c.fe_rate != c.be_rate) {
+        auto r = c.dir == Stream::Playback ? dsp::Resampler::create(c.be_channels, c.fe_rate, c.be_rate)
+                                           : dsp::Resampler::create(c.be_channels, c.be_rate, c.fe_rate);
+        if (!r) return std::move(r).error();
+        p->src_ = std::move(*r);
+    }
+    // One FE chunk expressed in BE frames, with room for the resampler's rounding.
+    const Frames fe_in_be = ceil_div(c.fe_period * c.be_rate, c.fe_rate) + 16;
+    const Frames block = std::max(c.be_period, fe_in_be);
+    const unsigned wide = std::max(c.fe_channels, c.be_channels);
+    p->fifo_ = std::make_unique<SpscRing<float>>(static_cast<size_t>(4 * block + 256) * c.be_channels);
+    p->mapped_.assign(static_cast<size_t>(c.fe_period) * wide, 0.0f);
+    p->staged_.assign(static_cast<size_t>(block + 64) * c.be_channels, 0.0f);
+    p->work_.assign(static_cast<size_t>(c.fe_period) * c.be_channels, 0.0f);
+    // Prefill: the consumer may run before the producer at the same instant (another BE's
+    // tick paces the FE), so one block of silence keeps it from ever running dry.
+    p->fifo_->push_zeros(static_cast<size_t>(block + 32) * c.be_channels);
+    p->gain_.store(c.gain);
+    p->gain_now_ = p->gain_to_ = c.fade_in ? 0.0f : c.gain;
+    return p;
+}
+
+void Port::apply_gain(float* acc, const float* src, Frames frames, unsigned channels) noexcept {
+    // The target is the routing gain while connected, silence while leaving. Any change of
+    // target restarts a linear ramp of fade_frames from wherever the gain is now.
+    const bool on = connected_.load(std::memory_order_acquire);
+    const float want = on ? gain_.load(std::memory_order_relaxed) : 0.0f;
+    if (want != gain_to_) {
+        gain_to_ = want;
+        ramp_left_ = cfg_.fade_frames;
+        if (ramp_left_ == 0) gain_now_ = want;
+    }
+    Frames done = 0;
+    if (ramp_left_ > 0) {
+        const Frames k = std::min(ramp_left_, frames);
+        const float to = gain_now_ + (gain_to_ - gain_now_) * static_cast<float>(k) / static_cast<float>(ramp_left_);
+        dsp::mix_add_ramp(acc, src, k, channels, gain_now_, k == ramp_left_ ? gain_to_ : to);
+        gain_now_ = k == ramp_left_ ? gain_to_ : to;
+        ramp_left_ -= k;
+        done = k;
+    }
+    if (done < frames && gain_now_ != 0.0f)
+        dsp::mix_add(acc + static_cast<size_t>(done) * channels, src + static_cast<size_t>(done) * channels,
+                     static_cast<size_t>(frames - done) * channels, gain_now_);
+    if (!on && ramp_left_ == 0 && gain_now_ == 0.0f) faded_out_.store(true, std::memory_order_release);
+}
+
+void Port::push_from_fe(const float* fe, Frames frames) noexcept {
+    const unsigned ch = cfg_.be_channels;
+    frames = std::min(frames, cfg_.fe_period);
+    const float* in = fe;
+    if (!map_.identity()) {
+        map_.apply(fe, mapped_.data(), frames);
+        in = mapped_.data();
+    }
+    if (!src_) {
+        const size_t want = static_cast<size_t>(frames) * ch;
+        if (fifo_->push(in, want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    size_t left = frames;
+    const size_t cap = staged_.size() / ch;
+    while (left > 0) {
+        const auto d = src_->process(in, left, staged_.data(), cap);
+        const size_t want = d.produced * ch;
+        if (fifo_->push(staged_.data(), want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+        if (d.consumed == 0 && d.produced == 0) break;
+        in += d.consumed * ch;
+        left -= d.consumed;
+    }
+}
+
+void Port::mix_into_be(float* bus, Frames frames, bool expect_data) noexcept {
+    const unsigned ch = cfg_.be_channels;
+    frames = std::min<Frames>(frames, staged_.size() / ch);
+    const size_t want = static_cast<size_t>(frames) * ch;
+    const size_t got = fifo_->pop(staged_.data(), want);
+    if (got < want) {
+        std::memset(staged_.data() + got, 0, (want - got) * sizeof(float));
+        if (expect_data) underruns_.fetch_add(1, std::memory_order_relaxed);
+    }
+    apply_gain(bus, staged_.data(), frames, ch);
+}
+
+void Port::push_from_be(const float* bus, Frames frames) noexcept {
+    const size_t want = static_cast<size_t>(frames) * cfg_.be_channels;
+    if (fifo_->push(bus, want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Port::mix_into_fe(float* fe, Frames frames) noexcept {
+    const unsigned ch = cfg_.be_channels;
+    frames = std::min(frames, cfg_.fe_period);
+    float* out = work_.data();  // FE frames in BE channels
+    size_t made = 0;
+    if (!src_) {
+        made = fifo_->pop(out, static_cast<size_t>(frames) * ch) / ch;
+    } else {
+        const size_t cap = staged_.size() / ch;
+        while (made < frames) {
+            if (staged_len_ == 0) {
+                staged_at_ = 0;
+                staged_len_ = fifo_->pop(staged_.data(), cap * ch) / ch;
+                if (staged_len_ == 0) break;
+            }
+            const auto d = src_->process(staged_.data() + staged_at_ * ch, staged_len_, out + made * ch, frames - made);
+            staged_at_ += d.consumed;
+            staged_len_ -= d.consumed;
+            made += d.produced;
+            if (d.consumed == 0 && d.produced == 0) break;
+        }
+    }
+    if (made < frames) {
+        std::memset(out + made * ch, 0, (frames - made) * ch * sizeof(float));
+        underruns_.fetch_add(1, std::memory_order_relaxed);
+    }
+    const float* in = out;
+    if (!map_.identity()) {
+        map_.apply(out, mapped_.data(), frames);
+        in = mapped_.data();
+    }
+    apply_gain(fe, in, frames, cfg_.fe_channels);
+}
+
+}  // namespace dynpcm::detail

@@ -1,0 +1,100 @@
+#pragma once
+// Port: one FE->BE link's share of the data path. It carries samples between the FE's
+// domain (its rate and channels) and the BE's (its rate and channels) through a FIFO of
+// float frames in the BE's domain, with the link's gain and its fade in or out.
+//
+// Playback: the FE stage push_from_fe()s the FE's frames (mapped to the BE's channels, then
+// resampled to its rate); the BE stage mix_into_be()s exactly one BE period, ramping the gain.
+// Capture: the BE stage push_from_be()s each BE period (fan-out: every port of the BE gets
+// it); the FE stage mix_into_fe()s exactly the FE frames it needs (resampled to the FE's
+// rate, then mapped to its channels).
+//
+// Ownership. The configuration is fixed at creation (control thread, which allocates
+// everything here). While published, the rt thread alone runs the four data methods; the
+// control thread only writes the gain and connection targets (atomics) and reads counters.
+// A port is freed by control only after it is unpublished and a grace period has passed.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dynpcm/core/result.h"
+#include "dynpcm/dsp/mix.h"
+#include "dynpcm/dsp/resampler.h"
+#include "dynpcm/pcm/state.h"
+#include "dynpcm/pcm/sw_params.h"
+#include "dynpcm/rt/spsc_ring.h"
+
+namespace dynpcm::detail {
+
+struct PortConfig {
+    Stream dir = Stream::Playback;
+    uint32_t fe_rate = 48000, be_rate = 48000;
+    unsigned fe_channels = 2, be_channels = 2;
+    Frames fe_period = 1024;  ///< the most FE frames one mix_into_fe/push_from_fe handles
+    Frames be_period = 1024;  ///< the most BE frames one BE-stage call handles
+    Frames fade_frames = 0;   ///< gain ramps take this long (in the domain where gain applies)
+    float gain = 1.0f;        ///< linear, from the routing mixer's volume
+    bool fade_in = false;     ///< start silent and ramp up (joined a running stream)
+};
+
+class Port {
+public:
+    /// Thread: control. Allocates: yes.
+    static Result<std::unique_ptr<Port>> create(const PortConfig& config);
+
+    const PortConfig& config() const noexcept { return cfg_; }
+
+    // ---- control side. Thread: control. Blocking: wait-free. Allocates: no.
+    void set_gain(float gain) noexcept { gain_.store(gain, std::memory_order_relaxed); }
+    float gain() const noexcept { return gain_.load(std::memory_order_relaxed); }
+    /// false: fade out and stay silent (the link is leaving); true: fade (back) in.
+    void set_connected(bool on) noexcept {
+        faded_out_.store(false, std::memory_order_relaxed);
+        connected_.store(on, std::memory_order_release);
+    }
+    /// The rt side finished fading out after set_connected(false).
+    bool faded_out() const noexcept { return faded_out_.load(std::memory_order_acquire); }
+    uint64_t underruns() const noexcept { return underruns_.load(std::memory_order_relaxed); }
+    uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
+    /// BE frames queued in the FIFO (approximate while running). Thread: any.
+    Frames queued() const noexcept { return static_cast<Frames>(fifo_->readable() / cfg_.be_channels); }
+
+    // ---- the data path. Thread: rt. Blocking: wait-free. Allocates: no.
+    /// Playback, FE stage: `frames` (<= fe_period) FE frames in.
+    void push_from_fe(const float* fe, Frames frames) noexcept;
+    /// Playback, BE stage: adds `frames` (<= be_period) BE frames, with gain, into `bus`.
+    /// `expect_data`: the FE is running, so a short FIFO is an underrun.
+    void mix_into_be(float* bus, Frames frames, bool expect_data) noexcept;
+    /// Capture, BE stage: `frames` (<= be_period) BE frames in.
+    void push_from_be(const float* bus, Frames frames) noexcept;
+    /// Capture, FE stage: adds `frames` (<= fe_period) FE frames, with gain, into `fe`.
+    void mix_into_fe(float* fe, Frames frames) noexcept;
+
+private:
+    explicit Port(const PortConfig& c);
+    void apply_gain(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
+
+    PortConfig cfg_;
+    dsp::ChannelMap map_;
+    std::unique_ptr<dsp::Resampler> src_;
+    std::unique_ptr<SpscRing<float>> fifo_;  // BE-domain frames, interleaved
+    std::vector<float> mapped_;   // playback: FE frames in BE channels; capture: FE frames
+    std::vector<float> staged_;   // resampler output (playback) / input (capture) / a BE period
+    std::vector<float> work_;     // capture: resampled FE frames, still in BE channels
+    size_t staged_at_ = 0, staged_len_ = 0;  // capture: unconsumed resampler input (frames)
+
+    std::atomic<float> gain_{1.0f};
+    std::atomic<bool> connected_{true};
+    std::atomic<bool> faded_out_{false};
+    std::atomic<uint64_t> underruns_{0};
+    std::atomic<uint64_t> overruns_{0};
+
+    // rt-owned ramp state
+    float gain_now_ = 1.0f;
+    float gain_to_ = 1.0f;
+    Frames ramp_left_ = 0;
+};
+
+}  // namespace dynpcm::detail

@@ -1,0 +1,353 @@
+#pragma once
+// The DPCM engine's internal types, shared by the control side (dpcm.cpp) and the data path
+// (data_path.cpp): FE and BE streams, the link sets published to the realtime thread, and
+// the engine's Impl. Not a public header.
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dpcm/port.h"
+#include "dynpcm/backend/backend.h"
+#include "dynpcm/dpcm/dpcm.h"
+#include "dynpcm/rt/event_queue.h"
+#include "dynpcm/rt/serial_executor.h"
+#include "dynpcm/sim/sim_dma.h"
+
+namespace dynpcm::detail {
+
+constexpr size_t kMax = Dpcm::kMaxStreams;
+
+/// What one FE contributes to a shared BE: the per-FE form of be_start / be_pause, so that a
+/// stale or repeated command can never count twice.
+enum class FeRole : uint8_t { Idle, Running, Paused, Suspended };
+
+struct BeCmd {
+    uint32_t fe;
+    TriggerCmd cmd;
+};
+
+struct BeStream;
+struct FeStream;
+
+/// One FE->BE link as the realtime thread sees it. `port` is null until the FE is prepared.
+struct Link {
+    BeStream* be;
+    uint32_t be_id;
+    Port* port;
+};
+
+/// An FE's BE set: immutable once published.
+struct LinkSet {
+    uint32_t count = 0;
+    std::array<Link, kMax> links{};
+};
+
+/// A BE's ports, one per connected and prepared FE: immutable once published.
+struct PortSet {
+    uint32_t count = 0;
+    std::array<Port*, kMax> ports{};
+    std::array<uint32_t, kMax> fe{};  // the FE stream id of each port
+};
+
+/// What the realtime thread reports to control, without allocating.
+struct RtEvent {
+    enum class Kind : uint8_t { TriggerFailed, DeviceXrun, DeviceFailed };
+    Kind kind;
+    uint32_t fe;
+    uint32_t be;
+    TriggerCmd cmd;
+    int rc;
+};
+
+struct BeStream final : SimDma::Client {
+    uint32_t id = 0;
+    size_t be_index = 0;
+    Stream dir = Stream::Playback;
+    const BeLink* link = nullptr;
+    std::unique_ptr<SimDma> dma;          // the BE's clock: one tick per period
+    std::unique_ptr<Backend> backend;     // what plays or records the samples
+    std::shared_ptr<const HwConstraints> constraints;
+    EventQueue<RtEvent, 256>* rt_events = nullptr;
+    const std::vector<std::unique_ptr<FeStream>>* fes = nullptr;  // the engine's FE streams
+
+    // Published for the rt thread: the ports of the FEs connected to this BE.
+    std::atomic<PortSet*> ports{nullptr};
+    /// Negative errno once the device failed on the rt thread; 0 while healthy. Cleared by a
+    /// successful prepare.
+    std::atomic<int> failed{0};
+    std::atomic<uint64_t> device_xruns{0};
+    // The data path's configuration and scratch: written by control in be_hw_params while the
+    // BE is stopped, read by the rt thread while it runs.
+    uint32_t rate = 0;
+    unsigned channels = 0;
+    Format format = Format::S16_LE;
+    Frames period = 0;
+    std::vector<float> bus;
+    std::vector<std::byte> raw;
+
+    /// The BE's clock tick: the data path (data_path.cpp). Thread: rt.
+    void period_rt(Frames frames) noexcept override;
+
+    // Everything below is touched only by the owner of `exec`.
+    SerialExecutor<BeCmd, 4 * kMax> exec;
+    DpcmState state = DpcmState::New;
+    uint32_t users = 0;
+    uint64_t clients = 0;
+    std::array<FeRole, kMax> role{};
+    uint32_t be_start = 0;
+    uint32_t be_pause = 0;
+    std::optional<HwParams> params;
+    std::vector<std::string> warnings;
+
+    // The hardware: the backend starts before its clock ticks, and stops after it stopped.
+    int hw(TriggerCmd c, uint32_t fe) noexcept {
+        const bool up = c == TriggerCmd::Start || c == TriggerCmd::Resume || c == TriggerCmd::PauseRelease;
+        int rc = 0;
+        if (up) {
+            rc = backend->trigger(c);
+            if (rc >= 0) {
+                rc = dma->trigger(c);
+                if (rc < 0) (void)backend->trigger(TriggerCmd::Stop);
+            }
+        } else {
+            rc = dma->trigger(c);
+            if (rc >= 0) rc = backend->trigger(c);
+        }
+        if (rc < 0 && rt_events) rt_events->push(RtEvent{RtEvent::Kind::TriggerFailed, fe, id, c, rc});
+        return rc;
+    }
+
+    // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
+    // One FE's role becomes Running; only the first running FE reaches the hardware (with
+    // `hw_cmd`), and a refusal puts everything back as it was.
+    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe) noexcept {
+        r = FeRole::Running;
+        if (from == FeRole::Paused) --be_pause;
+        if (++be_start != 1) return 0;
+        if (const int rc = hw(hw_cmd, fe); rc < 0) {
+            r = from;
+            if (from == FeRole::Paused) ++be_pause;
+            --be_start;
+            return rc;
+        }
+        state = DpcmState::Start;
+        return 0;
+    }
+
+    // Returns the hardware's answer when this command reached it, else 0.
+    int apply(const BeCmd& c) noexcept {
+        FeRole& r = role[c.fe];
+        switch (c.cmd) {
+            case TriggerCmd::Start:
+                if (r != FeRole::Idle) return 0;
+                if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
+                    state != DpcmState::Start)
+                    return 0;
+                return become_running(r, FeRole::Idle,
+                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe);
+            case TriggerCmd::Resume:
+                if (r != FeRole::Suspended) return 0;
+                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe);
+            case TriggerCmd::PauseRelease:
+                if (r != FeRole::Paused) return 0;
+                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe);
+            case TriggerCmd::Stop: {
+                if (r == FeRole::Idle) return 0;
+                const FeRole was = r;
+                r = FeRole::Idle;
+                if (was == FeRole::Running) --be_start;
+                if (was == FeRole::Paused) --be_pause;
+                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return 0;
+                // The last running FE stopped. If another FE is only paused, the BE pauses
+                // instead of stopping (the kernel's be_pause rule).
+                if (be_pause > 0) {
+                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0) state = DpcmState::Paused;
+                } else if (hw(TriggerCmd::Stop, c.fe) >= 0) {
+                    state = DpcmState::Stop;
+                }
+                return 0;
+            }
+            case TriggerCmd::PausePush:
+                if (r != FeRole::Running) return 0;
+                r = FeRole::Paused;
+                --be_start;
+                ++be_pause;
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0)
+                    state = DpcmState::Paused;
+                return 0;
+            case TriggerCmd::Suspend:
+                if (r != FeRole::Running) return 0;
+                r = FeRole::Suspended;
+                --be_start;
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe) >= 0)
+                    state = DpcmState::Suspend;
+                return 0;
+            case TriggerCmd::Drain: return 0;  // DRAIN reaches only the FE
+        }
+        return 0;
+    }
+
+    auto executor() noexcept {
+        return [this](const BeCmd& c) noexcept { (void)apply(c); };
+    }
+    /// Runs `fn` as this BE's executor owner (control side).
+    template <class Fn>
+    auto locked(Fn&& fn) {
+        return exec.run(std::forward<Fn>(fn), executor());
+    }
+};
+
+/// The FE's DMA as its PcmRuntime sees it. There is no host clock of its own: the data path
+/// moves the FE's frames whenever the BE that paces the FE ticks, and the position is what it
+/// has moved. Control stops it by clearing `running` and waiting out an FE stage in flight
+/// (`busy`), the way snd_pcm_stop's sync_stop waits out an interrupt.
+class FeDma final : public PcmHardware {
+public:
+    explicit FeDma(SimClock& clock) : clock_(clock) {}
+
+    // PcmHardware. hw_params/prepare: control, allocate scratch. trigger: any thread.
+    Result<void> hw_params(const HwParams& p) override;
+    Result<void> prepare() override;
+    int trigger(TriggerCmd cmd) noexcept override;
+    Frames pointer() noexcept override;
+    int64_t now_ns() noexcept override { return clock_.now_ns(); }
+    Frames delay() noexcept override { return extra_delay.load(std::memory_order_relaxed); }
+    void attach(PcmRuntime& r) override { pcm.store(&r, std::memory_order_release); }
+    void detach(PcmRuntime&) override { pcm.store(nullptr, std::memory_order_release); }
+
+    /// The rt thread's side of the stop handshake: false when the FE is not running.
+    bool begin_rt() noexcept;
+    void end_rt() noexcept { busy.store(false, std::memory_order_release); }
+
+    SimClock& clock_;
+    std::atomic<PcmRuntime*> pcm{nullptr};
+    // Configuration: written by control in hw_params while stopped.
+    uint32_t rate = 0;
+    unsigned channels = 0;
+    Format format = Format::S16_LE;
+    Frames period = 0;
+    Frames buffer = 0;
+    uint32_t frame_bytes = 0;
+    std::vector<std::byte> raw;  // one period in the FE's format
+    std::vector<float> mix;      // one period in float
+    std::atomic<bool> running{false};
+    std::atomic<bool> busy{false};
+    std::atomic<Frames> pos{0};          // frames moved since prepare
+    std::atomic<Frames> extra_delay{0};  // frames queued past the ring (ports, device)
+    // Pacing, rt-owned: FE frames due = BE frames ticked * rate / pace_rate, exactly.
+    uint32_t pace_rate = 0;
+    uint64_t paced_be = 0;
+    uint64_t paced_fe = 0;
+};
+
+class FeHardware;
+
+struct FeStream {
+    // Both in dpcm.cpp, where FeHardware is complete.
+    explicit FeStream(SimClock& clock);
+    ~FeStream();
+    uint32_t id = 0;
+    size_t fe_index = 0;
+    Stream dir = Stream::Playback;
+    const FeLink* link = nullptr;
+    std::string label;
+    std::atomic<DpcmState> state{DpcmState::New};
+    FeDma dma;  // lives as long as the engine: the rt thread may look at it at any time
+    std::unique_ptr<FeHardware> hw;
+    std::unique_ptr<PcmRuntime> pcm;
+    std::optional<HwParams> params;
+    std::vector<uint32_t> bes;  // control's view of the connected BEs (ids)
+    std::array<std::unique_ptr<Port>, kMax> ports{};  // by BE id, once prepared; control-owned
+    struct Leaving {
+        uint32_t be;
+        int64_t deadline_ns;
+    };
+    std::vector<Leaving> leaving;  // BEs fading out before they disconnect
+    std::atomic<LinkSet*> published{nullptr};
+    bool closing = false;  // under the card lock: a close() is under way
+};
+
+/// The rt thread's data path (data_path.cpp).
+void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept;
+
+}  // namespace dynpcm::detail
+
+namespace dynpcm {
+
+struct Dpcm::Impl {
+    using FeStream = detail::FeStream;
+    using BeStream = detail::BeStream;
+    using LinkSet = detail::LinkSet;
+    using PortSet = detail::PortSet;
+    using Port = detail::Port;
+    using RtEvent = detail::RtEvent;
+
+    std::unique_ptr<Card> card;
+    Options opt;
+    mutable std::mutex mutex;  // the card's control lock (the kernel's pcm_mutex)
+    std::vector<std::unique_ptr<FeStream>> fes;  // index: fe_index * 2 + dir
+    std::vector<std::unique_ptr<BeStream>> bes;  // index: be_index * 2 + dir
+    std::vector<DpcmEvent> events;
+    EventQueue<RtEvent, 256> rt_events;
+    // Unprotected test mode: retired objects, never freed before the engine (sets poisoned).
+    std::vector<LinkSet*> graveyard;
+    std::vector<PortSet*> port_graveyard;
+    std::vector<std::unique_ptr<Port>> retired_ports_graveyard;
+
+    ~Impl();
+    /// Takes the card lock and finishes links whose fade-out has played.
+    std::unique_lock<std::mutex> lock();
+    FeStream* fe(size_t fe_index, Stream dir) const;
+    BeStream* be_by_link(size_t be_index, Stream dir) const;
+    void event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, std::string message);
+    void collect_rt_events();
+
+    // FE operations fanned out to BEs (the control side of dpcm_fe_dai_*).
+    Result<void> fe_hw_params(FeStream& f, const HwParams& params);
+    Result<void> fe_prepare(FeStream& f);
+    Result<void> fe_hw_free(FeStream& f);
+    int fe_trigger(FeStream& f, TriggerCmd cmd) noexcept;
+    void fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept;
+
+    // BE operations for one FE (dpcm_be_dai_startup / hw_params / prepare / hw_free / shutdown).
+    Result<void> be_startup(BeStream& b, const FeStream& f);
+    Result<void> be_hw_params(BeStream& b, const FeStream& f, const HwParams& fe_params);
+    Result<void> be_prepare(BeStream& b, const FeStream& f);
+    void be_hw_free(BeStream& b, const FeStream& f);
+    void be_shutdown(BeStream& b, const FeStream& f);
+    /// Brings the BE's view of this FE to the FE's current state (see the trigger rule).
+    void be_reconcile(BeStream& b, const FeStream& f);
+    bool others_in(const BeStream& b, const FeStream& f, std::initializer_list<DpcmState> states) const;
+
+    // Link sets and ports.
+    /// Publishes the FE's BE set and ports, and the port sets of the BEs they touch; frees
+    /// what they replace (and `retired` ports) after one grace period.
+    void publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired = {});
+    /// A port for the link (FE and BE configured), or null with a warning event.
+    std::unique_ptr<Port> make_port(FeStream& f, BeStream& b, bool fade_in);
+    /// Takes the FE's ports out (to be published away).
+    std::vector<std::unique_ptr<Port>> drop_ports(FeStream& f);
+    /// Fresh ports for every connected BE (at prepare), published.
+    void renew_ports(FeStream& f);
+    void update_gains();
+    std::vector<uint32_t> routed_bes(const FeStream& f) const;
+    Result<void> runtime_update();
+    /// Disconnects `be` from `f` now (runtime update or finished fade).
+    void disconnect(FeStream& f, uint32_t be);
+    /// Disconnects the leaving links whose fade has played (or can no longer play).
+    void finish_leaving();
+    bool any_leaving() const;
+    /// On a real-time clock, waits (bounded by their deadlines) for the links that started
+    /// fading out to finish and disconnect, so put() returns with the routing applied. On a
+    /// virtual clock the control thread drives time, so they finish at a later control call.
+    void settle_fades();
+    std::shared_ptr<const HwConstraints> merged_constraints(const FeStream& f, const std::vector<uint32_t>& be_ids,
+                                                            std::string* conflict) const;
+};
+
+}  // namespace dynpcm
