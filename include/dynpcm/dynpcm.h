@@ -1,6 +1,10 @@
 #pragma once
 /// Umbrella header: everything public in dynpcm.
 
+#include "dynpcm/backend/alsa_backend.h"
+#include "dynpcm/backend/backend.h"
+#include "dynpcm/backend/sim_backend.h"
+#include "dynpcm/backend/wav_backend.h"
 #include "dynpcm/core/result.h"
 #include "dynpcm/core/thread_role.h"
 #include "dynpcm/core/wait_word.h"
@@ -15,6 +19,7 @@
 #include "dynpcm/dpcm/state_dump.h"
 #include "dynpcm/dsp/convert.h"
 #include "dynpcm/dsp/mix.h"
+#include "dynpcm/dsp/resampler.h"
 #include "dynpcm/pcm/format.h"
 #include "dynpcm/pcm/hardware.h"
 #include "dynpcm/pcm/hw_params.h"
@@ -28,6 +33,7 @@
 #include "dynpcm/rt/event_queue.h"
 #include "dynpcm/rt/rt_epoch.h"
 #include "dynpcm/rt/serial_executor.h"
+#include "dynpcm/rt/spsc_ring.h"
 #include "dynpcm/sim/sim_clock.h"
 #include "dynpcm/sim/sim_dma.h"
 #include "dynpcm/version.h"

@@ -35,7 +35,12 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     p->work_.assign(static_cast<size_t>(c.fe_period) * c.be_channels, 0.0f);
     // Prefill: the consumer may run before the producer at the same instant (another BE's
     // tick paces the FE), so one block of silence keeps it from ever running dry.
-    p->fifo_->push_zeros(static_cast<size_t>(block + 32) * c.be_channels);
+    const Frames prefill = block + 32;
+    p->fifo_->push_zeros(static_cast<size_t>(prefill) * c.be_channels);
+    // Where the gain applies, how long the prefill (and the resampler's delay) lasts.
+    p->lead_ = c.dir == Stream::Playback
+                   ? prefill + (p->src_ ? static_cast<Frames>(p->src_->latency()) : 0)
+                   : prefill * c.fe_rate / c.be_rate + (p->src_ ? static_cast<Frames>(p->src_->latency()) : 0);
     p->gain_.store(c.gain);
     p->gain_now_ = p->gain_to_ = c.fade_in ? 0.0f : c.gain;
     return p;
@@ -64,6 +69,17 @@ void Port::apply_gain(float* acc, const float* src, Frames frames, unsigned chan
         dsp::mix_add(acc + static_cast<size_t>(done) * channels, src + static_cast<size_t>(done) * channels,
                      static_cast<size_t>(frames - done) * channels, gain_now_);
     if (!on && ramp_left_ == 0 && gain_now_ == 0.0f) faded_out_.store(true, std::memory_order_release);
+}
+
+void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept {
+    const Frames skip = std::min(lead_, frames);
+    lead_ -= skip;
+    if (skip == frames) {  // silence: adds nothing, and the ramp waits
+        if (!connected_.load(std::memory_order_acquire)) faded_out_.store(true, std::memory_order_release);
+        return;
+    }
+    const size_t off = static_cast<size_t>(skip) * channels;
+    apply_gain(acc + off, src + off, frames - skip, channels);
 }
 
 void Port::push_from_fe(const float* fe, Frames frames) noexcept {
@@ -100,7 +116,7 @@ void Port::mix_into_be(float* bus, Frames frames, bool expect_data) noexcept {
         std::memset(staged_.data() + got, 0, (want - got) * sizeof(float));
         if (expect_data) underruns_.fetch_add(1, std::memory_order_relaxed);
     }
-    apply_gain(bus, staged_.data(), frames, ch);
+    gain_after_lead(bus, staged_.data(), frames, ch);
 }
 
 void Port::push_from_be(const float* bus, Frames frames) noexcept {
@@ -139,7 +155,7 @@ void Port::mix_into_fe(float* fe, Frames frames) noexcept {
         map_.apply(out, mapped_.data(), frames);
         in = mapped_.data();
     }
-    apply_gain(fe, in, frames, cfg_.fe_channels);
+    gain_after_lead(fe, in, frames, cfg_.fe_channels);
 }
 
 }  // namespace dynpcm::detail

@@ -75,6 +75,9 @@ public:
 private:
     explicit Port(const PortConfig& c);
     void apply_gain(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
+    /// apply_gain() after skipping what is left of the lead-in silence: a fade-in ramps the
+    /// link's first real frames, not the silence queued ahead of them.
+    void gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
 
     PortConfig cfg_;
     dsp::ChannelMap map_;
@@ -92,6 +95,7 @@ private:
     std::atomic<uint64_t> overruns_{0};
 
     // rt-owned ramp state
+    Frames lead_ = 0;  // frames of the prefill still ahead of the first real frame: no ramp there
     float gain_now_ = 1.0f;
     float gain_to_ = 1.0f;
     Frames ramp_left_ = 0;

@@ -154,7 +154,8 @@ inline std::string be_line(const BeDump& b) {
 /// The card loaded into a Dpcm on a virtual clock.
 class DpcmRig {
 public:
-    explicit DpcmRig(std::string_view yaml = kCardYaml) {
+    explicit DpcmRig(std::string_view yaml = kCardYaml, std::optional<std::chrono::microseconds> fade = {})
+        : fade_(fade) {
         CardLoad load = load_card_string(yaml, "dpcm_test.yaml");
         if (!load.ok()) {
             std::string all;
@@ -262,10 +263,12 @@ public:
     std::unique_ptr<Dpcm> dpcm;
 
 private:
+    std::optional<std::chrono::microseconds> fade_;
     void create(std::unique_ptr<Card> card) {
         Dpcm::Options opt;
         opt.clock = &clock;
         opt.pcm_timeout = std::chrono::milliseconds(200);
+        if (fade_) opt.fade = *fade_;
         auto d = Dpcm::create(std::move(card), opt);
         if (!d.ok()) {
             ADD_FAILURE() << "fixture: Dpcm::create: " << d.error().message();
