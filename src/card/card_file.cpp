@@ -1,5 +1,7 @@
 #include "dynpcm/card/card_file.h"
 
+#include "dynpcm/backend/backend.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
@@ -483,10 +485,12 @@ private:
             } else {
                 err(b, "{}: backend must be a type name or a mapping", where);
             }
-            static const std::vector<std::string> kTypes{"sim", "null", "wav", "alsa"};
-            if (std::find(kTypes.begin(), kTypes.end(), link.backend.type) == kTypes.end())
-                err(b, "{}: unknown backend '{}'{} (sim, null, wav, alsa)", where, link.backend.type,
-                    did_you_mean(link.backend.type, kTypes));
+            if (auto r = check_backend_binding(link.backend); !r) err(b, "{}: {}", where, r.error().message());
+            // A WAV file named relative to the card file is found next to it.
+            if (auto it = link.backend.options.find("file"); link.backend.type == "wav" && it != link.backend.options.end()) {
+                const std::filesystem::path f(it->second), dir = std::filesystem::path(file_).parent_path();
+                if (f.is_relative() && !dir.empty()) it->second = (dir / f).string();
+            }
         }
         if (auto f = n["fixup"]) {
             if (check_keys(f, {"rate", "channels", "format"}, where + ": fixup")) {

@@ -16,7 +16,7 @@ namespace dynpcm::racetest {
 inline const char* kCard = R"(card: Race
 fe_links:
   - {name: Media, playback: {stream: Media Playback, formats: [S16_LE], rates: [48000], channels: 2}}
-  - {name: Deep, playback: {stream: Deep Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: Deep, playback: {stream: Deep Playback, formats: [S16_LE], rates: [44100, 48000], channels: 2}}
 be_links:
   - {name: BE-A, playback: {stream: A Playback}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
   - {name: BE-B, playback: {stream: B Playback}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
@@ -57,14 +57,15 @@ struct Rig {
         clock->stop();
     }
 
-    /// Opens an FE and configures 48 kHz stereo with the given period (frames) and 2 periods.
-    PcmRuntime* open(const std::string& fe, uint32_t period, bool nonblock = true) {
+    /// Opens an FE and configures stereo at `rate` with the given period (frames) and 2 periods.
+    /// The BEs run at 48 kHz: another rate puts a resampler on the data path.
+    PcmRuntime* open(const std::string& fe, uint32_t period, bool nonblock = true, uint32_t rate = 48000) {
         auto p = dpcm->open(fe, Stream::Playback, {.nonblock = nonblock, .timeout = std::chrono::milliseconds(2000)});
         EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().to_string());
         if (!p) return nullptr;
         HwParams hp = (*p)->hw_params_any();
         EXPECT_TRUE(hp.set(HwParam::Channels, 2).ok());
-        EXPECT_TRUE(hp.set(HwParam::Rate, 48000).ok());
+        EXPECT_TRUE(hp.set(HwParam::Rate, rate).ok());
         EXPECT_TRUE(hp.set(HwParam::PeriodSize, period).ok());
         EXPECT_TRUE(hp.set(HwParam::Periods, 2).ok());
         auto r = (*p)->hw_params(hp);

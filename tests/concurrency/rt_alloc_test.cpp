@@ -62,8 +62,9 @@ namespace {
 using namespace std::chrono_literals;
 
 // Two FEs on the real-time clock, starved now and then so the interrupt path stops them
-// (xrun -> FE trigger -> BE fan-out), while a control thread re-routes. Counts the realtime
-// thread's allocations over `window`.
+// (xrun -> FE trigger -> BE fan-out), while a control thread re-routes (ports join with a fade
+// in and leave with a fade out). Deep runs at 44.1 kHz into the 48 kHz BEs, so the data path
+// resamples. Counts the realtime thread's allocations over `window`.
 struct Workload {
     uint64_t allocs = 0;
     uint64_t frees = 0;
@@ -74,7 +75,7 @@ Workload run(std::chrono::milliseconds window) {
     Workload out;
     Rig rig;
     PcmRuntime* media = rig.open("Media", 48);
-    PcmRuntime* deep = rig.open("Deep", 48);
+    PcmRuntime* deep = rig.open("Deep", 44, true, 44100);
     if (!media || !deep) return out;
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> xruns{0};

@@ -308,6 +308,30 @@ be_links:
                      {"BE link 'Codec'", "unknown backend 'alsaa'", "(did you mean 'alsa'?)", "sim, null, wav, alsa"});
 }
 
+TEST(CardFileErrors, BackendOptionsAreCheckedWhereTheyAreWritten) {
+    auto card = [](const std::string& backend) {
+        return "card: X\nbe_links:\n  - name: Codec\n    playback: {stream: Codec Playback}\n    backend: " + backend + "\n";
+    };
+    expect_one_error(load(card("{type: sim, frequncy: 440}")), "t.yaml", 5,
+                     {"BE link 'Codec'", "backend 'sim' has no option 'frequncy'", "(did you mean 'frequency'?)"});
+    expect_one_error(load(card("{type: sim, level: loud}")), "t.yaml", 5, {"option level: 'loud' is not a number"});
+    expect_one_error(load(card("{type: sim, signal: square}")), "t.yaml", 5, {"option signal: 'square'"});
+    expect_one_error(load(card("{type: alsa, periods: 1}")), "t.yaml", 5, {"backend 'alsa'", "periods", "1"});
+    expect_one_error(load(card("{type: wav}")), "t.yaml", 5, {"backend 'wav'", "file"});
+    expect_one_error(load(card("{type: wav, file: x.wav, loop: maybe}")), "t.yaml", 5, {"loop", "'maybe'"});
+    expect_one_error(load(card("{type: null, device: hw}")), "t.yaml", 5, {"backend 'null' takes no options", "'device'"});
+}
+
+TEST(CardFile, AWavBackendsRelativeFileIsFoundNextToTheCardFile) {
+    const std::string text = "card: X\nbe_links:\n  - name: Codec\n    playback: {stream: Codec Playback}\n"
+                             "    backend: {type: wav, file: out/rec.wav}\n  - name: Abs\n"
+                             "    playback: {stream: Abs Playback}\n    backend: {type: wav, file: /tmp/abs.wav}\n";
+    CardLoad l = load_card_string(text, "/cards/phone/t.yaml");
+    ASSERT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors.front());
+    EXPECT_EQ(l.card->be_links()[0].backend.options.at("file"), "/cards/phone/out/rec.wav");
+    EXPECT_EQ(l.card->be_links()[1].backend.options.at("file"), "/tmp/abs.wav");
+}
+
 TEST(CardFileErrors, FeLinkWithNeitherPlaybackNorCapture) {
     const std::string text = R"(card: X
 fe_links:

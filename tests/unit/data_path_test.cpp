@@ -2,11 +2,15 @@
 // virtual clock. Sample-exact where the path is exact, measured (FFT, steps) where it is not.
 
 #include <gtest/gtest.h>
+#include <sndfile.h>
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <numbers>
 #include <vector>
 
@@ -503,6 +507,116 @@ TEST_F(DataPath, ADeviceXrunIsRecoveredByTheBackendAndReported) {
     EXPECT_EQ(sim("Spk").xruns(), 1u);
     const auto events = rig.dpcm->take_events();
     EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const DpcmEvent& e) { return e.kind == DpcmEvent::Kind::BeXrun; }));
+}
+
+}  // namespace
+}  // namespace dynpcm::dpcmtest
+
+// ---- real backends through the engine ----------------------------------------------------------
+
+namespace dynpcm::dpcmtest {
+namespace {
+
+/// A one-FE, one-BE card whose BE is `backend`.
+std::string one_link_card(const std::string& backend) {
+    return "card: Real\nfe_links:\n  - {name: Out, playback: {stream: Out Playback, formats: [S16_LE], rates: [48000], "
+           "channels: 2}}\nbe_links:\n  - {name: Dev, playback: {stream: Dev Playback}, backend: " +
+           backend + ", fixup: {rate: 48000, channels: 2, format: S16_LE}}\nwidgets:\n  - {name: Jack, type: spk}\n"
+           "routes:\n  - [Dev Playback, ~, Out Playback]\n  - [Jack, ~, Dev Playback]\n";
+}
+
+/// Plays `frames` frames of a never-zero stereo pattern through the card's one FE, then closes
+/// it (which closes the BE and its device or file). Returns the pattern.
+std::vector<int16_t> play_pattern_and_close(DpcmRig& rig, Frames frames) {
+    std::vector<int16_t> pattern(static_cast<size_t>(frames) * 2);
+    for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<int16_t>(1 + (i * 7919) % 30000);
+    PcmRuntime* p = rig.open("Out");
+    if (!p || !is_ok(DpcmRig::configure(*p))) return {};
+    Frames done = 0;
+    while (done < frames) {
+        const Frames n = std::min(p->avail_update(), frames - done);
+        if (n > 0) {
+            EXPECT_TRUE(is_ok(p->writei(pattern.data() + done * 2, n)));
+            done += n;
+        }
+        if (p->state() == PcmState::Prepared) {
+            EXPECT_TRUE(is_ok(p->start()));
+        }
+        EXPECT_TRUE(is_ok(rig.clock.advance(kStep)));
+    }
+    // Silence after it, while the tail leaves the ring and the port's FIFO.
+    const std::vector<int16_t> zeros(2 * 4096, 0);
+    for (int i = 0; i < 40; ++i) {
+        EXPECT_TRUE(is_ok(p->writei(zeros.data(), p->avail_update())));
+        EXPECT_TRUE(is_ok(rig.clock.advance(kStep)));
+    }
+    EXPECT_EQ(p->state(), PcmState::Running);
+    EXPECT_TRUE(is_ok(rig.dpcm->close("Out", Stream::Playback)));
+    return pattern;
+}
+
+/// The samples after the leading silence (the device's and the port's prefill).
+std::vector<int16_t> after_silence(const std::vector<int16_t>& v) {
+    auto it = std::find_if(v.begin(), v.end(), [](int16_t x) { return x != 0; });
+    return {it, v.end()};
+}
+
+TEST(RealBackends, TheAlsaBackendWritesExactlyWhatTheFrontendPlayedThroughAlsaLibsFilePcm) {
+    const std::string raw = ::testing::TempDir() + "dynpcm_alsa_file.raw";
+    std::remove(raw.c_str());
+    DpcmRig rig(one_link_card("{type: alsa, device: \"file:'" + raw + "',raw\"}"));
+    ASSERT_NE(rig.dpcm, nullptr);
+    const auto pattern = play_pattern_and_close(rig, 9600);
+    std::ifstream in(raw, std::ios::binary);
+    ASSERT_TRUE(in) << raw;
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<int16_t> got(bytes.size() / 2);
+    std::memcpy(got.data(), bytes.data(), got.size() * 2);
+    const auto played = after_silence(got);
+    ASSERT_GE(played.size(), pattern.size());
+    EXPECT_TRUE(std::equal(pattern.begin(), pattern.end(), played.begin())) << "every byte, in order";
+    std::remove(raw.c_str());
+}
+
+TEST(RealBackends, TheAlsaBackendAgainstTheNullPcmMovesEveryPeriod) {
+    DpcmRig rig(one_link_card("{type: alsa, device: \"null\"}"));
+    ASSERT_NE(rig.dpcm, nullptr);
+    PcmRuntime* p = rig.open("Out");
+    ASSERT_NE(p, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*p));
+    DPCM_ASSERT_OK(DpcmRig::run(*p));
+    DPCM_ASSERT_OK(rig.advance_periods(3));
+    EXPECT_EQ(rig.dpcm->backend("Dev", Stream::Playback)->position(), 3u * kPeriod);
+    EXPECT_EQ(p->state(), PcmState::Running);
+}
+
+TEST(RealBackends, TheWavBackendRecordsWhatTheFrontendPlayed) {
+    const std::string wav = ::testing::TempDir() + "dynpcm_engine_rec.wav";
+    DpcmRig rig(one_link_card("{type: wav, file: \"" + wav + "\"}"));
+    ASSERT_NE(rig.dpcm, nullptr);
+    const auto pattern = play_pattern_and_close(rig, 9600);
+    SF_INFO info{};
+    SNDFILE* f = sf_open(wav.c_str(), SFM_READ, &info);
+    ASSERT_NE(f, nullptr) << sf_strerror(nullptr);
+    EXPECT_EQ(info.samplerate, 48000);
+    EXPECT_EQ(info.channels, 2);
+    std::vector<int16_t> got(static_cast<size_t>(info.frames) * 2);
+    EXPECT_EQ(sf_readf_short(f, got.data(), info.frames), info.frames);
+    sf_close(f);
+    const auto played = after_silence(got);
+    ASSERT_GE(played.size(), pattern.size());
+    EXPECT_TRUE(std::equal(pattern.begin(), pattern.end(), played.begin()));
+    std::remove(wav.c_str());
+}
+
+TEST(RealBackends, AnAlsaDeviceThatDoesNotExistFailsTheOpenNamingIt) {
+    DpcmRig rig(one_link_card("{type: alsa, device: \"hw:42,0\"}"));
+    ASSERT_NE(rig.dpcm, nullptr);
+    auto r = rig.dpcm->open("Out", Stream::Playback);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("hw:42,0"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("Dev"), std::string::npos) << r.error().message();
+    DPCM_EXPECT_INVARIANTS(rig);
 }
 
 }  // namespace
