@@ -41,6 +41,7 @@ public:
         size_t w = write_.load(std::memory_order_relaxed);
         const size_t room = (r > w ? r - w : r + buf_.size() - w) - 1;
         n = std::min(n, room);
+        if (n == 0) return 0;
         const size_t first = std::min(n, buf_.size() - w);
         std::memcpy(&buf_[w], src, first * sizeof(T));
         std::memcpy(&buf_[0], src + first, (n - first) * sizeof(T));
@@ -55,6 +56,7 @@ public:
         size_t w = write_.load(std::memory_order_relaxed);
         const size_t room = (r > w ? r - w : r + buf_.size() - w) - 1;
         n = std::min(n, room);
+        if (n == 0) return 0;
         const size_t first = std::min(n, buf_.size() - w);
         std::memset(static_cast<void*>(&buf_[w]), 0, first * sizeof(T));
         std::memset(static_cast<void*>(&buf_[0]), 0, (n - first) * sizeof(T));
@@ -70,6 +72,7 @@ public:
         size_t r = read_.load(std::memory_order_relaxed);
         const size_t have = w >= r ? w - r : w + buf_.size() - r;
         n = std::min(n, have);
+        if (n == 0) return 0;  // dst may then be null (an empty vector's data())
         const size_t first = std::min(n, buf_.size() - r);
         std::memcpy(dst, &buf_[r], first * sizeof(T));
         std::memcpy(dst + first, &buf_[0], (n - first) * sizeof(T));
