@@ -493,7 +493,7 @@ private:
             }
         }
         if (auto f = n["fixup"]) {
-            if (check_keys(f, {"rate", "channels", "format"}, where + ": fixup")) {
+            if (check_keys(f, {"rate", "channels", "format", "channel_map"}, where + ": fixup")) {
                 if (f["rate"]) link.fixup.rate = uint(f["rate"], where + ": fixup rate", 1, 768000);
                 if (f["channels"]) link.fixup.channels = uint(f["channels"], where + ": fixup channels", 1, 64);
                 if (f["format"])
@@ -501,6 +501,20 @@ private:
                         link.fixup.format = parse_format(*s);
                         if (!link.fixup.format) err(f["format"], "{}: unknown format '{}'", where, *s);
                     }
+                if (auto m = f["channel_map"]) {
+                    if (!m.IsSequence() || m.size() == 0) {
+                        err(m, "{}: fixup channel_map must be a list of FE channels, one per BE channel", where);
+                    } else {
+                        for (const auto& c : m)
+                            if (auto v = integer(c, where + ": fixup channel_map")) {
+                                if (*v < -1 || *v > 63) err(c, "{}: fixup channel_map: {} is not an FE channel (0..63, or -1 for none)", where, *v);
+                                else link.fixup.channel_map.push_back(static_cast<int>(*v));
+                            }
+                        if (link.fixup.channels && link.fixup.channel_map.size() != *link.fixup.channels)
+                            err(m, "{}: fixup channel_map has {} entries but the BE runs {} channels", where,
+                                link.fixup.channel_map.size(), *link.fixup.channels);
+                    }
+                }
             }
         }
         if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());

@@ -378,6 +378,7 @@ std::unique_ptr<Port> Dpcm::Impl::make_port(FeStream& f, BeStream& b, bool fade_
     c.fade_frames = static_cast<Frames>(static_cast<uint64_t>(opt.fade.count()) * ramp_rate / 1000000);
     c.gain = static_cast<float>(card->route_gain(f.fe_index, b.be_index, f.dir).value_or(0.0));
     c.fade_in = fade_in && c.fade_frames > 0;
+    c.channel_map = b.link->fixup.channel_map;
     auto p = Port::create(c);
     if (!p) {
         event(DpcmEvent::Kind::Warning, f, &b, fmt::format("no data path: {}", p.error().message()));

@@ -9,10 +9,30 @@ namespace {
 Frames ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
-Port::Port(const PortConfig& c)
-    : cfg_(c),
-      map_(c.dir == Stream::Playback ? dsp::ChannelMap::standard(c.fe_channels, c.be_channels)
-                                     : dsp::ChannelMap::standard(c.be_channels, c.fe_channels)) {}
+static dsp::ChannelMap channel_map_of(const PortConfig& c) {
+    if (c.channel_map.empty())
+        return c.dir == Stream::Playback ? dsp::ChannelMap::standard(c.fe_channels, c.be_channels)
+                                         : dsp::ChannelMap::standard(c.be_channels, c.fe_channels);
+    // The map says, per BE channel, its FE channel. Playback: BE channel i plays FE channel
+    // map[i]. Capture: FE channel j takes the first BE channel mapped to it.
+    std::vector<int> source;
+    if (c.dir == Stream::Playback) {
+        for (unsigned i = 0; i < c.be_channels; ++i) {
+            const int fe = i < c.channel_map.size() ? c.channel_map[i] : -1;
+            source.push_back(fe >= 0 && static_cast<unsigned>(fe) < c.fe_channels ? fe : -1);
+        }
+        return dsp::ChannelMap::by_index(c.fe_channels, source);
+    }
+    source.assign(c.fe_channels, -1);
+    for (unsigned i = 0; i < c.be_channels && i < c.channel_map.size(); ++i) {
+        const int fe = c.channel_map[i];
+        if (fe >= 0 && static_cast<unsigned>(fe) < c.fe_channels && source[static_cast<size_t>(fe)] < 0)
+            source[static_cast<size_t>(fe)] = static_cast<int>(i);
+    }
+    return dsp::ChannelMap::by_index(c.be_channels, source);
+}
+
+Port::Port(const PortConfig& c) : cfg_(c), map_(channel_map_of(c)) {}
 
 Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     if (c.fe_channels == 0 || c.be_channels == 0 || c.fe_rate == 0 || c.be_rate == 0 || c.fe_period == 0 ||

@@ -37,6 +37,7 @@ struct PortConfig {
     Frames fade_frames = 0;   ///< gain ramps take this long (in the domain where gain applies)
     float gain = 1.0f;        ///< linear, from the routing mixer's volume
     bool fade_in = false;     ///< start silent and ramp up (joined a running stream)
+    std::vector<int> channel_map;  ///< per BE channel, its FE channel (-1: none); empty: standard
 };
 
 class Port {

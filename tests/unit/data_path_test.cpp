@@ -621,3 +621,114 @@ TEST(RealBackends, AnAlsaDeviceThatDoesNotExistFailsTheOpenNamingIt) {
 
 }  // namespace
 }  // namespace dynpcm::dpcmtest
+
+namespace dynpcm::dpcmtest {
+namespace {
+
+TEST(ChannelMaps, AFixupsChannelMapPairsFrontendAndBackendChannelsBothWays) {
+    const std::string card = R"(card: Maps
+fe_links:
+  - {name: Out, playback: {stream: Out Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: In, capture: {stream: In Capture, formats: [S16_LE], rates: [48000], channels: 2}}
+be_links:
+  - {name: Amp, playback: {stream: Amp Playback}, backend: {type: sim, monitor: 5},
+     fixup: {rate: 48000, channels: 4, format: S16_LE, channel_map: [1, 0, -1, 0]}}
+  - {name: Array, capture: {stream: Array Capture}, backend: {type: sim, signal: sine, frequency: 1000, level: -6},
+     fixup: {rate: 48000, channels: 2, format: S16_LE, channel_map: [-1, 1]}}
+widgets:
+  - {name: Spk, type: spk}
+  - {name: Mics, type: mic}
+routes:
+  - [Amp Playback, ~, Out Playback]
+  - [Spk, ~, Amp Playback]
+  - [Array Capture, ~, Mics]
+  - [In Capture, ~, Array Capture]
+)";
+    DpcmRig rig(card);
+    ASSERT_NE(rig.dpcm, nullptr);
+    // Playback: BE channels (FE1, FE0, silence, FE0).
+    PcmRuntime* out = rig.open("Out");
+    ASSERT_NE(out, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*out));
+    std::vector<int16_t> lr(2 * 4096);
+    for (size_t i = 0; i < lr.size(); i += 2) {
+        lr[i] = 1000;
+        lr[i + 1] = 2000;
+    }
+    DPCM_ASSERT_OK(out->writei(lr.data(), 4096));
+    DPCM_ASSERT_OK(out->start());
+    DPCM_ASSERT_OK(rig.advance_periods(3));
+    std::vector<std::byte> raw;
+    dynamic_cast<SimBackend*>(rig.dpcm->backend("Amp", Stream::Playback))->take_monitor(raw);
+    std::vector<int16_t> amp(raw.size() / 2);
+    std::memcpy(amp.data(), raw.data(), raw.size());
+    size_t frames = 0;
+    for (size_t i = 0; i + 3 < amp.size(); i += 4) {
+        if (amp[i] == 0 && amp[i + 1] == 0) continue;  // the port's prefill
+        ASSERT_EQ(amp[i], 2000);
+        ASSERT_EQ(amp[i + 1], 1000);
+        ASSERT_EQ(amp[i + 2], 0);
+        ASSERT_EQ(amp[i + 3], 1000);
+        ++frames;
+    }
+    EXPECT_GT(frames, 1000u);
+    // Capture: FE channel 1 takes BE channel 1; FE channel 0 has no BE channel: silent.
+    PcmRuntime* in = rig.open("In", Stream::Capture);
+    ASSERT_NE(in, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*in));
+    DPCM_ASSERT_OK(in->start());
+    DPCM_ASSERT_OK(rig.advance_periods(3));
+    std::vector<int16_t> got(2 * 2048);
+    auto n = in->readi(got.data(), 2048);
+    DPCM_ASSERT_OK(n);
+    int16_t peak0 = 0, peak1 = 0;
+    for (size_t i = 0; i < 2 * *n; i += 2) {
+        peak0 = std::max<int16_t>(peak0, static_cast<int16_t>(std::abs(got[i])));
+        peak1 = std::max<int16_t>(peak1, static_cast<int16_t>(std::abs(got[i + 1])));
+    }
+    EXPECT_EQ(peak0, 0);
+    EXPECT_GT(peak1, 16000);
+}
+
+TEST(ChannelMaps, ABadChannelMapIsReportedWhereItIsWritten) {
+    const std::string card = "card: X\nbe_links:\n  - name: Amp\n    playback: {stream: Amp Playback}\n"
+                             "    fixup: {channels: 2, channel_map: [0, 1, 2]}\n  - name: B\n"
+                             "    playback: {stream: B Playback}\n    fixup: {channel_map: [0, 64]}\n";
+    CardLoad l = load_card_string(card, "maps.yaml");
+    ASSERT_EQ(l.errors.size(), 2u);
+    EXPECT_NE(l.errors[0].find("maps.yaml:5"), std::string::npos) << l.errors[0];
+    EXPECT_NE(l.errors[0].find("3 entries but the BE runs 2 channels"), std::string::npos) << l.errors[0];
+    EXPECT_NE(l.errors[1].find("maps.yaml:8"), std::string::npos) << l.errors[1];
+    EXPECT_NE(l.errors[1].find("64 is not an FE channel"), std::string::npos) << l.errors[1];
+}
+
+TEST(Formats, AFloatFrontendReachesAnS16BackendRoundedAndSaturated) {
+    DpcmRig rig(kCard);
+    PcmRuntime* m = rig.open("Music");
+    ASSERT_NE(m, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*m, {.format = Format::FLOAT_LE}));
+    // Exact S16 values, a value between two steps, and beyond full scale.
+    std::vector<float> f(2 * 4096);
+    for (size_t i = 0; i < f.size(); i += 2) {
+        f[i] = 1234.0f / 32768.0f;
+        f[i + 1] = i % 4 ? 1.5f : (100.4f / 32768.0f);
+    }
+    DPCM_ASSERT_OK(m->writei(f.data(), 4096));
+    DPCM_ASSERT_OK(m->start());
+    DPCM_ASSERT_OK(rig.advance_periods(3));
+    std::vector<std::byte> raw;
+    dynamic_cast<SimBackend*>(rig.dpcm->backend("Spk", Stream::Playback))->take_monitor(raw);
+    std::vector<int16_t> s(raw.size() / 2);
+    std::memcpy(s.data(), raw.data(), raw.size());
+    size_t checked = 0;
+    for (size_t i = 0; i + 1 < s.size(); i += 2) {
+        if (s[i] == 0) continue;  // prefill
+        ASSERT_EQ(s[i], 1234);
+        ASSERT_TRUE(s[i + 1] == 100 || s[i + 1] == 32767) << s[i + 1];
+        ++checked;
+    }
+    EXPECT_GT(checked, 1000u);
+}
+
+}  // namespace
+}  // namespace dynpcm::dpcmtest

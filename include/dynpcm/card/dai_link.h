@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dynpcm/dapm/graph.h"
 #include "dynpcm/pcm/format.h"
@@ -46,6 +47,10 @@ struct HwFixup {
     std::optional<uint32_t> rate;
     std::optional<uint32_t> channels;
     std::optional<Format> format;
+    /// How the DSP pairs channels, one entry per BE channel: the FE channel that BE channel
+    /// plays (playback) or feeds (capture); -1 leaves it silent. Empty: the standard maps
+    /// (mono to all, N to mono by average, otherwise i to i).
+    std::vector<int> channel_map;
 };
 
 /// Which backend plays a BE, with its free-form options (device string, file, ...).
