@@ -178,10 +178,12 @@ void BeStream::period_rt(Frames frames) noexcept {
             if (fits(i)) set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed));
         dsp::from_float(format, bus.data(), raw.data(), samples);
         rc = backend->write_rt(raw.data(), frames);
+        if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
     } else {
         rc = backend->read_rt(raw.data(), frames);
         if (rc >= 0) dsp::to_float(format, raw.data(), bus.data(), samples);
         else std::fill_n(bus.data(), samples, 0.0f);
+        if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
         for (uint32_t i = 0; i < n; ++i)
             if (fits(i)) set->ports[i]->push_from_be(bus.data(), frames);
         for (uint32_t i = 0; i < n; ++i)

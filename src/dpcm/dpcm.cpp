@@ -469,6 +469,10 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
         b.period = want.period_size();
         b.bus.assign(static_cast<size_t>(b.period) * b.channels, 0.0f);
         b.raw.assign(static_cast<size_t>(b.period) * frame_bytes(b.format, b.channels), std::byte{0});
+        b.tap.reset();
+        if (opt.tap_seconds > 0)
+            b.tap = std::make_unique<SpscRing<std::byte>>(static_cast<size_t>(opt.tap_seconds * b.rate) *
+                                                          frame_bytes(b.format, b.channels));
         b.params = want;
         b.state = DpcmState::HwParams;
         return ok();
@@ -848,6 +852,18 @@ Backend* Dpcm::backend(std::string_view be_link, Stream dir) const {
     const auto i = impl_->card->find_be(be_link);
     const BeStream* b = i ? impl_->be_by_link(*i, dir) : nullptr;
     return b ? b->backend.get() : nullptr;
+}
+
+size_t Dpcm::take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out, HwParams* params) {
+    auto lk = impl_->lock();
+    const auto i = impl_->card->find_be(be_link);
+    BeStream* b = i ? impl_->be_by_link(*i, dir) : nullptr;
+    if (!b || !b->tap || !b->params) return 0;
+    if (params) *params = *b->params;
+    const size_t n = b->tap->readable();
+    const size_t at = out.size();
+    out.resize(at + n);
+    return b->tap->pop(out.data() + at, n) / frame_bytes(b->format, b->channels);
 }
 
 std::optional<uint32_t> Dpcm::fe_id(std::string_view fe_link, Stream dir) const {

@@ -16,6 +16,7 @@
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/rt/event_queue.h"
 #include "dynpcm/rt/serial_executor.h"
+#include "dynpcm/rt/spsc_ring.h"
 #include "dynpcm/sim/sim_dma.h"
 
 namespace dynpcm::detail {
@@ -89,6 +90,7 @@ struct BeStream final : SimDma::Client {
     Frames period = 0;
     std::vector<float> bus;
     std::vector<std::byte> raw;
+    std::unique_ptr<SpscRing<std::byte>> tap;  // what the backend got or gave (Options::tap_seconds)
 
     /// The BE's clock tick: the data path (data_path.cpp). Thread: rt.
     void period_rt(Frames frames) noexcept override;

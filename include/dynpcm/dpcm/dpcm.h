@@ -58,6 +58,9 @@ public:
         /// (docs/DATA_PATH.md). 0: no fades; a pruned link disconnects at once, as the
         /// kernel's does. Volume changes ramp over the same time.
         std::chrono::microseconds fade{5000};
+        /// Keep this much of what each BE plays or captures for take_tap() (0: no taps). The
+        /// rt thread copies into a preallocated ring; what does not fit is dropped.
+        double tap_seconds = 0;
         // The two below act only in libraries built with DYNPCM_TEST_HOOKS (builds with tests);
         // elsewhere they are ignored. They are always declared so the layout never changes.
         /// Publish new BE sets without waiting for the grace period and retire the old ones
@@ -103,6 +106,12 @@ public:
     /// The backend of a BE link's stream (to inspect a sim codec, say), or null.
     /// Thread: control. Blocking: no. Allocates: no. Valid as long as the engine.
     Backend* backend(std::string_view be_link, Stream dir) const;
+
+    /// Moves out what a BE stream played (playback) or captured since the last call, in its
+    /// format (interleaved), appending to `out`; `params` gets its configuration. Needs
+    /// Options::tap_seconds. Returns the frames moved. Thread: control. Blocking: the card
+    /// lock. Allocates: grows `out`.
+    size_t take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out, HwParams* params = nullptr);
 
     /// The state of every FE and BE. Thread: control. Blocking: the card lock and each BE's
     /// executor, briefly. Allocates: yes.

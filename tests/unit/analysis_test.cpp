@@ -1,0 +1,1 @@
+// Tests for dsp/analysis.h (being written).
