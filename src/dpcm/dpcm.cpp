@@ -854,12 +854,12 @@ Backend* Dpcm::backend(std::string_view be_link, Stream dir) const {
     return b ? b->backend.get() : nullptr;
 }
 
-size_t Dpcm::take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out, HwParams* params) {
+size_t Dpcm::take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out, std::optional<HwParams>* params) {
     auto lk = impl_->lock();
     const auto i = impl_->card->find_be(be_link);
     BeStream* b = i ? impl_->be_by_link(*i, dir) : nullptr;
     if (!b || !b->tap || !b->params) return 0;
-    if (params) *params = *b->params;
+    if (params) *params = b->params;
     const size_t n = b->tap->readable();
     const size_t at = out.size();
     out.resize(at + n);

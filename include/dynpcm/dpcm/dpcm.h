@@ -111,7 +111,8 @@ public:
     /// format (interleaved), appending to `out`; `params` gets its configuration. Needs
     /// Options::tap_seconds. Returns the frames moved. Thread: control. Blocking: the card
     /// lock. Allocates: grows `out`.
-    size_t take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out, HwParams* params = nullptr);
+    size_t take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out,
+                    std::optional<HwParams>* params = nullptr);
 
     /// The state of every FE and BE. Thread: control. Blocking: the card lock and each BE's
     /// executor, briefly. Allocates: yes.

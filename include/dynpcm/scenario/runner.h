@@ -1,0 +1,66 @@
+#pragma once
+/// The scenario runner: plays a Scenario against a card on the DPCM engine, in virtual time
+/// (deterministic, as fast as the CPU allows) or real time, and reports a timeline (steps,
+/// route changes, BE state transitions, xruns) and each expectation's result. It records what
+/// every BE played into WAV files, and can write a Chrome trace-event file (Perfetto,
+/// chrome://tracing) with one track per FE and BE.
+///
+/// Thread: control. The runner drives the clock itself (virtual time) or lets the clock
+/// thread run (real time); nothing else may use the engine meanwhile.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dynpcm/card/card.h"
+#include "dynpcm/core/result.h"
+#include "dynpcm/scenario/scenario.h"
+
+namespace dynpcm::scenario {
+
+struct RunOptions {
+    bool realtime = false;    ///< force real time (a scenario may also ask for it)
+    std::string out_dir;      ///< BE recordings (<be>-<dir>.wav) and `read` files; empty: none
+    std::string trace_file;   ///< Chrome trace-event JSON; empty: none
+    /// Each timeline line as it happens (for printing while it runs).
+    std::function<void(const std::string&)> on_line;
+    /// Called about every 100 ms of wall time with the scenario time reached and its end.
+    std::function<void(double now, double end)> on_progress;
+};
+
+/// One expectation, or one step that failed.
+struct Check {
+    int line = 0;       ///< in the scenario file
+    double at = 0;      ///< scenario seconds
+    bool ok = false;
+    std::string text;   ///< what was checked and what was found
+};
+
+struct TimelineEntry {
+    double at = 0;
+    std::string text;
+};
+
+struct RunReport {
+    std::vector<TimelineEntry> timeline;
+    std::vector<Check> checks;          ///< expectations, in order
+    std::vector<Check> failed_steps;    ///< steps whose operation failed
+    std::vector<std::string> files;     ///< files written (recordings, reads, the trace)
+    double wall_seconds = 0;
+    bool ok() const noexcept;
+    /// The report as JSON. Thread: control. Allocates: yes.
+    std::string to_json() const;
+};
+
+/// Checks the scenario against the card (FE, BE, control and pin names, source files) without
+/// running it. Errors are "file:line: message" lines, joined. Thread: control. Allocates: yes.
+Result<void> check_scenario(const Scenario& scenario, const Card& card);
+
+/// Runs it. Bad input (check_scenario's errors, an output directory that cannot be made) is an
+/// Error (-EINVAL); anything that happens while it runs is in the report.
+/// Thread: control. Blocking: yes (the whole run). Allocates: yes.
+Result<RunReport> run_scenario(const Scenario& scenario, std::unique_ptr<Card> card, const RunOptions& options);
+
+}  // namespace dynpcm::scenario
