@@ -9,5 +9,9 @@ namespace dynpcm::cli {
 void add_demo(CLI::App& app);
 /// `dynpcm check | ctl | routes | graph`: inspect a card's routing model.
 void add_card_commands(CLI::App& app);
+/// `dynpcm play CARD --fe NAME FILE.wav`: play a WAV file through an FE to the BEs it is routed to.
+void add_play(CLI::App& app);
+/// `dynpcm run [CARD] SCENARIO`: run a scenario (a timeline of steps and expectations).
+void add_run(CLI::App& app);
 
 }  // namespace dynpcm::cli

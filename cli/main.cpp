@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(0, 1);
     dynpcm::cli::add_demo(app);
     dynpcm::cli::add_card_commands(app);
+    dynpcm::cli::add_play(app);
+    dynpcm::cli::add_run(app);
     try {
         app.parse(argc, argv);
     } catch (const dynpcm::cli::Exit& e) {

@@ -187,6 +187,12 @@ struct BeRec {
         if (wav) sf_close(wav);
     }
     size_t frames() const { return channels ? samples.size() / channels : 0; }
+    /// When frame `f` had been recorded (the first drain that had it).
+    double time_of(size_t f) const {
+        for (const auto& [when, n] : marks)
+            if (n > f) return when;
+        return marks.empty() ? 0 : marks.back().first;
+    }
     size_t frame_at(double t) const {
         size_t f = 0;
         for (const auto& [when, n] : marks) {
@@ -439,6 +445,7 @@ private:
             case A::Suspend:
             case A::Resume: {
                 line(now, s.action == A::Suspend ? "suspend the card" : "resume the card");
+                suspended_ = s.action == A::Suspend;
                 for (auto& [name, f] : fes_) {
                     if (!f.pcm) continue;
                     const PcmState st = f.pcm->state();
@@ -540,8 +547,10 @@ private:
     }
 
     // A stopped stream is recovered as aplay/arecord do (snd_pcm_recover), if the step allows.
+    // While the card is suspended, resuming fails for them (-EAGAIN), so they wait.
     bool usable(FeRun& f, bool recover) {
         const PcmState st = f.pcm->state();
+        if (st == PcmState::Suspended && suspended_) return false;
         if ((st == PcmState::Xrun || st == PcmState::Suspended) && recover)
             return static_cast<bool>(dynpcm::recover(*f.pcm, st == PcmState::Xrun ? -EPIPE : -ESTRPIPE));
         return st == PcmState::Prepared || st == PcmState::Running;
@@ -821,7 +830,7 @@ private:
         const size_t a = r.frame_at(from), b = std::max(a, r.frame_at(to));
         const auto step = dsp::max_step(r.samples.data() + a * r.channels, b - a, r.channels);
         c.ok = static_cast<double>(step.size) <= e.threshold;
-        const double when = from + static_cast<double>(step.frame) / r.rate;
+        const double when = r.time_of(a + step.frame);
         c.text = fmt::format("BE {} has no click above {} between {:.3f} and {:.3f} s (largest step {:.4f}{})", be, e.threshold,
                              from, to, step.size, step.size > 0 ? fmt::format(" near {:.3f} s", when) : "");
         return c;
@@ -883,6 +892,7 @@ private:
     std::vector<Step> steps_;
     const RunOptions& opt_;
     bool realtime_ = false;
+    bool suspended_ = false;  // between a suspend step and a resume step
     double virtual_now_ = 0;
     std::unique_ptr<SimClock> clock_;
     std::unique_ptr<Dpcm> dpcm_;
