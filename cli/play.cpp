@@ -1,7 +1,8 @@
 // `dynpcm play CARD --fe NAME FILE.wav`: plays a sound file through a front-end of a card, to
 // whatever back-ends the card's routing selects. The FE is driven as an alsa-lib application
 // drives a PCM: hw_params from the file, a ring kept topped up with writei, an explicit start
-// once the ring is full, drain at the end. Every BE's output is tapped for the summary.
+// once the ring is full, and at the end a play-out until every BE has had the last frame
+// (play_out() says why that is not drain()). Every BE's output is tapped for the summary.
 //
 // Clock: virtual by default (as fast as the CPU allows; the loop advances time in small steps),
 // real time with --realtime or whenever a BE of the card is a real ALSA device.
@@ -11,16 +12,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -67,7 +71,7 @@ public:
         if (ec || !std::filesystem::exists(st)) return fmt::format("{}: no such file", path);
         if (std::filesystem::is_directory(st)) return fmt::format("{}: is a directory, not a WAV file", path);
         sf_ = sf_open(path.c_str(), SFM_READ, &info_);
-        if (!sf_) return fmt::format("{}: not a WAV file libsndfile can read ({})", path, sf_strerror(nullptr));
+        if (!sf_) return fmt::format("{}: cannot read it as a WAV file: {}", path, sf_strerror(nullptr));
         if (info_.channels <= 0 || info_.samplerate <= 0)
             return fmt::format("{}: no channels or no sample rate in the header", path);
         if (info_.frames <= 0) return fmt::format("{}: the file holds no audio frames", path);
@@ -281,12 +285,10 @@ private:
         const bool rate_ok = hp.set(HwParam::Rate, file_.rate()).ok();
         const bool channels_ok = rate_ok && hp.set(HwParam::Channels, file_.channels()).ok();
         if (!rate_ok || !channels_ok) {
-            return bad(fmt::format("{} has {} Hz, {} channel{}; FE '{}' supports {}, {} channels{}", o_.file,
+            const Interval& ch = any.interval(HwParam::Channels);
+            return bad(fmt::format("{} has {} Hz, {} channel{}; FE '{}' supports {}, {} channel{}", o_.file,
                                    file_.rate(), file_.channels(), file_.channels() == 1 ? "" : "s", o_.fe,
-                                   supported_rates(any, link), any.interval(HwParam::Channels).to_string(),
-                                   rate_ok ? fmt::format(" (at {} Hz: {})", file_.rate(),
-                                                         hp.interval(HwParam::Channels).to_string())
-                                           : ""));
+                                   supported_rates(any, link), ch.to_string(), ch == Interval::single(1) ? "" : "s"));
         }
         const Format format = hp.formats().has(Format::S16_LE) ? Format::S16_LE : hp.formats().first();
         if (!dsp::convertible(format))
@@ -297,7 +299,7 @@ private:
             return failed(r.error().message());
         if (auto r = hp.set_near(HwParam::Periods, kPeriods); !r) return failed(r.error().message());
 
-        // Connected BEs: known now (open connected them), needed for the no-BE check below.
+        // The BEs open() connected, for the announcement and the summary.
         for (const auto& f : dpcm_->dump().frontends)
             if (f.name == o_.fe && f.stream == Stream::Playback)
                 for (const auto& b : f.backends) {
@@ -323,12 +325,16 @@ private:
             for (const auto& f : d.frontends)
                 for (const auto& bd : f.backends)
                     if (bd.name == b.name && bd.stream == Stream::Playback) b.params = bd.params;
+            width_ = std::max(width_, b.name.size());
         }
         if (where.empty()) return failed(fmt::format("FE '{}' is connected to no BE", o_.fe));
         fmt::print("{}: {} Hz, {} ch, {:.2f} s ({})\n", o_.file, file_.rate(), file_.channels(), file_.seconds(),
                    file_.kind());
         fmt::print("{} -> {}\n", o_.fe, join(where));
-        fmt::print("  FE {}; {}\n", pcm_->params().summary(), clock_note_);
+        fmt::print("  {:<{}}  {}\n", "FE", width_, pcm_->params().summary());
+        for (const auto& b : bes_)
+            fmt::print("  {:<{}}  {}\n", b.name, width_, b.params.empty() ? "(not configured)" : b.params);
+        fmt::print("  {}\n", clock_note_);
         std::fflush(stdout);
         return kExitOk;
     }
@@ -356,7 +362,6 @@ private:
                 dsp::from_float(f, floats_.data(), raw_.data(), static_cast<size_t>(got) * ch);
                 pending_at_ = 0;
                 pending_frames_ = got;
-                read_ += got;
             }
             const Frames left = pending_frames_ - pending_at_;
             auto w = pcm_->writei(raw_.data() + static_cast<size_t>(pending_at_) * fbytes, left);
@@ -368,6 +373,7 @@ private:
             }
             pending_at_ += *w;
             written_ += *w;
+            ring_written_ += *w;
             if (*w < left) return true;  // the ring is full
         }
     }
@@ -390,8 +396,7 @@ private:
 
     // An xrun: count it, prepare again, refill before starting. false if that fails.
     bool recover_xrun() {
-        ++xruns_;
-        fmt::print("  xrun at {:.2f} s of the file: the ring ran dry; recovering\n", position_seconds());
+        say(fmt::format("  xrun at {:.2f} s of the file: the ring ran dry; recovering", position_seconds()));
         if (auto r = recover(*pcm_, -EPIPE); !r) {
             last_error_ = fmt::format("xrun, and the FE could not be prepared again: {}", r.error().message());
             return false;
@@ -473,7 +478,6 @@ private:
             virtual_ns += std::chrono::nanoseconds(kVirtualStep).count();
             if (before == PcmState::Running && pcm_->state() == PcmState::Xrun) {
                 // What was queued is lost; the file is over. Report it and stop.
-                ++xruns_;
                 say(fmt::format("  xrun while playing out the end of the file: its last {:.2f} s may be lost",
                                 static_cast<double>(pcm_->buffer_size()) / pcm_->params().rate()));
                 collect();
@@ -502,6 +506,7 @@ private:
         const size_t bytes = static_cast<size_t>(room) * frame_bytes(f, pcm_->params().channels());
         silence_.assign(bytes, std::byte{format_info(f).silence_byte});
         auto w = pcm_->writei(silence_.data(), room);
+        if (w) ring_written_ += *w;
         if (w || w.code() == -EAGAIN || w.code() == -EPIPE) return -1;  // an xrun: after_step sees it
         last_error_ = w.error().message();
         return finish_failed(w.code());
@@ -593,8 +598,8 @@ private:
     // Seconds of the file that have left the ring.
     double position_seconds() const {
         const Frames queued = pcm_->buffer_size() - std::min(pcm_->avail_update(), pcm_->buffer_size());
-        const Frames played = written_ > queued ? written_ - queued : 0;
-        return static_cast<double>(played) / file_.rate();
+        const Frames played = ring_written_ > queued ? ring_written_ - queued : 0;
+        return static_cast<double>(std::min(played, written_)) / file_.rate();
     }
 
     void progress() {
@@ -627,11 +632,10 @@ private:
         if (rc == kExitOk)
             fmt::print("played {:.2f} s ({} frames) in {:.2f} s of wall time\n", file_.seconds(), file_.frames(), wall);
         else
-            fmt::print("stopped after {:.2f} s of wall time: {}\n", wall, last_error_);
+            fmt::print("stopped after {:.2f} s of wall time\n", wall);
         for (const auto& b : bes_) {
             const double secs = b.rate ? static_cast<double>(b.frames) / b.rate : 0.0;
-            fmt::print("  {:<24} {:>9} frames ({:.2f} s)  peak {}{}{}{}\n", b.name, b.frames, secs, dbfs(b.peak),
-                       b.params.empty() ? "" : fmt::format("  [{}]", b.params),
+            fmt::print("  {:<{}}  {:>9} frames ({:.2f} s)  peak {}{}{}\n", b.name, width_, b.frames, secs, dbfs(b.peak),
                        b.xruns ? fmt::format("  {} device xrun{}", b.xruns, b.xruns == 1 ? "" : "s") : "",
                        b.failed ? "  FAILED" : "");
         }
@@ -659,6 +663,7 @@ private:
     PcmRuntime* pcm_ = nullptr;
     bool realtime_ = false;
     std::string clock_note_;
+    size_t width_ = 2;  // of the name column
     std::vector<BeStats> bes_;
 
     // streaming state
@@ -666,10 +671,10 @@ private:
     std::vector<std::byte> raw_;
     std::vector<std::byte> silence_;
     Frames pending_at_ = 0, pending_frames_ = 0;
-    Frames read_ = 0, written_ = 0;
+    Frames written_ = 0;       // frames of the file written to the ring
+    Frames ring_written_ = 0;  // the same plus the silence after the file
     bool eof_ = false;
     bool started_ = false;
-    uint64_t xruns_ = 0;
     std::string last_error_;
 
     // taps

@@ -142,10 +142,13 @@ void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
         // The FE's period interrupt: may stop the stream (xrun, drain done).
         if ((pos + chunk) % d.period == 0) pcm->period_elapsed_rt();
     }
-    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames.
+    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames, less
+    // the frames its BE takes out in this same tick (its BE stage runs right after this one).
     for (uint32_t i = 0; i < links; ++i)
         if (const Port* p = set->links[i].port; p && healthy(set->links[i].be)) {
-            d.extra_delay.store(p->queued() * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
+            const Frames queued = p->queued();
+            const Frames left = f.dir == Stream::Playback ? (queued > be_frames ? queued - be_frames : 0) : queued;
+            d.extra_delay.store(left * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
                                 std::memory_order_relaxed);
             break;
         }
@@ -177,8 +180,13 @@ void BeStream::period_rt(Frames frames) noexcept {
         for (uint32_t i = 0; i < n; ++i)
             if (fits(i)) set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed));
         dsp::from_float(format, bus.data(), raw.data(), samples);
-        rc = backend->write_rt(raw.data(), frames);
-        if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
+        // An FE stage above may have stopped this BE (its FE's xrun or drain end reached the
+        // BE's executor, which ran the STOP at once): then the device is stopped and takes no
+        // more data; this period is dropped, as a stopped DMA would drop it.
+        if (dma->running()) {
+            rc = backend->write_rt(raw.data(), frames);
+            if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
+        }
     } else {
         rc = backend->read_rt(raw.data(), frames);
         if (rc >= 0) dsp::to_float(format, raw.data(), bus.data(), samples);

@@ -773,7 +773,11 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
 
 void PcmRuntime::update_state(Frames avail, PcmState expected) noexcept {
     if (expected == PcmState::Draining) {
-        if (avail >= buffer_size_ && set_state(PcmState::Draining, PcmState::Setup))
+        // Drained once the ring is empty and, beyond the kernel's rule, the frames queued past
+        // it (hardware FIFOs; a DPCM FE's port FIFOs) have played too: the DMA has moved that
+        // much silence past the last frame. Stopping at the empty ring would cut them off.
+        const Frames queued = stream_ == Stream::Playback ? hw_.delay() : 0;
+        if (avail >= buffer_size_ + queued && set_state(PcmState::Draining, PcmState::Setup))
             trigger(TriggerCmd::Stop);  // snd_pcm_drain_done
         return;
     }
