@@ -1,8 +1,7 @@
 // `dynpcm play CARD --fe NAME FILE.wav`: plays a sound file through a front-end of a card, to
 // whatever back-ends the card's routing selects. The FE is driven as an alsa-lib application
 // drives a PCM: hw_params from the file, a ring kept topped up with writei, an explicit start
-// once the ring is full, and at the end a play-out until every BE has had the last frame
-// (play_out() says why that is not drain()). Every BE's output is tapped for the summary.
+// once the ring is full, and drain() at the end. Every BE's output is tapped for the summary.
 //
 // Clock: virtual by default (as fast as the CPU allows; the loop advances time in small steps),
 // real time with --realtime or whenever a BE of the card is a real ALSA device.
@@ -440,50 +439,34 @@ private:
         return play_out();
     }
 
-    // The file is in the ring. Plays it out to the end, as drain() would, but stops the stream
-    // from the control side once the file's last frame has reached every BE:
-    // - the frames in the ports' FIFOs and a device buffer (the FE's delay() beyond its ring)
-    //   are heard too, where drain() stops with them still queued;
-    // - drain() ends with a stop on the interrupt path, inside the tick of the BE that paces
-    //   the FE, and the wav and alsa backends then see a write after their stop, which the
-    //   engine takes for a failed device (the report of this change has the details).
-    // Silence keeps the ring topped up meanwhile, so the stream never runs dry.
+    // The file is in the ring: drain it. Non-blocking, drain() answers -EAGAIN once draining
+    // has begun; the drain ends when the last frame has left the ring and the ports' FIFOs
+    // behind it, and the stream is SETUP.
     int play_out() {
-        const Frames file_end = pcm_->appl_ptr();
-        const Frames period = pcm_->period_size();
+        if (!started_ && pcm_->state() == PcmState::Prepared) {
+            if (auto r = pcm_->start(); !r) {
+                last_error_ = fmt::format("start failed: {}", r.error().message());
+                return finish(kExitFailed);
+            }
+            started_ = true;
+        }
+        if (auto r = pcm_->drain(); !r && r.code() != -EAGAIN) {
+            last_error_ = fmt::format("drain failed: {}", r.error().message());
+            return finish(kExitFailed);
+        }
         const auto limit = std::chrono::seconds(5);
         const auto wall0 = Clock::now();
         int64_t virtual_ns = 0;
-        for (;;) {
+        while (pcm_->state() == PcmState::Draining) {
             if (g_interrupted) return interrupted();
-            if (int rc = top_up_silence(); rc >= 0) return rc;
-            if (!started_ && pcm_->state() == PcmState::Prepared) {
-                if (auto r = pcm_->start(); !r) {
-                    last_error_ = fmt::format("start failed: {}", r.error().message());
-                    return finish(kExitFailed);
-                }
-                started_ = true;
-            }
-            if (pcm_->state() == PcmState::Running) {
-                const auto d = pcm_->delay();
-                const Frames hw = pcm_->hw_ptr(), appl = pcm_->appl_ptr();
-                const int64_t beyond_ring = d ? *d - static_cast<int64_t>(appl - hw) : 0;
-                // Every BE has had the last frame once the pointer passed it, plus what sits
-                // between the ring and the converters, plus a period for the BEs that do not
-                // pace the FE.
-                if (hw >= file_end + static_cast<Frames>(std::max<int64_t>(beyond_ring, 0)) + period) break;
-            }
-            const PcmState before = pcm_->state();
             pass_time();
             virtual_ns += std::chrono::nanoseconds(kVirtualStep).count();
-            if (before == PcmState::Running && pcm_->state() == PcmState::Xrun) {
-                // What was queued is lost; the file is over. Report it and stop.
-                say(fmt::format("  xrun while playing out the end of the file: its last {:.2f} s may be lost",
-                                static_cast<double>(pcm_->buffer_size()) / pcm_->params().rate()));
-                collect();
-                return finish(kExitOk);
+            if (pcm_->state() == PcmState::Xrun || pcm_->state() == PcmState::Disconnected) {
+                if (int rc = after_step(); rc >= 0) return rc;
+                break;
             }
-            if (int rc = after_step(); rc >= 0) return rc;
+            collect();
+            progress();
             const bool too_long = realtime_ ? Clock::now() - wall0 > limit
                                             : virtual_ns > std::chrono::nanoseconds(limit).count();
             if (too_long) {
@@ -491,25 +474,7 @@ private:
                 return finish(kExitFailed);
             }
         }
-        if (auto r = pcm_->drop(); !r) {
-            last_error_ = fmt::format("stop failed: {}", r.error().message());
-            return finish(kExitFailed);
-        }
         return finish(kExitOk);
-    }
-
-    // Tops the ring up with silence. -1 to go on, else an exit code.
-    int top_up_silence() {
-        const Frames room = pcm_->avail_update();
-        if (room == 0) return -1;
-        const Format f = pcm_->params().format();
-        const size_t bytes = static_cast<size_t>(room) * frame_bytes(f, pcm_->params().channels());
-        silence_.assign(bytes, std::byte{format_info(f).silence_byte});
-        auto w = pcm_->writei(silence_.data(), room);
-        if (w) ring_written_ += *w;
-        if (w || w.code() == -EAGAIN || w.code() == -EPIPE) return -1;  // an xrun: after_step sees it
-        last_error_ = w.error().message();
-        return finish_failed(w.code());
     }
 
     // After each step: the stream's state, events, taps, progress. -1 to go on, else an exit code.
@@ -669,10 +634,9 @@ private:
     // streaming state
     std::vector<float> floats_;
     std::vector<std::byte> raw_;
-    std::vector<std::byte> silence_;
     Frames pending_at_ = 0, pending_frames_ = 0;
     Frames written_ = 0;       // frames of the file written to the ring
-    Frames ring_written_ = 0;  // the same plus the silence after the file
+    Frames ring_written_ = 0;  // frames written into the ring
     bool eof_ = false;
     bool started_ = false;
     std::string last_error_;

@@ -142,13 +142,12 @@ void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
         // The FE's period interrupt: may stop the stream (xrun, drain done).
         if ((pos + chunk) % d.period == 0) pcm->period_elapsed_rt();
     }
-    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames, less
-    // the frames its BE takes out in this same tick (its BE stage runs right after this one).
+    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames, as
+    // this stage leaves it (its BE stage has yet to take this tick's block out: if the FE stops
+    // now, at a drain's end, that block is not played either).
     for (uint32_t i = 0; i < links; ++i)
         if (const Port* p = set->links[i].port; p && healthy(set->links[i].be)) {
-            const Frames queued = p->queued();
-            const Frames left = f.dir == Stream::Playback ? (queued > be_frames ? queued - be_frames : 0) : queued;
-            d.extra_delay.store(left * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
+            d.extra_delay.store(p->queued() * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
                                 std::memory_order_relaxed);
             break;
         }

@@ -880,9 +880,10 @@ TEST(DpcmDrain, DrainReachesOnlyTheFrontendAndItsEndStopsTheBackends) {
     EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
     EXPECT_EQ(rig.fe_status("FE A"), "START / DRAINING");
     DPCM_EXPECT_INVARIANTS(rig);
-    // The ring's two periods, then the port FIFO's block (about one period) behind them: the
-    // drain ends when the last frame has left the FIFO, at the FE period boundary after that.
-    DPCM_ASSERT_OK(rig.advance_periods(3));
+    // The ring's two periods, then what the port FIFO holds behind them (its one-block lead-in
+    // and the period in flight): the drain ends when the last frame has left the FIFO, at the
+    // FE period boundary after that.
+    DPCM_ASSERT_OK(rig.advance_periods(4));
     EXPECT_EQ(a->state(), PcmState::Draining);
     DPCM_ASSERT_OK(rig.advance_periods(1));
     EXPECT_EQ(a->state(), PcmState::Setup);
