@@ -55,7 +55,10 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     p->work_.assign(static_cast<size_t>(c.fe_period) * c.be_channels, 0.0f);
     // Prefill: the consumer may run before the producer at the same instant (another BE's
     // tick paces the FE), so one block of silence keeps it from ever running dry.
-    const Frames prefill = block + 32;
+    // A link that joins a running FE starts nearly empty: its first tick may find nothing yet
+    // (silence, and its fade-in starts from silence anyway), and the FE's audio reaches the new
+    // BE within one period of the route change instead of a block later.
+    const Frames prefill = c.fade_in ? 32 : block + 32;
     p->fifo_->push_zeros(static_cast<size_t>(prefill) * c.be_channels);
     // Where the gain applies, how long the prefill (and the resampler's delay) lasts.
     p->lead_ = c.dir == Stream::Playback
@@ -103,6 +106,7 @@ void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned
 }
 
 void Port::push_from_fe(const float* fe, Frames frames) noexcept {
+    fed_ = true;
     const unsigned ch = cfg_.be_channels;
     frames = std::min(frames, cfg_.fe_period);
     const float* in = fe;
@@ -134,7 +138,7 @@ void Port::mix_into_be(float* bus, Frames frames, bool expect_data) noexcept {
     const size_t got = fifo_->pop(staged_.data(), want);
     if (got < want) {
         std::memset(staged_.data() + got, 0, (want - got) * sizeof(float));
-        if (expect_data) underruns_.fetch_add(1, std::memory_order_relaxed);
+        if (expect_data && fed_) underruns_.fetch_add(1, std::memory_order_relaxed);
     }
     gain_after_lead(bus, staged_.data(), frames, ch);
 }

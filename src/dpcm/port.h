@@ -97,6 +97,7 @@ private:
 
     // rt-owned ramp state
     Frames lead_ = 0;  // frames of the prefill still ahead of the first real frame: no ramp there
+    bool fed_ = false;  // playback: the FE stage has pushed; a short FIFO before that is no underrun
     float gain_now_ = 1.0f;
     float gain_to_ = 1.0f;
     Frames ramp_left_ = 0;

@@ -42,6 +42,14 @@ public:
     /// the worst case). Thread: rt (any). Blocking: lock-free, never waits. Allocates: no.
     template <class Exec>
     bool post(const Cmd& cmd, Exec&& exec) noexcept {
+        // Fast path: nobody owns the executor, so run the command as its owner without queueing
+        // it. Nothing this poster queued earlier can still be waiting: whoever owned the
+        // executor then ran it before letting go (the store-buffering argument below).
+        if (try_own()) {
+            exec(cmd);
+            drain_and_leave(exec);
+            return true;
+        }
         if (!queue_.push(cmd)) return false;
         // Pairs with the fence in drain_and_leave(): either we see the owner gone and take
         // over, or the owner, after letting go, sees our command.
