@@ -173,14 +173,21 @@ void BM_RouteSwitch(benchmark::State& state) {
         SimClock clock;
         auto d = engine(clock, 1, 2, 1.0);
         PcmRuntime* p = open_fe(*d, "FE0", period);
-        SwParams sw = p->sw_params_current();
-        sw.stop_threshold = p->boundary();
-        (void)p->sw_params(sw);
         std::vector<int16_t> ones(2 * 4 * period, 4000);
-        (void)p->writei(ones.data(), 4 * period);
-        (void)p->start();
-        // Somewhere inside a period, so the write does not line up with a tick.
-        (void)clock.advance(std::chrono::microseconds(100'000 + 1234));
+        // The application keeps the ring full, so the FE always has audio to give.
+        auto feed = [&] {
+            if (const Frames n = p->avail_update()) (void)p->writei(ones.data(), std::min<Frames>(n, 4 * period));
+            if (p->state() == PcmState::Prepared) (void)p->start();
+        };
+        // 100 ms and a bit: the write lands somewhere inside a period, not on a tick.
+        for (int i = 0; i < 100; ++i) {
+            feed();
+            (void)clock.advance(std::chrono::milliseconds(1));
+        }
+        (void)clock.advance(std::chrono::microseconds(234));
+        feed();
+        std::vector<std::byte> tap;
+        (void)d->take_tap("BE1", Stream::Playback, tap);
         state.ResumeTiming();
         const auto t0 = Clock::now();
         (void)d->put("BE1 Mixer FE0", "on");
@@ -188,22 +195,18 @@ void BM_RouteSwitch(benchmark::State& state) {
         const auto t1 = Clock::now();
         state.PauseTiming();
         const int64_t written_at = clock.now_ns();
-        // Advance a frame's worth at a time until BE1 has played something that is not silence.
-        std::vector<std::byte> tap;
+        // Advance 1/48 ms at a time until BE1 has received something that is not silence.
         int64_t heard_at = -1;
-        for (int i = 0; i < 48 * 100 && heard_at < 0; ++i) {
-            const Frames before = p->hw_ptr();
-            (void)before;
-            (void)clock.advance(std::chrono::microseconds(21));
+        for (int i = 0; i < 48 * 200 && heard_at < 0; ++i) {
+            feed();
+            (void)clock.advance(std::chrono::nanoseconds(20834));
             tap.clear();
             if (d->take_tap("BE1", Stream::Playback, tap) == 0) continue;
-            for (size_t b = 0; b + 1 < tap.size(); b += 2)
-                if (tap[b] != std::byte{0} || tap[b + 1] != std::byte{0}) {
+            for (size_t k = 0; k + 1 < tap.size(); k += 2)
+                if (tap[k] != std::byte{0} || tap[k + 1] != std::byte{0}) {
                     heard_at = clock.now_ns();
                     break;
                 }
-            const Frames n = p->avail_update();
-            if (n) (void)p->writei(ones.data(), std::min<Frames>(n, 4 * period));
         }
         const double us = static_cast<double>(heard_at - written_at) / 1000.0;
         put_us += std::chrono::duration<double, std::micro>(t1 - t0).count();

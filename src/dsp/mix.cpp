@@ -2,9 +2,19 @@
 
 #include <cmath>
 
+// The mixing loops are built twice on x86-64, for AVX2 and for the baseline, and the loader
+// picks one for the CPU it runs on (GCC function multi-versioning), so a generic build still
+// mixes eight samples per instruction where the CPU can.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DYNPCM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DYNPCM_SIMD_CLONES
+#endif
+
 namespace dynpcm::dsp {
 
-void mix_add(float* acc, const float* src, size_t n, float gain) noexcept {
+DYNPCM_SIMD_CLONES
+void mix_add(float* __restrict acc, const float* __restrict src, size_t n, float gain) noexcept {
     if (gain == 1.0f) {
         for (size_t i = 0; i < n; ++i) acc[i] += src[i];
         return;
@@ -12,7 +22,9 @@ void mix_add(float* acc, const float* src, size_t n, float gain) noexcept {
     for (size_t i = 0; i < n; ++i) acc[i] += src[i] * gain;
 }
 
-void mix_add_ramp(float* acc, const float* src, size_t frames, unsigned channels, float from, float to) noexcept {
+DYNPCM_SIMD_CLONES
+void mix_add_ramp(float* __restrict acc, const float* __restrict src, size_t frames, unsigned channels, float from,
+                  float to) noexcept {
     if (frames == 0) return;
     const float step = (to - from) / static_cast<float>(frames);
     for (size_t f = 0; f < frames; ++f) {
