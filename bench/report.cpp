@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,19 +38,20 @@ std::string base_name(const json& b) {
     return n;
 }
 
-// The run with this name: its median aggregate if repetitions were made, else the run itself.
-const json* find(const std::string& name) {
+// The run whose name starts with `prefix`: its median aggregate when repeated.
+const json* pick(const std::string& prefix) {
     const json* plain = nullptr;
     for (const auto& r : runs) {
-        if (r.name != name) continue;
-        if (r.j.value("aggregate_name", "") == "median") return &r.j;
-        if (!r.j.contains("aggregate_name")) plain = &r.j;
+        if (r.name.rfind(prefix, 0) != 0) continue;
+        const std::string agg = r.j.value("aggregate_name", "");
+        if (agg == "median") return &r.j;
+        if (agg.empty() && !plain) plain = &r.j;
     }
     return plain;
 }
 
 double num(const json* b, const std::string& key) {
-    if (!b || !b->contains(key)) return std::nan("");
+    if (!b || !b->contains(key) || !(*b)[key].is_number()) return std::nan("");
     return (*b)[key].get<double>();
 }
 
@@ -87,9 +89,7 @@ const char* kDesigns[] = {"dynpcm", "kernel 2019 (card spinlock)", "kernel 2021 
 
 std::string latency_section() {
     std::ostringstream o;
-    double timer_ns = std::nan("");
-    for (const auto& r : runs)
-        if (r.name.rfind("BM_TimerOverhead", 0) == 0) timer_ns = num(&r.j, "p50_ns");
+    const double timer_ns = num(pick("BM_TimerOverhead"), "p50_ns");
     o << "### (a) Interrupt-path latency\n\n"
       << "One sample: period elapsed → pointer update → xrun → FE stop → walk of the FE's BE links → each BE's "
          "trigger. Times include two `steady_clock` reads (" << fmt_ns(timer_ns)
@@ -97,11 +97,7 @@ std::string latency_section() {
          "lets it. Ratios are p50 against the unprotected walk and each percentile against dynpcm's.\n\n";
     o << "| design | BEs | writer | p50 | p99 | p99.9 | max | route changes | p50 ÷ unprotected | ÷ dynpcm (p50 / p99.9 / max) |\n"
       << "|---|---|---|---|---|---|---|---|---|---|\n";
-    auto get = [&](int d, int n, int churn) -> const json* {
-        for (const auto& r : runs)
-            if (r.name.rfind(fmt::format("BM_InterruptFanOut/design:{}/bes:{}/churn:{}/", d, n, churn), 0) == 0) return &r.j;
-        return nullptr;
-    };
+    auto get = [&](int d, int n, int churn) { return pick(fmt::format("BM_InterruptFanOut/design:{}/bes:{}/churn:{}/", d, n, churn)); };
     std::vector<std::string> verdicts;
     for (int n : {1, 4, 16}) {
         const json* unprot = get(4, n, 0);
@@ -143,9 +139,7 @@ std::string latency_section() {
 
 std::string simulation_section() {
     std::ostringstream o;
-    const json* b = nullptr;
-    for (const auto& r : runs)
-        if (r.name.rfind("BM_Simulation/fes:16/bes:8", 0) == 0 && (r.j.value("aggregate_name", "") == "median" || !b)) b = &r.j;
+    const json* b = pick("BM_Simulation/fes:16/bes:8");
     const double x = num(b, "audio_s_per_wall_s");
     o << "### (b) Simulation speed\n\n16 FEs (48 kHz stereo S16, each kept fed by its \"application\") on 8 BEs "
          "(null backends), virtual time, every period mixed: **"
@@ -158,8 +152,8 @@ std::string mixing_section() {
     o << "### (c) Mixing throughput\n\nN FE periods (1024 stereo float frames each) mixed with a gain into one BE bus, "
          "against a memcpy of the same bytes, one core.\n\n| N | mix | memcpy | mix ÷ memcpy | target ≥ 50% |\n|---|---|---|---|---|\n";
     for (int n : {1, 4, 16}) {
-        const json* m = find(fmt::format("BM_Mix/{}", n));
-        const json* c = find(fmt::format("BM_Memcpy/{}", n));
+        const json* m = pick(fmt::format("BM_Mix/{}", n));
+        const json* c = pick(fmt::format("BM_Memcpy/{}", n));
         const double mb = num(m, "bytes_per_second"), cb = num(c, "bytes_per_second");
         o << fmt::format("| {} | {:.2f} GB/s ({:.0f} M frames/s) | {:.2f} GB/s | {:.0f}% | {} |\n", n, mb / 1e9,
                          num(m, "frames_per_s") / 1e6, cb / 1e9, 100 * mb / cb, ok(mb >= 0.5 * cb));
@@ -174,8 +168,8 @@ std::string dapm_section() {
          "|---|---|---|---|---|\n";
     double first = std::nan(""), last = std::nan("");
     for (int w : {100, 1000, 10000}) {
-        const json* inc = find(fmt::format("BM_DapmUpdate/widgets:{}/full:0", w));
-        const json* full = find(fmt::format("BM_DapmUpdate/widgets:{}/full:1", w));
+        const json* inc = pick(fmt::format("BM_DapmUpdate/widgets:{}/full:0", w));
+        const json* full = pick(fmt::format("BM_DapmUpdate/widgets:{}/full:1", w));
         const double ti = num(inc, "real_time"), tf = num(full, "real_time");
         if (std::isnan(first)) first = ti;
         last = ti;
@@ -193,9 +187,7 @@ std::string route_section() {
          "receives the FE's audio.\n\n| BE period | control writes (wall) | to audio at the new BE | in BE periods (mean / worst) | target ≤ 1 period |\n"
          "|---|---|---|---|---|\n";
     for (int p : {256, 1024}) {
-        const json* b = nullptr;
-        for (const auto& r : runs)
-            if (r.name.rfind(fmt::format("BM_RouteSwitch/period:{}", p), 0) == 0) b = &r.j;
+        const json* b = pick(fmt::format("BM_RouteSwitch/period:{}", p));
         // The stream is advanced 1/48 ms at a time, so a time is known to within one such step.
         const double step = 20.834 / (1e6 * p / 48000.0);
         o << fmt::format("| {} frames | {:.0f} µs | {:.0f} µs | {:.2f} / {:.2f} | {} |\n", p, num(b, "put_us"),
@@ -224,7 +216,12 @@ int main(int argc, char** argv) {
             std::cerr << "bench_report: cannot read " << path << "\n";
             return 2;
         }
-        json j = json::parse(in, nullptr, false);
+        // Google Benchmark writes NaN (a counter's coefficient of variation over zeros), which
+        // is not JSON: read it as null.
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const std::string text = std::regex_replace(ss.str(), std::regex(R"(:\s*-?(nan|NaN|inf|Infinity)\b)"), ": null");
+        json j = json::parse(text, nullptr, false);
         if (j.is_discarded()) {
             std::cerr << "bench_report: " << path << " is not JSON\n";
             return 2;
