@@ -98,15 +98,24 @@ void BM_Simulation(benchmark::State& state) {
     state.counters["xruns"] = static_cast<double>(pcms[0]->status().xruns);
 }
 
-// N FE periods (1024 stereo frames, float) mixed into one bus.
+// N FE periods (1024 stereo frames, float) mixed into one bus as the BE stage mixes them: at
+// unity gain the first FE's period is copied into the bus and the others are added; at another
+// gain the bus is cleared and every FE is added with its gain.
 void BM_Mix(benchmark::State& state) {
     const auto n = static_cast<size_t>(state.range(0));
+    const float gain = state.range(1) != 0 ? 1.0f : 0.5f;
     const size_t samples = 1024 * 2;
     std::vector<std::vector<float>> src(n, std::vector<float>(samples, 0.25f));
     std::vector<float> bus(samples);
     for (auto _ : state) {
-        std::fill(bus.begin(), bus.end(), 0.0f);
-        for (size_t i = 0; i < n; ++i) dsp::mix_add(bus.data(), src[i].data(), samples, 0.5f);
+        size_t i = 0;
+        if (gain == 1.0f) {
+            std::memcpy(bus.data(), src[0].data(), samples * sizeof(float));
+            i = 1;
+        } else {
+            std::fill(bus.begin(), bus.end(), 0.0f);
+        }
+        for (; i < n; ++i) dsp::mix_add(bus.data(), src[i].data(), samples, gain);
         benchmark::DoNotOptimize(bus.data());
         benchmark::ClobberMemory();
     }
@@ -227,7 +236,7 @@ void BM_RouteSwitch(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_Simulation)->ArgNames({"fes", "bes"})->Args({16, 8})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Mix)->Arg(1)->Arg(4)->Arg(16);
+BENCHMARK(BM_Mix)->ArgNames({"fes", "unity"})->ArgsProduct({{1, 4, 16}, {1, 0}});
 BENCHMARK(BM_Memcpy)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_DapmUpdate)->ArgNames({"widgets", "full"})->ArgsProduct({{100, 1000, 10000}, {0, 1}});
 BENCHMARK(BM_RouteSwitch)->ArgName("period")->Arg(256)->Arg(1024)->Iterations(20)->Unit(benchmark::kMicrosecond);

@@ -175,9 +175,13 @@ void BeStream::period_rt(Frames frames) noexcept {
     if (dir == Stream::Playback) {
         for (uint32_t i = 0; i < n; ++i)
             if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
-        std::fill_n(bus.data(), samples, 0.0f);
+        bool first = true;  // the first port writes the bus, the others add to it
         for (uint32_t i = 0; i < n; ++i)
-            if (fits(i)) set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed));
+            if (fits(i)) {
+                set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed), first);
+                first = false;
+            }
+        if (first) std::fill_n(bus.data(), samples, 0.0f);
         dsp::from_float(format, bus.data(), raw.data(), samples);
         // An FE stage above may have stopped this BE (its FE's xrun or drain end reached the
         // BE's executor, which ran the STOP at once): then the device is stopped and takes no

@@ -131,16 +131,22 @@ void Port::push_from_fe(const float* fe, Frames frames) noexcept {
     }
 }
 
-void Port::mix_into_be(float* bus, Frames frames, bool expect_data) noexcept {
+void Port::mix_into_be(float* bus, Frames frames, bool expect_data, bool first) noexcept {
     const unsigned ch = cfg_.be_channels;
     frames = std::min<Frames>(frames, staged_.size() / ch);
     const size_t want = static_cast<size_t>(frames) * ch;
-    const size_t got = fifo_->pop(staged_.data(), want);
+    // The first port into a bus at a steady unity gain is the bus: its FIFO pops straight into
+    // it, saving the clear and the add (a unity mix of one FE is one copy).
+    const bool on = connected_.load(std::memory_order_acquire);
+    const bool steady = lead_ == 0 && ramp_left_ == 0 && gain_to_ == (on ? gain_.load(std::memory_order_relaxed) : 0.0f);
+    float* into = first && steady && gain_now_ == 1.0f ? bus : staged_.data();
+    if (first && into != bus) std::memset(bus, 0, want * sizeof(float));
+    const size_t got = fifo_->pop(into, want);
     if (got < want) {
-        std::memset(staged_.data() + got, 0, (want - got) * sizeof(float));
+        std::memset(into + got, 0, (want - got) * sizeof(float));
         if (expect_data && fed_) underruns_.fetch_add(1, std::memory_order_relaxed);
     }
-    gain_after_lead(bus, staged_.data(), frames, ch);
+    if (into != bus) gain_after_lead(bus, staged_.data(), frames, ch);
 }
 
 void Port::push_from_be(const float* bus, Frames frames) noexcept {

@@ -65,9 +65,10 @@ public:
     // ---- the data path. Thread: rt. Blocking: wait-free. Allocates: no.
     /// Playback, FE stage: `frames` (<= fe_period) FE frames in.
     void push_from_fe(const float* fe, Frames frames) noexcept;
-    /// Playback, BE stage: adds `frames` (<= be_period) BE frames, with gain, into `bus`.
+    /// Playback, BE stage: adds `frames` (<= be_period) BE frames, with gain, into `bus`; the
+    /// `first` port of a tick writes the bus instead (it needs no clearing before).
     /// `expect_data`: the FE is running, so a short FIFO is an underrun.
-    void mix_into_be(float* bus, Frames frames, bool expect_data) noexcept;
+    void mix_into_be(float* bus, Frames frames, bool expect_data, bool first) noexcept;
     /// Capture, BE stage: `frames` (<= be_period) BE frames in.
     void push_from_be(const float* bus, Frames frames) noexcept;
     /// Capture, FE stage: adds `frames` (<= fe_period) FE frames, with gain, into `fe`.
