@@ -2,6 +2,8 @@
 
 #include <bit>
 #include <cmath>
+
+#include "dsp/simd.h"
 #include <cstdint>
 #include <cstring>
 
@@ -49,12 +51,7 @@ int32_t sign_extend(uint32_t v, unsigned bits) noexcept {
 // S16_LE is what most PCMs carry, so it has loops of its own that compilers vectorize: a
 // 16-bit load and a multiply by a power of two (exact), and back a multiply, a clamp and a
 // round-to-nearest conversion (exact for every value in range). Built for AVX2 and for the
-// baseline on x86-64 (see mix.cpp).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DYNPCM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DYNPCM_SIMD_CLONES
-#endif
+// baseline on x86-64 (dsp/simd.h).
 
 DYNPCM_SIMD_CLONES
 void s16le_to_float(const uint8_t* __restrict p, float* __restrict dst, size_t n) noexcept {

@@ -2,14 +2,8 @@
 
 #include <cmath>
 
-// The mixing loops are built twice on x86-64, for AVX2 and for the baseline, and the loader
-// picks one for the CPU it runs on (GCC function multi-versioning), so a generic build still
-// mixes eight samples per instruction where the CPU can.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DYNPCM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DYNPCM_SIMD_CLONES
-#endif
+#include "dsp/simd.h"
+
 
 namespace dynpcm::dsp {
 
