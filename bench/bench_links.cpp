@@ -148,8 +148,9 @@ private:
     std::atomic<bool> flag_{false};
 };
 
-// A list edited and walked under locks. Lock and BeLock pick the design.
-template <class CardLock, bool kFeStreamLock, bool kBeLocks>
+// A list edited and walked under a lock: the card's (2019), or with one FE the FE stream lock
+// (2021), which then also nests each BE's stream lock around that BE's trigger (kBeLocks).
+template <class CardLock, bool kBeLocks>
 class LockedDesign final : public Design {
 public:
     explicit LockedDesign(uint32_t n) : bes_(n + 1) {
@@ -215,9 +216,9 @@ enum class Kind { Dynpcm, Kernel2019, Kernel2021, Mutex, Unprotected };
 std::unique_ptr<Design> make(Kind k, uint32_t n) {
     switch (k) {
         case Kind::Dynpcm: return std::make_unique<DynpcmDesign>(n);
-        case Kind::Kernel2019: return std::make_unique<LockedDesign<Spinlock, false, false>>(n);
-        case Kind::Kernel2021: return std::make_unique<LockedDesign<Spinlock, true, true>>(n);
-        case Kind::Mutex: return std::make_unique<LockedDesign<std::mutex, false, false>>(n);
+        case Kind::Kernel2019: return std::make_unique<LockedDesign<Spinlock, false>>(n);
+        case Kind::Kernel2021: return std::make_unique<LockedDesign<Spinlock, true>>(n);
+        case Kind::Mutex: return std::make_unique<LockedDesign<std::mutex, false>>(n);
         case Kind::Unprotected: return std::make_unique<UnprotectedDesign>(n);
     }
     return nullptr;
