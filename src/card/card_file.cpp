@@ -33,15 +33,13 @@ public:
 
     CardLoad run(std::string_view text) {
         CardLoad out;
-        YAML::Node root;
-        try {
-            root = YAML::Load(std::string(text));
-        } catch (const YAML::Exception& e) {
-            out.errors.push_back(fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg));
+        const std::optional<YAML::Node> root = parse(text);
+        if (!root) {
+            out.errors = sorted_errors();
             return out;
         }
         try {
-            load(root);
+            load(*root);
         } catch (const YAML::Exception& e) {
             // yaml-cpp throws on some malformed structures we did not anticipate.
             add_error(e.mark.line + 1, e.msg);
@@ -482,23 +480,9 @@ CardLoad load_card_string(std::string_view text, std::string_view filename) {
 
 CardLoad load_card_file(const std::string& path) {
     CardLoad out;
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        out.errors.push_back(fmt::format("{}: cannot open: it is a directory, not a card file", path));
-        return out;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        out.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-        return out;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) {
-        out.errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-        return out;
-    }
-    return load_card_string(ss.str(), path);
+    const auto text = YamlReader::read_file(path, "card file", out.errors);
+    if (!text) return out;
+    return load_card_string(*text, path);
 }
 
 }  // namespace dynpcm

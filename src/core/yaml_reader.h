@@ -8,7 +8,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +28,41 @@ namespace dynpcm {
 class YamlReader {
 public:
     explicit YamlReader(std::string file) : file_(std::move(file)) {}
+
+    /// Reads a whole file for a loader: its text, or one "path: cannot open/read: why" error
+    /// (`what` names the kind of file for a directory given by mistake). Thread: control.
+    /// Blocking: file I/O. Allocates: yes.
+    static std::optional<std::string> read_file(const std::string& path, std::string_view what,
+                                                std::vector<std::string>& errors) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) {
+            errors.push_back(fmt::format("{}: cannot open: it is a directory, not a {}", path, what));
+            return std::nullopt;
+        }
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+            return std::nullopt;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (in.bad()) {
+            errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+            return std::nullopt;
+        }
+        return ss.str();
+    }
+
+    /// Parses the text, or records a "file:line:column: YAML syntax error" and returns nothing.
+    std::optional<YAML::Node> parse(std::string_view text) {
+        try {
+            return YAML::Load(std::string(text));
+        } catch (const YAML::Exception& e) {
+            errors_.emplace_back(e.mark.line + 1, fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1,
+                                                              e.mark.column + 1, e.msg));
+            return std::nullopt;
+        }
+    }
 
     /// The errors so far, in file order. Allocates.
     std::vector<std::string> sorted_errors() {

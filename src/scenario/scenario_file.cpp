@@ -6,10 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/yaml_reader.h"
 #include "dynpcm/scenario/scenario.h"
@@ -84,17 +81,15 @@ public:
 
     ScenarioLoad run(std::string_view text) {
         ScenarioLoad out;
-        YAML::Node root;
-        try {
-            root = YAML::Load(std::string(text));
-        } catch (const YAML::Exception& e) {
-            out.errors.push_back(fmt::format("{}:{}:{}: YAML syntax error: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg));
+        const std::optional<YAML::Node> root = parse(text);
+        if (!root) {
+            out.errors = sorted_errors();
             return out;
         }
         auto sc = std::make_unique<Scenario>();
         sc->file = file_;
         try {
-            load(root, *sc);
+            load(*root, *sc);
         } catch (const YAML::Exception& e) {
             add_error(e.mark.line + 1, e.msg);
         }
@@ -461,19 +456,9 @@ ScenarioLoad load_scenario_string(std::string_view text, std::string_view filena
 
 ScenarioLoad load_scenario_file(const std::string& path) {
     ScenarioLoad out;
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        out.errors.push_back(fmt::format("{}: cannot open: it is a directory, not a scenario file", path));
-        return out;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        out.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-        return out;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return load_scenario_string(ss.str(), path);
+    const auto text = YamlReader::read_file(path, "scenario file", out.errors);
+    if (!text) return out;
+    return load_scenario_string(*text, path);
 }
 
 }  // namespace dynpcm::scenario

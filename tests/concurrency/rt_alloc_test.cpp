@@ -12,49 +12,12 @@
 #include <thread>
 
 #include "dpcm_race_fixture.h"
+#include "unit/alloc_count.h"
 #include "dynpcm/dpcm/test_hooks.h"
 
 namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_rt_allocs{0};
-std::atomic<uint64_t> g_rt_frees{0};
-
-void count(std::atomic<uint64_t>& n) noexcept {
-    if (g_counting.load(std::memory_order_relaxed) && dynpcm::thread_role() == dynpcm::ThreadRole::Rt)
-        n.fetch_add(1, std::memory_order_relaxed);
-}
-void* allocate(std::size_t n) {
-    count(g_rt_allocs);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* allocate(std::size_t n, std::align_val_t a) {
-    count(g_rt_allocs);
-    if (void* p = std::aligned_alloc(static_cast<std::size_t>(a), (n + static_cast<std::size_t>(a) - 1) /
-                                                                       static_cast<std::size_t>(a) *
-                                                                       static_cast<std::size_t>(a)))
-        return p;
-    throw std::bad_alloc();
-}
-void release(void* p) noexcept {
-    if (!p) return;
-    count(g_rt_frees);
-    std::free(p);
-}
+bool on_rt_thread() noexcept { return dynpcm::thread_role() == dynpcm::ThreadRole::Rt; }
 }  // namespace
-
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return allocate(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return allocate(n, a); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 
 namespace dynpcm::racetest {
 namespace {
@@ -107,13 +70,12 @@ Workload run(std::chrono::milliseconds window) {
     std::thread t1(app, media, 1), t2(app, deep, 2), t3(control);
     std::this_thread::sleep_for(200ms);  // warm up: slots claimed, queues touched
     const uint64_t xruns_before = xruns.load();
-    g_rt_allocs = 0;
-    g_rt_frees = 0;
-    g_counting = true;
+    testutil::reset_allocation_counts();
+    testutil::count_threads_where(on_rt_thread);
     std::this_thread::sleep_for(window);
-    g_counting = false;
-    out.allocs = g_rt_allocs.load();
-    out.frees = g_rt_frees.load();
+    testutil::count_threads_where(nullptr);
+    out.allocs = testutil::allocations();
+    out.frees = testutil::frees();
     out.xruns = xruns.load() - xruns_before;
     stop = true;
     t1.join();

@@ -22,59 +22,14 @@
 #include <iostream>
 #include <iterator>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dynpcm/pcm/hw_params.h"
+#include "unit/alloc_count.h"
+#include "unit/backend_params.h"
 #include "unit/result_assert.h"
-
-// ---- allocation counting --------------------------------------------------------------------
-// Counts allocations made by the calling thread while it has counting switched on.
-
-namespace {
-thread_local bool t_counting = false;
-std::atomic<uint64_t> g_allocs{0};
-
-void count_alloc() noexcept {
-    if (t_counting) g_allocs.fetch_add(1, std::memory_order_relaxed);
-}
-void* checked(void* p) {
-    if (!p) throw std::bad_alloc();
-    return p;
-}
-// Out of line, so that the compiler does not see operator new's memory reach free() and
-// warn about a mismatch (-Wmismatched-new-delete): here they are the same allocator.
-[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
-std::size_t round_up(std::size_t n, std::align_val_t a) {
-    const auto al = static_cast<std::size_t>(a);
-    return (n + al - 1) / al * al;
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-    count_alloc();
-    return checked(std::malloc(n ? n : 1));
-}
-void* operator new[](std::size_t n) {
-    count_alloc();
-    return checked(std::malloc(n ? n : 1));
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-    count_alloc();
-    return checked(std::aligned_alloc(static_cast<std::size_t>(a), round_up(n ? n : 1, a)));
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-    count_alloc();
-    return checked(std::aligned_alloc(static_cast<std::size_t>(a), round_up(n ? n : 1, a)));
-}
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 
 // alsa-lib allocates with malloc, not operator new: on glibc, interpose malloc and friends
 // (forwarding to glibc's own entry points) so that an allocation inside alsa-lib counts too.
@@ -96,15 +51,15 @@ void* __libc_realloc(void* p, std::size_t n);
 void __libc_free(void* p);
 
 void* malloc(std::size_t n) noexcept {
-    count_alloc();
+    dynpcm::testutil::note_allocation();
     return __libc_malloc(n);
 }
 void* calloc(std::size_t n, std::size_t size) noexcept {
-    count_alloc();
+    dynpcm::testutil::note_allocation();
     return __libc_calloc(n, size);
 }
 void* realloc(void* p, std::size_t n) noexcept {
-    count_alloc();
+    dynpcm::testutil::note_allocation();
     return __libc_realloc(p, n);
 }
 void free(void* p) noexcept { __libc_free(p); }
@@ -126,18 +81,7 @@ constexpr int64_t kMoved = kPeriod;  // what a transfer of one period returns
 
 // A chosen BE configuration, as the engine hands it to hw_params.
 HwParams chosen(Format f, uint32_t channels, uint32_t rate, uint32_t period = kPeriod) {
-    HwConstraints::Caps caps;
-    caps.formats = FormatMask::all();
-    caps.channels = {1, 8};
-    caps.rate = {8000, 192000};
-    HwParams p = HwParams::any(std::make_shared<const HwConstraints>(caps));
-    EXPECT_TRUE(is_ok(p.set_format(f)));
-    EXPECT_TRUE(is_ok(p.set(HwParam::Channels, channels)));
-    EXPECT_TRUE(is_ok(p.set(HwParam::Rate, rate)));
-    EXPECT_TRUE(is_ok(p.set(HwParam::PeriodSize, period)));
-    EXPECT_TRUE(is_ok(p.set(HwParam::Periods, 4)));
-    EXPECT_TRUE(is_ok(p.choose()));
-    return p;
+    return testutil::chosen_params(f, channels, rate, period);
 }
 
 BackendContext ctx(Stream dir, std::string name = "Speaker") { return BackendContext{std::move(name), dir}; }
@@ -657,8 +601,9 @@ TEST(AlsaRt, TransfersTriggersAndRecoveriesDoNotAllocate) {
     std::vector<int64_t> results;
     results.reserve(1024);
 
-    g_allocs = 0;
-    t_counting = true;
+    std::optional<testutil::CountHere> counting;  // on for this thread while engaged
+    testutil::reset_allocation_counts();
+    counting.emplace();
     results.push_back(play->trigger(TriggerCmd::Start));
     results.push_back(cap->trigger(TriggerCmd::Start));
     for (int i = 0; i < 100; ++i) {
@@ -684,8 +629,8 @@ TEST(AlsaRt, TransfersTriggersAndRecoveriesDoNotAllocate) {
     results.push_back(play->write_rt(out.data(), kPeriod));
     results.push_back(play->trigger(TriggerCmd::Stop));
     results.push_back(cap->trigger(TriggerCmd::Stop));
-    t_counting = false;
-    const uint64_t allocs = g_allocs.load();
+    counting.reset();
+    const uint64_t allocs = testutil::allocations();
 
     EXPECT_EQ(allocs, 0u);
     // And everything did what it should while being counted.
@@ -711,29 +656,30 @@ TEST(AlsaRt, TransfersTriggersAndRecoveriesDoNotAllocate) {
 TEST(AlsaRt, TheCounterSeesAllocations) {
     // The counting itself works: the test above would otherwise prove nothing.
     // (The pointers escape through an empty asm, so the compiler cannot drop the pairs.)
-    g_allocs = 0;
-    t_counting = true;
+    std::optional<testutil::CountHere> counting;  // on for this thread while engaged
+    testutil::reset_allocation_counts();
+    counting.emplace();
     void* p = ::operator new(40);
     asm volatile("" : : "g"(p) : "memory");
-    t_counting = false;
+    counting.reset();
     ::operator delete(p);
-    EXPECT_GE(g_allocs.load(), 1u);
+    EXPECT_GE(testutil::allocations(), 1u);
 #if defined(DYNPCM_TEST_COUNTS_MALLOC)
-    g_allocs = 0;
-    t_counting = true;
+    testutil::reset_allocation_counts();
+    counting.emplace();
     void* m = std::malloc(32);
     asm volatile("" : : "g"(m) : "memory");
-    t_counting = false;
+    counting.reset();
     std::free(m);
-    EXPECT_EQ(g_allocs.load(), 1u);
+    EXPECT_EQ(testutil::allocations(), 1u);
     // ...including those inside alsa-lib: opening a PCM allocates there.
     auto be = make(Stream::Playback, "null");
-    g_allocs = 0;
-    t_counting = true;
+    testutil::reset_allocation_counts();
+    counting.emplace();
     const auto r = be->open();
-    t_counting = false;
+    counting.reset();
     ASSERT_TRUE(is_ok(r));
-    EXPECT_GT(g_allocs.load(), 0u);
+    EXPECT_GT(testutil::allocations(), 0u);
     be->close();
 #endif
 }

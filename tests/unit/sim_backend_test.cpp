@@ -10,6 +10,7 @@
 
 #include "dynpcm/backend/sim_backend.h"
 #include "dynpcm/dsp/convert.h"
+#include "backend_params.h"
 #include "result_assert.h"
 
 namespace dynpcm {
@@ -19,16 +20,7 @@ using testutil::is_error;
 using testutil::is_ok;
 
 HwParams params(Format f, unsigned ch, uint32_t rate, Frames period) {
-    HwConstraints::Caps caps;
-    caps.formats = FormatMask::all();
-    HwParams p = HwParams::any(std::make_shared<const HwConstraints>(caps));
-    EXPECT_TRUE(p.set_format(f).ok());
-    EXPECT_TRUE(p.set(HwParam::Channels, ch).ok());
-    EXPECT_TRUE(p.set(HwParam::Rate, rate).ok());
-    EXPECT_TRUE(p.set(HwParam::PeriodSize, static_cast<uint32_t>(period)).ok());
-    EXPECT_TRUE(p.set(HwParam::Periods, 4).ok());
-    EXPECT_TRUE(p.choose().ok());
-    return p;
+    return testutil::chosen_params(f, ch, rate, static_cast<uint32_t>(period));
 }
 
 std::unique_ptr<Backend> make(Stream dir, std::map<std::string, std::string> options, const char* type = "sim") {

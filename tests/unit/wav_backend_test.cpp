@@ -25,49 +25,15 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dynpcm/backend/wav_backend.h"
+#include "alloc_count.h"
+#include "backend_params.h"
 #include "result_assert.h"
-
-// ---- allocation counting -------------------------------------------------------------------
-
-namespace {
-thread_local bool t_counting = false;
-std::atomic<uint64_t> g_allocs{0};
-
-void* allocate(std::size_t n) {
-    if (t_counting) g_allocs.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* allocate(std::size_t n, std::align_val_t a) {
-    if (t_counting) g_allocs.fetch_add(1, std::memory_order_relaxed);
-    const auto align = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
-    throw std::bad_alloc();
-}
-void release(void* p) noexcept {
-    if (!p) return;
-    if (t_counting) g_allocs.fetch_add(1, std::memory_order_relaxed);  // a free counts too
-    std::free(p);
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return allocate(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return allocate(n, a); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 
 namespace dynpcm {
 namespace {
@@ -83,17 +49,7 @@ constexpr uint32_t kPeriod = 480;
 // ---- helpers ---------------------------------------------------------------------------------
 
 HwParams params(Format f, uint32_t channels = kChannels, uint32_t rate = kRate, uint32_t period = kPeriod) {
-    HwConstraints::Caps caps;
-    caps.formats = FormatMask::all();
-    caps.channels = {1, 8};
-    caps.rate = {8000, 192000};
-    HwParams hp = HwParams::any(std::make_shared<const HwConstraints>(caps));
-    EXPECT_TRUE(is_ok(hp.set_format(f)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::Channels, channels)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::Rate, rate)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, period)));
-    EXPECT_TRUE(is_ok(hp.choose()));
-    return hp;
+    return testutil::chosen_params(f, channels, rate, period, std::nullopt);
 }
 
 template <class Pred>
@@ -672,9 +628,10 @@ TEST_F(WavBackendTest, RealtimeMethodsDoNotAllocate) {
     ASSERT_EQ(play.trigger(TriggerCmd::Start), 0);
     ASSERT_EQ(cap.trigger(TriggerCmd::Start), 0);
     std::vector<int32_t> buf(kPeriod * kChannels, 0);
-    g_allocs = 0;
+    std::optional<testutil::CountHere> counting;  // on for this thread while engaged
+    testutil::reset_allocation_counts();
     int64_t sum = 0;
-    t_counting = true;
+    counting.emplace();
     for (int i = 0; i < 100; ++i) {  // 1 s: past the end of the capture file too
         sum += cap.read_rt(buf.data(), kPeriod);
         sum += play.write_rt(buf.data(), kPeriod);
@@ -683,8 +640,8 @@ TEST_F(WavBackendTest, RealtimeMethodsDoNotAllocate) {
         (void)play.trigger(TriggerCmd::PausePush);
         (void)play.trigger(TriggerCmd::PauseRelease);
     }
-    t_counting = false;
-    EXPECT_EQ(g_allocs.load(), 0u);
+    counting.reset();
+    EXPECT_EQ(testutil::allocations() + testutil::frees(), 0u);  // a free counts too
     EXPECT_EQ(sum, int64_t{200} * kPeriod);
     EXPECT_TRUE(cap.at_end());
     ASSERT_TRUE(is_ok(play.hw_free()));

@@ -49,6 +49,7 @@ struct RunReport {
     std::vector<Check> failed_steps;    ///< steps whose operation failed
     std::vector<std::string> files;     ///< files written (recordings, reads, the trace)
     double wall_seconds = 0;
+    /// Every expectation held and no step failed. Thread: any. Allocates: no.
     bool ok() const noexcept;
     /// The report as JSON. Thread: control. Allocates: yes.
     std::string to_json() const;
