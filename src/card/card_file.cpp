@@ -1,5 +1,6 @@
 #include "dynpcm/card/card_file.h"
 
+#include "card/card_overlay.h"
 #include "core/yaml_reader.h"
 #include "dynpcm/backend/backend.h"
 
@@ -29,11 +30,12 @@ constexpr size_t kMaxListItems = 4096;
 
 class Loader : YamlReader {
 public:
-    explicit Loader(std::string file) : YamlReader(std::move(file)) {}
+    explicit Loader(std::string file, const OverlayHooks* overlay = nullptr)
+        : YamlReader(std::move(file)), overlay_(overlay) {}
 
     CardLoad run(std::string_view text) {
         CardLoad out;
-        const std::optional<YAML::Node> root = parse(text);
+        const std::optional<YAML::Node> root = overlay_ && text.empty() ? YAML::Node() : parse(text);
         if (!root) {
             out.errors = sorted_errors();
             return out;
@@ -53,14 +55,18 @@ private:
 
     // ---- sections
     void load(const YAML::Node& root) {
-        if (!root.IsDefined() || root.IsNull()) {
+        const bool empty = !root.IsDefined() || root.IsNull();
+        if (empty && !overlay_) {
             add_error(1, "the file is empty; a card file starts with 'card: <name>'");
             return;
         }
-        if (!check_keys(root, {"card", "fully_routed", "fe_links", "be_links", "widgets", "controls", "routes"}, "card file"))
+        if (!empty && !check_keys(root, {"card", "fully_routed", "fe_links", "be_links", "widgets", "controls", "routes"},
+                                  overlay_ ? "overlay" : "card file"))
             if (!root.IsMap()) return;
-        auto name = str(root["card"], "card (the card's name)");
-        card_ = std::make_unique<Card>(name.value_or("unnamed"));
+        std::optional<std::string> name;
+        if (!overlay_ || root["card"]) name = str(root["card"], "card (the card's name)");
+        card_ = std::make_unique<Card>(name.value_or(overlay_ ? overlay_->default_name : "unnamed"));
+        if (overlay_ && overlay_->add_first) overlay_->add_first(*card_);
         if (root["fully_routed"])
             if (auto b = boolean(root["fully_routed"], "fully_routed")) card_->graph().set_fully_routed(*b);
         if (auto w = root["widgets"]; w && sequence(w, "widgets", kMaxWidgets))
@@ -71,10 +77,15 @@ private:
             for (size_t i = 0; i < l.size(); ++i) be_link(l[i], i + 1);
         if (auto c = root["controls"]; c && sequence(c, "controls", kMaxWidgets))
             for (size_t i = 0; i < c.size(); ++i) card_control(c[i]);
+        if (overlay_ && overlay_->add_routes) overlay_->add_routes(*card_);
         if (auto r = root["routes"]; r && sequence(r, "routes", kMaxRoutes))
             for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1);
-        for (const auto& [w, message] : card_->check_stream_bindings())
-            add_error(widget_lines_[card_->graph().widget(w).name], message);
+        for (const auto& [w, message] : card_->check_stream_bindings()) {
+            const std::string& wname = card_->graph().widget(w).name;
+            if (auto it = widget_lines_.find(wname); it != widget_lines_.end()) add_error(it->second, message);
+            else if (overlay_ && overlay_->locate) errors_.emplace_back(0, fmt::format("{}: {}", overlay_->locate(wname), message));
+            else add_error(1, message);
+        }
         if (errors_.empty())
             if (auto r = card_->finish(); !r) add_error(1, r.error().message());
     }
@@ -352,11 +363,14 @@ private:
     }
 
     void be_link(const YAML::Node& item, size_t index) {
-        auto l = link_common<BeLink>(item, fmt::format("be_link {}", index), {"backend", "fixup"}, false);
+        auto l = link_common<BeLink>(item, fmt::format("be_link {}", index), {"id", "cpu_dai", "backend", "fixup"}, false);
         if (!l) return;
         BeLink& link = l->first;
         const YAML::Node& n = l->second;
         const std::string where = fmt::format("BE link '{}'", link.name);
+        link.id = static_cast<uint32_t>(index - 1);
+        if (n["id"]) link.id = uint(n["id"], where + ": id", 0, UINT32_MAX).value_or(link.id);
+        if (n["cpu_dai"]) link.cpu_dai = str(n["cpu_dai"], where + ": cpu_dai").value_or("");
         if (auto b = n["backend"]) {
             if (b.IsNull()) {
                 link.backend.type = "null";  // `backend: null` reads as YAML null
@@ -409,6 +423,7 @@ private:
                 }
             }
         }
+        if (overlay_ && overlay_->configure_be) overlay_->configure_be(link);
         if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());
     }
 
@@ -467,6 +482,7 @@ private:
         return out;
     }
 
+    const OverlayHooks* overlay_;
     std::unique_ptr<Card> card_;
     std::map<std::string, int> widget_lines_;
     std::set<std::string> placeholders_;  // widgets already reported as broken
@@ -476,6 +492,10 @@ private:
 
 CardLoad load_card_string(std::string_view text, std::string_view filename) {
     return Loader(std::string(filename)).run(text);
+}
+
+CardLoad load_card_overlay(std::string_view text, std::string_view filename, const OverlayHooks& hooks) {
+    return Loader(std::string(filename), &hooks).run(text);
 }
 
 CardLoad load_card_file(const std::string& path) {

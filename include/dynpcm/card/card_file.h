@@ -17,6 +17,7 @@ namespace dynpcm {
 struct CardLoad {
     std::unique_ptr<Card> card;        ///< set when there were no errors
     std::vector<std::string> errors;   ///< "file:line: message", in file order
+    std::vector<std::string> warnings; ///< kept going, but worth knowing (topologies: data not interpreted)
     bool ok() const noexcept { return card != nullptr && errors.empty(); }
 };
 

@@ -59,12 +59,27 @@ struct BackendBinding {
     std::map<std::string, std::string> options;
 };
 
+/// A physical DAI's hardware format, as a topology's hw config gives it (snd_soc_tplg_hw_config,
+/// SND_SOC_DAIFMT_*). Kept with the BE for reports and for backends that drive a real interface;
+/// the engine itself does not use it.
+struct DaiFormat {
+    std::string format = "I2S";        ///< I2S, RIGHT_J, LEFT_J, DSP_A, DSP_B, AC97, PDM
+    bool codec_bclk_provider = true;   ///< the codec drives BCLK (SND_SOC_TPLG_BCLK_CP)
+    bool codec_fsync_provider = true;  ///< the codec drives the frame clock
+    bool invert_bclk = false, invert_fsync = false;
+    uint32_t mclk_rate = 0, bclk_rate = 0, fsync_rate = 0;  ///< Hz; 0 = not given
+    uint32_t tdm_slots = 0, tdm_slot_width = 0, tx_slots = 0, rx_slots = 0;
+};
+
 struct BeLink {
     std::string name;
+    uint32_t id = 0;      ///< dai_link id, which topology link configs match; default: position in be_links
+    std::string cpu_dai;  ///< the CPU DAI's name, which topology DAI configs match; may be empty
     std::optional<LinkStream> playback;
     std::optional<LinkStream> capture;
     BackendBinding backend;
     HwFixup fixup;
+    std::optional<DaiFormat> dai_format;
     TriggerOrder trigger[2] = {TriggerOrder::Post, TriggerOrder::Post};
     int line = 0;
 

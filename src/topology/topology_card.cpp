@@ -1,0 +1,327 @@
+// Building a card from a topology plus a machine overlay. The mapping follows what
+// soc-topology.c does with each object (docs/TOPOLOGY.md has the table); the overlay is read by
+// the card file loader, which calls back here at fixed points (src/card/card_overlay.h).
+
+#include "dynpcm/topology/topology_card.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sound/asoc.h>
+
+#include "card/card_overlay.h"
+#include "core/yaml_reader.h"
+
+namespace dynpcm {
+
+namespace {
+
+using tplg::Topology;
+
+constexpr uint32_t kRateContinuous = 1u << 30;  // SNDRV_PCM_RATE_CONTINUOUS
+constexpr uint32_t kRateKnot = 1u << 31;        // SNDRV_PCM_RATE_KNOT
+constexpr uint32_t kAlsaBytesMax = 512;         // snd_ctl_elem_value.bytes.data
+
+class Builder {
+public:
+    explicit Builder(const Topology& t) : t_(t) {}
+
+    CardLoad build(std::string_view overlay_text, std::string_view overlay_name) {
+        OverlayHooks hooks;
+        hooks.default_name = std::filesystem::path(t_.file).stem().string();
+        hooks.add_first = [this](Card& c) { add_objects(c); };
+        hooks.configure_be = [this](BeLink& be) { configure(be); };
+        hooks.add_routes = [this](Card& c) { add_routes(c); };
+        hooks.locate = [this](const std::string& w) { return locate(w); };
+        CardLoad out = load_card_overlay(overlay_text, overlay_name.empty() ? "(no overlay)" : overlay_name, hooks);
+        unmatched_configs();
+        out.errors.insert(out.errors.begin(), errors_.begin(), errors_.end());
+        if (!out.errors.empty()) out.card.reset();
+        out.warnings = t_.warnings;
+        if (const auto p = t_.private_summary(); p.objects > 0)
+            out.warnings.push_back(fmt::format("{}: {} object{} carry vendor-private data ({} bytes, {} vendor tuples): kept, "
+                                               "not interpreted (dynpcm tplg dump lists it)",
+                                               t_.file, p.objects, p.objects == 1 ? "" : "s", p.bytes, p.tuples));
+        out.warnings.insert(out.warnings.end(), warnings_.begin(), warnings_.end());
+        return out;
+    }
+
+private:
+    template <typename... Args>
+    void error(uint32_t offset, fmt::format_string<Args...> f, Args&&... args) {
+        errors_.push_back(fmt::format("{}: offset {:#x}: {}", t_.file, offset, fmt::format(f, std::forward<Args>(args)...)));
+    }
+    template <typename... Args>
+    void warn(uint32_t offset, fmt::format_string<Args...> f, Args&&... args) {
+        warnings_.push_back(fmt::format("{}: offset {:#x}: {}", t_.file, offset, fmt::format(f, std::forward<Args>(args)...)));
+    }
+
+    std::string locate(const std::string& widget) const {
+        for (const auto& w : t_.widgets)
+            if (w.name == widget) return fmt::format("{}: offset {:#x}", t_.file, w.offset);
+        return t_.file;
+    }
+
+    // ---- objects: controls, widgets, PCMs (FE links)
+    void add_objects(Card& card) {
+        for (const auto& k : t_.controls)
+            if (auto spec = kcontrol(k))
+                if (auto r = card.add_control(*spec); !r) error(k.offset, "{}", r.error().message());
+        for (const auto& w : t_.widgets) widget(card, w);
+        for (const auto& p : t_.pcms) pcm(card, p);
+    }
+
+    // What snd_soc_info_volsw / _enum_double / bytes_info report for a kcontrol.
+    std::optional<KcontrolSpec> kcontrol(const tplg::Kcontrol& k) {
+        KcontrolSpec s;
+        s.name = k.name;
+        auto& i = s.info;
+        switch (k.kind) {
+            case tplg::Kcontrol::Kind::Mixer: {
+                // The register's inversion is hidden from the user, as in the kernel.
+                const int32_t pmax = k.platform_max > 0 ? k.platform_max : k.max;
+                if (pmax < k.min) {
+                    error(k.offset, "mixer control '{}': max {} is below min {}", k.name, pmax, k.min);
+                    return std::nullopt;
+                }
+                const bool is_bool = pmax - k.min == 1 && k.name.find(" Volume") == std::string::npos;
+                i.type = is_bool ? CtlType::Boolean : CtlType::Integer;
+                i.min = 0;
+                i.max = pmax - k.min;
+                i.count = std::max(1u, k.channels);
+                if (k.db && !is_bool) i.db = k.db;
+                break;
+            }
+            case tplg::Kcontrol::Kind::Enum:
+                i.type = CtlType::Enumerated;
+                i.items = k.texts;
+                i.max = static_cast<int64_t>(k.texts.size()) - 1;
+                if (k.texts.empty()) {
+                    error(k.offset, "enum control '{}' has no texts", k.name);
+                    return std::nullopt;
+                }
+                break;
+            case tplg::Kcontrol::Kind::Bytes:
+                i.type = CtlType::Bytes;
+                i.min = 0;
+                i.max = 255;
+                if (k.bytes_max == 0) {
+                    error(k.offset, "bytes control '{}': max 0 bytes", k.name);
+                    return std::nullopt;
+                }
+                if (k.bytes_max > kAlsaBytesMax)
+                    warn(k.offset, "bytes control '{}' holds {} bytes, more than ALSA's {}-byte BYTES element (a TLV "
+                         "bytes control in the kernel): its first {} bytes are modelled",
+                         k.name, k.bytes_max, kAlsaBytesMax, kAlsaBytesMax);
+                i.count = std::min(k.bytes_max, kAlsaBytesMax);
+                break;
+        }
+        if (k.tlv_type != 0 && !k.db)
+            warn(k.offset, "control '{}': TLV type {} kept, not interpreted (dynpcm reads dB scales)", k.name, k.tlv_type);
+        return s;
+    }
+
+    void widget(Card& card, const tplg::Widget& w) {
+        const auto type = parse_widget_type(tplg::widget_id_name(w.id));
+        WidgetSpec spec;
+        spec.name = w.name;
+        spec.type = type.value_or(WidgetType::Virtual);  // ids were checked by the parser
+        spec.stream = w.sname;
+        spec.subseq = static_cast<int>(w.subseq);
+        for (const auto& k : w.kcontrols) {
+            auto s = kcontrol(k);
+            if (!s) return;
+            spec.kcontrols.push_back(std::move(*s));
+        }
+        if (auto r = card.add_widget(spec); !r) error(w.offset, "{}", r.error().message());
+    }
+
+    // A SNDRV_PCM_FMTBIT_* mask as the formats dynpcm knows; the others are reported.
+    FormatMask formats(uint64_t bits, uint32_t offset, const std::string& where) {
+        FormatMask m;
+        int n = 0;
+        const Format* all = all_formats(&n);
+        for (int k = 0; k < n; ++k)
+            if (bits & (uint64_t{1} << static_cast<unsigned>(all[k]))) m.add(all[k]);
+        if (const uint64_t rest = bits & ~m.bits(); rest != 0) {
+            std::vector<unsigned> unknown;
+            for (unsigned b = 0; b < 64; ++b)
+                if (rest & (uint64_t{1} << b)) unknown.push_back(b);
+            warn(offset, "{}: ALSA format{} {} not supported by dynpcm, left out", where, unknown.size() == 1 ? "" : "s",
+                 fmt::join(unknown, ", "));
+        }
+        return m;
+    }
+
+    // snd_soc_tplg_stream_caps as the formats, rates and channels of a link stream.
+    bool apply_caps(LinkStream& s, const tplg::StreamCaps& c, uint32_t offset, const std::string& where) {
+        s.formats = formats(c.formats, offset, where);
+        if (s.formats.empty()) {
+            error(offset, "{}: no format dynpcm supports (formats {:#x})", where, c.formats);
+            return false;
+        }
+        const uint32_t lo = c.rate_min ? c.rate_min : 1, hi = c.rate_max ? c.rate_max : Interval::kMax;
+        s.rate_list.clear();
+        if (!(c.rates & kRateContinuous))
+            for (uint32_t r : tplg::rates_of(c.rates))
+                if (r >= lo && r <= hi) s.rate_list.push_back(r);
+        if (!s.rate_list.empty()) {
+            s.rates = {s.rate_list.front(), s.rate_list.back()};
+        } else if (c.rate_min && c.rate_max) {
+            s.rates = {c.rate_min, c.rate_max};
+        } else {
+            error(offset, "{}: no rates (rates {:#x}, rate_min {}, rate_max {})", where, c.rates & ~kRateKnot, c.rate_min,
+                  c.rate_max);
+            return false;
+        }
+        if (s.rates.empty()) {
+            error(offset, "{}: rate_min {} is above rate_max {}", where, c.rate_min, c.rate_max);
+            return false;
+        }
+        if (c.channels_min == 0 || c.channels_max < c.channels_min) {
+            error(offset, "{}: channels {}..{} is no range of channels", where, c.channels_min, c.channels_max);
+            return false;
+        }
+        s.channels = {c.channels_min, c.channels_max};
+        return true;
+    }
+
+    // soc_tplg_pcm_create: an FE DAI whose streams are named by the caps, and its FE DAI link.
+    void pcm(Card& card, const tplg::Pcm& p) {
+        FeLink fe;
+        fe.name = !p.pcm_name.empty() ? p.pcm_name : p.dai_name;
+        if (fe.name.empty()) return error(p.offset, "PCM {} has neither a PCM name nor a DAI name", p.pcm_id);
+        if (!p.playback && !p.capture) return error(p.offset, "PCM '{}' has neither playback nor capture", fe.name);
+        if (p.compress) warn(p.offset, "PCM '{}' is a compressed stream; dynpcm loads it as a PCM FE", fe.name);
+        for (int d = 0; d < 2; ++d) {
+            if (!(d == 0 ? p.playback : p.capture)) continue;
+            const char* dir = d == 0 ? "playback" : "capture";
+            LinkStream s;
+            s.stream_name = p.caps[d].name;
+            if (s.stream_name.empty()) {
+                s.stream_name = fmt::format("{} {}", fe.name, d == 0 ? "Playback" : "Capture");
+                warn(p.offset, "PCM '{}' {}: the caps have no stream name; its DAI widget is '{}'", fe.name, dir, s.stream_name);
+            }
+            if (!apply_caps(s, p.caps[d], p.offset, fmt::format("PCM '{}' {}", fe.name, dir))) return;
+            (d == 0 ? fe.playback : fe.capture) = std::move(s);
+        }
+        if (auto r = card.add_fe_link(std::move(fe)); !r) error(p.offset, "{}", r.error().message());
+    }
+
+    // ---- BE links: link configs (matched like snd_soc_find_dai_link) and DAI configs
+    static bool names_stream(const BeLink& be, const std::string& stream) {
+        return (be.playback && be.playback->stream_name == stream) || (be.capture && be.capture->stream_name == stream);
+    }
+
+    void configure(BeLink& be) {
+        for (size_t i = 0; i < t_.links.size(); ++i) {
+            const auto& l = t_.links[i];
+            if (l.id != be.id || (!l.name.empty() && l.name != be.name) ||
+                (!l.stream_name.empty() && !names_stream(be, l.stream_name)))
+                continue;
+            used_links_.push_back(i);
+            apply_link(be, l);
+        }
+        if (be.cpu_dai.empty()) return;
+        for (size_t i = 0; i < t_.dais.size(); ++i) {
+            const auto& d = t_.dais[i];
+            if (d.dai_name != be.cpu_dai) continue;
+            used_dais_.push_back(i);
+            for (int k = 0; k < 2; ++k) {
+                auto& s = k == 0 ? be.playback : be.capture;
+                const bool has = k == 0 ? d.playback : d.capture;
+                const char* dir = k == 0 ? "playback" : "capture";
+                if (!s) continue;
+                if (!has) {
+                    warn(d.offset, "DAI '{}' has no {} stream, but BE link '{}' declares one", d.dai_name, dir, be.name);
+                    continue;
+                }
+                apply_caps(*s, d.caps[k], d.offset, fmt::format("DAI '{}' {} (BE link '{}')", d.dai_name, dir, be.name));
+            }
+        }
+    }
+
+    void apply_link(BeLink& be, const tplg::LinkConfig& l) {
+        if (!l.streams.empty()) {
+            // The first config is the one the link starts at; the overlay's fixup wins.
+            const auto& c = l.streams.front();
+            const std::string where = fmt::format("link config {} '{}' stream config '{}'", l.id, be.name, c.name);
+            if (!be.fixup.format && c.format) {
+                const FormatMask m = formats(c.format, l.offset, where);
+                if (!m.empty()) be.fixup.format = m.first();
+            }
+            const auto rates = tplg::rates_of(c.rate);
+            if (!be.fixup.rate && !rates.empty()) be.fixup.rate = rates.front();
+            if (!be.fixup.channels && c.channels) be.fixup.channels = c.channels;
+            if (l.streams.size() > 1)
+                warn(l.offset, "link config {} '{}': {} stream configs; the BE starts at the first ('{}')", l.id, be.name,
+                     l.streams.size(), c.name);
+        }
+        if (const auto* h = l.default_hw_config()) {
+            DaiFormat f;
+            f.format = tplg::dai_format_name(h->fmt);
+            f.codec_bclk_provider = h->bclk_provider == SND_SOC_TPLG_BCLK_CP;
+            f.codec_fsync_provider = h->fsync_provider == SND_SOC_TPLG_FSYNC_CP;
+            f.invert_bclk = h->invert_bclk != 0;
+            f.invert_fsync = h->invert_fsync != 0;
+            f.mclk_rate = h->mclk_rate, f.bclk_rate = h->bclk_rate, f.fsync_rate = h->fsync_rate;
+            f.tdm_slots = h->tdm_slots, f.tdm_slot_width = h->tdm_slot_width;
+            f.tx_slots = h->tx_slots, f.rx_slots = h->rx_slots;
+            be.dai_format = f;
+        }
+    }
+
+    void unmatched_configs() {
+        for (size_t i = 0; i < t_.links.size(); ++i)
+            if (std::find(used_links_.begin(), used_links_.end(), i) == used_links_.end()) {
+                const auto& l = t_.links[i];
+                warn(l.offset, "link config id {}{} matches no BE link (an overlay BE link with id: {}{} takes it)", l.id,
+                     l.name.empty() ? "" : fmt::format(" '{}'", l.name), l.id,
+                     l.name.empty() ? "" : fmt::format(" and name: {}", l.name));
+            }
+        for (size_t i = 0; i < t_.dais.size(); ++i)
+            if (std::find(used_dais_.begin(), used_dais_.end(), i) == used_dais_.end())
+                warn(t_.dais[i].offset, "DAI config '{}' matches no BE link (an overlay BE link with cpu_dai: {} takes it)",
+                     t_.dais[i].dai_name, t_.dais[i].dai_name);
+    }
+
+    // ---- the graph
+    void add_routes(Card& card) {
+        for (size_t i = 0; i < t_.routes.size(); ++i) {
+            const auto& r = t_.routes[i];
+            if (auto p = card.add_route(r.sink, r.control, r.source); !p)
+                error(r.offset, "route {} ({}, {}, {}): {}", i, r.sink, r.control, r.source, p.error().message());
+        }
+    }
+
+    const Topology& t_;
+    std::vector<std::string> errors_, warnings_;
+    std::vector<size_t> used_links_, used_dais_;
+};
+
+}  // namespace
+
+CardLoad build_topology_card(const tplg::Topology& topology, std::string_view overlay_text, std::string_view overlay_name) {
+    return Builder(topology).build(overlay_text, overlay_name);
+}
+
+CardLoad load_topology_card(const std::string& tplg_path, const std::string& overlay_path) {
+    CardLoad out;
+    auto t = tplg::load_topology_file(tplg_path);
+    if (!t) {
+        out.errors.push_back(t.error().message());
+        return out;
+    }
+    if (overlay_path.empty()) return build_topology_card(*t, {}, {});
+    const auto text = YamlReader::read_file(overlay_path, "overlay file", out.errors);
+    if (!text) return out;
+    if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+        out.errors.push_back(fmt::format("{}: the overlay is empty (leave --overlay out for none)", overlay_path));
+        return out;
+    }
+    return build_topology_card(*t, *text, overlay_path);
+}
+
+}  // namespace dynpcm
