@@ -10,7 +10,6 @@
 
 #include "card_source.h"
 #include "commands.h"
-#include "dynpcm/card/card_file.h"
 
 namespace dynpcm::cli {
 
@@ -60,15 +59,19 @@ json control_json(const Card& card, const Control& c) {
 }
 
 int run_check(const CardSource& src) {
-    CardLoad l = load_card_file(src.card_file);
+    if (auto u = src.usage_error()) {
+        fmt::print(stderr, "{}\n", *u);
+        return kExitBadInput;
+    }
+    CardLoad l = src.load_card(true);
     if (!l.ok()) {
         for (const auto& e : l.errors) fmt::print("{}\n", e);
-        fmt::print("{}: {} error{}\n", src.card_file, l.errors.size(), l.errors.size() == 1 ? "" : "s");
+        fmt::print("{}: {} error{}\n", src.describe(), l.errors.size(), l.errors.size() == 1 ? "" : "s");
         return kExitFailed;
     }
     const Card& c = *l.card;
     fmt::print("{}: card '{}' is valid: {} widgets, {} routes, {} controls, {} FE links, {} BE links\n",
-               src.card_file, c.name(), c.graph().widget_count(), c.graph().path_count(), c.controls().size(),
+               src.describe(), c.name(), c.graph().widget_count(), c.graph().path_count(), c.controls().size(),
                c.fe_links().size(), c.be_links().size());
     return kExitOk;
 }

@@ -13,5 +13,7 @@ void add_card_commands(CLI::App& app);
 void add_play(CLI::App& app);
 /// `dynpcm run [CARD] SCENARIO`: run a scenario (a timeline of steps and expectations).
 void add_run(CLI::App& app);
+/// `dynpcm tplg info | dump FILE`: what an ALSA topology binary holds.
+void add_tplg(CLI::App& app);
 
 }  // namespace dynpcm::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     dynpcm::cli::add_card_commands(app);
     dynpcm::cli::add_play(app);
     dynpcm::cli::add_run(app);
+    dynpcm::cli::add_tplg(app);
     try {
         app.parse(argc, argv);
     } catch (const dynpcm::cli::Exit& e) {

@@ -45,7 +45,8 @@ constexpr double kTapCapSeconds = 5.0;  // taps are emptied as the file plays; t
 constexpr uint32_t kPeriods = 4;
 
 struct PlayOptions {
-    std::string card_file;
+    std::vector<std::string> files;  // [CARD] FILE.wav
+    CardSource card;
     std::string fe;
     std::string file;
     std::vector<std::string> sets;
@@ -197,8 +198,7 @@ public:
 
     int run() {
         // The card, and the FE asked for.
-        CardSource src{o_.card_file, {}};
-        std::unique_ptr<Card> card = src.load();
+        std::unique_ptr<Card> card = o_.card.load();
         if (!card) return kExitBadInput;
         const auto fe_index = card->find_fe(o_.fe);
         if (!fe_index) {
@@ -227,7 +227,7 @@ public:
         opt.clock = clock_.get();
         opt.tap_seconds = std::min(file_.seconds() + 1.0, kTapCapSeconds);
         auto created = Dpcm::create(std::move(card), opt);
-        if (!created) return bad(fmt::format("{}: {}", o_.card_file, created.error().message()));
+        if (!created) return bad(fmt::format("{}: {}", o_.card.describe(), created.error().message()));
         dpcm_ = std::move(created).value();
 
         // --set NAME=VALUE, split at the last '=': names have spaces, values no '='.
@@ -658,14 +658,18 @@ void add_play(CLI::App& app) {
     auto opts = std::make_shared<PlayOptions>();
     CLI::App* sub = app.add_subcommand(
         "play", "Play a WAV file through a front-end of a card to the back-ends its routing selects");
-    sub->add_option("CARD", opts->card_file, "Card file (YAML)")->required();
-    sub->add_option("FILE", opts->file, "The WAV file to play")->required();
+    sub->add_option("files", opts->files, "[CARD] FILE: the card file (YAML; left out with --tplg) and the WAV file to play")
+        ->expected(1, 2)
+        ->required();
+    opts->card.add_tplg_options(*sub);
     sub->add_option("--fe", opts->fe, "The FE link to play through, e.g. 'Media Playback'")->required();
     sub->add_option("--set", opts->sets, "Set a control before opening: 'CONTROL=VALUE' (repeatable)")
         ->take_all();
     sub->add_flag("--realtime", opts->realtime,
                   "Run on the real-time clock (automatic when a BE of the card is an ALSA device)");
     sub->callback([opts] {
+        opts->file = opts->files.back();
+        if (opts->files.size() == 2) opts->card.card_file = opts->files.front();
         Player p(*opts);
         const int rc = p.run();
         throw Exit{rc};

@@ -10,7 +10,6 @@
 
 #include "card_source.h"
 #include "commands.h"
-#include "dynpcm/card/card_file.h"
 #include "dynpcm/scenario/runner.h"
 
 namespace dynpcm::cli {
@@ -19,7 +18,7 @@ namespace {
 
 struct RunArgs {
     std::vector<std::string> files;
-    std::string card_file;
+    CardSource card;  // the CARD of `files`, or --tplg/--overlay
     std::string scenario_file;
     bool realtime = false;
     std::string out_dir;
@@ -35,17 +34,18 @@ int run(const RunArgs& a) {
         return kExitBadInput;
     }
     const scenario::Scenario& sc = *sl.scenario;
-    // The card: the one given, or the scenario's own (relative to the scenario file).
-    std::string card_file = a.card_file;
-    if (card_file.empty()) {
+    // The card: the one given, the topology, or the scenario's own (relative to the scenario file).
+    CardSource card = a.card;
+    if (card.card_file.empty() && card.tplg_file.empty()) {
         if (sc.card.empty()) {
-            fmt::print(stderr, "{}: names no card; give one: dynpcm run CARD {}\n", a.scenario_file, a.scenario_file);
+            fmt::print(stderr, "{}: names no card; give one: dynpcm run CARD {} (or --tplg FILE)\n", a.scenario_file,
+                       a.scenario_file);
             return kExitBadInput;
         }
         const std::filesystem::path p(sc.card);
-        card_file = p.is_relative() ? (std::filesystem::path(a.scenario_file).parent_path() / p).string() : sc.card;
+        card.card_file = p.is_relative() ? (std::filesystem::path(a.scenario_file).parent_path() / p).string() : sc.card;
     }
-    CardLoad cl = load_card_file(card_file);
+    CardLoad cl = card.load_card(false);
     if (!cl.ok()) {
         for (const auto& e : cl.errors) fmt::print(stderr, "{}\n", e);
         return kExitBadInput;
@@ -107,7 +107,8 @@ int run(const RunArgs& a) {
 void add_run(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* sub = app.add_subcommand("run", "Run a scenario against a card: a timeline of steps and expectations");
-    sub->add_option("files", args->files, "[CARD] SCENARIO: the card file may be left out when the scenario names it")
+    sub->add_option("files", args->files,
+                    "[CARD] SCENARIO: the card file may be left out when the scenario names it or --tplg gives one")
         ->expected(1, 2)
         ->required();
     sub->add_flag("--realtime", args->realtime, "Run in real time on the SCHED_FIFO clock thread (default: virtual time)");
@@ -115,9 +116,10 @@ void add_run(CLI::App& app) {
     sub->add_option("--trace", args->trace_file, "Write a Chrome trace-event JSON file (Perfetto, chrome://tracing)");
     sub->add_flag("--json", args->json, "Print the report as JSON instead of the timeline");
     sub->add_flag("-q,--quiet", args->quiet, "Print only the summary");
+    args->card.add_tplg_options(*sub);
     sub->callback([args] {
         args->scenario_file = args->files.back();
-        if (args->files.size() == 2) args->card_file = args->files.front();
+        if (args->files.size() == 2) args->card.card_file = args->files.front();
         throw Exit{run(*args)};
     });
 }
