@@ -262,12 +262,17 @@ void add_card_commands(CLI::App& app) {
     {
         auto src = std::make_shared<CardSource>();
         auto as_json = std::make_shared<bool>(false);
-        CLI::App* sub = app.add_subcommand("ctl", "Card controls: 'dynpcm ctl CARD list [--json]'");
+        CLI::App* sub = app.add_subcommand(
+            "ctl", "Card controls: 'dynpcm ctl CARD list [--json]', or 'dynpcm ctl list --tplg FILE [--overlay FILE]'");
         src->add_to(*sub, true);
         auto verb = std::make_shared<std::string>("list");
         sub->add_option("VERB", *verb, "list")->check(CLI::IsMember({"list"}));
         sub->add_flag("--json", *as_json, "Print JSON");
-        sub->callback([src, as_json] { throw Exit{run_ctl_list(*src, *as_json)}; });
+        sub->callback([src, as_json] {
+            // With --tplg the first positional is the verb, not a card file.
+            if (!src->tplg_file.empty() && src->card_file == "list") src->card_file.clear();
+            throw Exit{run_ctl_list(*src, *as_json)};
+        });
     }
     {
         auto src = std::make_shared<CardSource>();

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End-to-end tests of topology input: `dynpcm tplg info|dump`, `--tplg FILE [--overlay FILE]` on
+# the card commands, and bad topology files, which must exit 2 with the byte offset named.
+#
+#   tplg_test.sh DYNPCM TMPDIR WAV_TOOL SOURCE_DIR
+#
+# Prints one line per check and exits 1 if any failed.
+
+set -u
+
+DYNPCM=${1:?usage: tplg_test.sh DYNPCM TMPDIR WAV_TOOL SOURCE_DIR}
+TMP=${2:?usage}
+WAVTOOL=${3:?usage}
+ROOT=${4:?usage}
+EX=$ROOT/examples/topology
+BDW=/usr/share/alsa/topology/broadwell/broadwell.conf
+
+rm -rf "$TMP"
+mkdir -p "$TMP" || exit 1
+command -v alsatplg >/dev/null || { echo "FAIL: alsatplg (alsa-utils) is not installed"; exit 1; }
+
+FAILED=0
+fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
+pass() { echo "ok:   $*"; }
+
+# run NAME ARGS...: runs dynpcm; sets RC, OUT (stdout) and ERR (stderr).
+run() {
+    local name=$1
+    shift
+    "$DYNPCM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+    RC=$?
+    OUT=$(cat "$TMP/$name.out")
+    ERR=$(cat "$TMP/$name.err")
+}
+
+# expect NAME WANT_RC TEXT...: the last run exited WANT_RC and its output holds each TEXT.
+expect() {
+    local name=$1 want=$2
+    shift 2
+    if [[ $RC -ne $want ]]; then
+        fail "$name: exit $RC, wanted $want"
+        echo "---- stdout"; tail -5 <<<"$OUT"; echo "---- stderr"; tail -5 <<<"$ERR"
+        return
+    fi
+    local t
+    for t in "$@"; do
+        if ! grep -qF -- "$t" <<<"$OUT$ERR"; then
+            fail "$name: output lacks '$t'"
+            echo "---- stdout"; tail -8 <<<"$OUT"; echo "---- stderr"; tail -8 <<<"$ERR"
+            return
+        fi
+    done
+    pass "$name"
+}
+
+# patch FILE OFFSET BYTES: overwrites bytes (printf escapes) at a decimal offset.
+patch() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+
+alsatplg -c "$EX/dsp.conf" -o "$TMP/dsp.tplg" 2>/dev/null || { fail "alsatplg cannot compile dsp.conf"; exit 1; }
+TPLG=(--tplg "$EX/dsp.conf" --overlay "$EX/dsp-overlay.yaml")
+
+# ---- tplg info / dump
+run info_json tplg info "$TMP/dsp.tplg" --json
+expect "tplg info --json: the keys and counts" 0 '"abi": 5' '"widgets": 8' '"routes": 10' '"controls": 6' \
+    '"pcms": [' '"Media PCM"' '"Capture PCM"' '"be_links": [' '"Speaker"' '"Headset"'
+run info_conf tplg info "$EX/dsp.conf"
+expect "tplg info compiles a .conf" 0 "ALSA topology, ABI 5" "PCMs       3: Media PCM, Voice PCM, Capture PCM" \
+    "BE links   2: Speaker, Headset" "DAIs       1: SSP0 Pin" "private    3 objects"
+run dump tplg dump "$TMP/dsp.tplg"
+expect "tplg dump lists objects, tuples and configs" 0 "0x0224 dapm widget" "token 102 (string) = 'eq-iir'" \
+    "'Master Volume' ops 1/256/256 min 0 max 127 channels 2 dB -64.00 step 0.50 mute" \
+    "enum 'Capture Mux' ops 4/257/257 items [Headset Mic, DMIC]" \
+    "hw config 1 (default): I2S bclk codec consumer fsync codec consumer" "Capture Mux, Headset Mic, SSP1.IN"
+if [[ -r $BDW ]]; then
+    run info_bdw tplg info "$BDW" --json
+    expect "tplg info on Debian's broadwell.conf" 0 '"widgets": 5' '"routes": 6' '"controls": 4' \
+        '"System Playback/Capture"' '"Loopback PCM"' '"Codec"'
+else
+    echo "skip: $BDW is missing (package alsa-topology-conf)"
+fi
+
+# ---- --tplg on the card commands
+run check "check" "${TPLG[@]}"
+expect "check --tplg --overlay" 0 "card 'dsp-demo' is valid: 23 widgets, 21 routes, 9 controls, 3 FE links, 3 BE links" \
+    "warning: $EX/dsp.conf: 3 objects carry vendor-private data"
+run check_bare check --tplg "$TMP/dsp.tplg"
+expect "check --tplg without an overlay warns of unmatched configs" 0 "card 'dsp' is valid" \
+    "link config id 0 'Speaker' matches no BE link" "DAI config 'SSP0 Pin' matches no BE link"
+run ctl ctl list --json "${TPLG[@]}"
+expect "ctl list --tplg" 0 '"name": "Master Volume"' '"name": "Media Mixer Media"' '"name": "Capture Mux"' \
+    '"name": "EQ EQ Coefficients"'
+run routes routes "${TPLG[@]}" --set 'Media Mixer Media=on' --set 'Capture Mux=DMIC'
+expect "routes --tplg --set" 0 "Media PCM/playback               -> Headset, Speaker" \
+    "Capture PCM/capture              -> DMIC"
+run graph graph "${TPLG[@]}"
+expect "graph --tplg" 0 "digraph" 'label="Media Mixer' 'label="FE Media PCM\nMedia Playback'
+run scenario run "${TPLG[@]}" "$EX/dsp-scenario.yaml" --quiet --out "$TMP/out"
+expect "run --tplg SCENARIO" 0 "PASS: 13 of 13 expectations hold"
+"$WAVTOOL" tone "$TMP/tone.wav" 48000 2 0.5 1000 -6 >/dev/null || fail "cannot write a test tone"
+run play play "${TPLG[@]}" --fe 'Media PCM' --set 'Media Mixer Media=on' "$TMP/tone.wav"
+expect "play --tplg" 0 "Headset" "Speaker"
+if [[ -r $BDW ]]; then
+    run routes_bdw routes --tplg "$BDW" --overlay "$EX/broadwell-overlay.yaml"
+    expect "routes on broadwell.conf with its overlay" 0 "System Playback/Capture/playback -> Codec" \
+        "System Playback/Capture/capture  -> Codec" "Offload0 Playback/playback       -> Codec" \
+        "Loopback PCM/capture             -> (no BE)"
+fi
+
+# ---- usage
+run both check "$ROOT/examples/cards/phone.yaml" --tplg "$TMP/dsp.tplg"
+expect "a card file and --tplg together" 2 "give either a card file"
+run none check
+expect "no card at all" 2 "no card: give a card file, or --tplg FILE"
+run overlay_alone check "$ROOT/examples/cards/phone.yaml" --overlay "$EX/dsp-overlay.yaml"
+expect "--overlay needs --tplg" 2 "--overlay requires --tplg"
+run run_both run "$ROOT/examples/cards/phone.yaml" "$EX/dsp-scenario.yaml" --tplg "$TMP/dsp.tplg"
+expect "run with a card file and --tplg" 2 "give either a card file"
+
+# ---- bad topology files: exit 2 (tplg) or 1 (check, an invalid card), the byte offset named
+head -c 20 "$TMP/dsp.tplg" >"$TMP/short.tplg"
+run short tplg info "$TMP/short.tplg"
+expect "shorter than a header" 2 "short.tplg: offset 0x0: truncated: 20 bytes"
+head -c 3000 "$TMP/dsp.tplg" >"$TMP/cut.tplg"
+run cut tplg info "$TMP/cut.tplg"
+expect "truncated inside a block" 2 "cut.tplg: offset 0x23c (block 2, dapm widget): payload size 4236 overruns the file"
+cp "$TMP/dsp.tplg" "$TMP/magic.tplg" && patch "$TMP/magic.tplg" 0 'XXXX'
+run magic tplg dump "$TMP/magic.tplg"
+expect "bad magic" 2 "magic.tplg: offset 0x0: bad magic 0x58585858"
+cp "$TMP/dsp.tplg" "$TMP/abi.tplg" && patch "$TMP/abi.tplg" 156 '\x07'
+run abi check --tplg "$TMP/abi.tplg"
+expect "unsupported ABI in the second block" 1 "abi.tplg: offset 0x9c (block 1, mixer): unsupported ABI version 7"
+cp "$TMP/dsp.tplg" "$TMP/count.tplg" && patch "$TMP/count.tplg" $((0x224 + 32)) '\x09'
+run count tplg info "$TMP/count.tplg"
+expect "count larger than the elements" 2 "count.tplg: offset 0x12d4" "count 9 but the payload (4236 bytes) ends after 8 widgets"
+cp "$TMP/dsp.tplg" "$TMP/noterm.tplg"
+patch "$TMP/noterm.tplg" $((0x248 + 8)) 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+run noterm tplg info "$TMP/noterm.tplg"
+expect "unterminated widget name" 2 "noterm.tplg: offset 0x250 (block 2, dapm widget, widget 0): widget name is not terminated within its 44 bytes"
+run dir tplg info "$TMP"
+expect "a directory" 2 "it is a directory, not a topology file"
+printf 'SectionWidget."X" {\n\ttype "nonsense"\n}\n' >"$TMP/bad.conf"
+run badconf tplg info "$TMP/bad.conf"
+expect "a .conf that alsatplg rejects" 2 "bad.conf: alsatplg failed" "nonsense"
+DYNPCM_ALSATPLG=/nonexistent/alsatplg run noalsatplg tplg info "$EX/dsp.conf"
+expect "alsatplg missing" 2 "cannot run '/nonexistent/alsatplg'"
+printf 'be_links:\n  - {name: Speaker, id: 0, playbak: {stream: X}}\n' >"$TMP/overlay.yaml"
+run bad_overlay check --tplg "$EX/dsp.conf" --overlay "$TMP/overlay.yaml"
+expect "a bad overlay names its line" 1 "overlay.yaml:2: be_link 1: unknown key 'playbak' (did you mean 'playback'?)"
+printf 'routes:\n  - [Amp Playback, ~, SSP9.OUT]\n' >"$TMP/route.yaml"
+run bad_route check --tplg "$EX/dsp.conf" --overlay "$TMP/route.yaml"
+expect "an overlay route to an unknown widget" 1 "route.yaml:2: route 1: unknown sink widget 'Amp Playback'"
+
+echo
+if ((FAILED > 0)); then
+    echo "tplg_test.sh: $FAILED check(s) failed"
+    exit 1
+fi
+echo "tplg_test.sh: all checks passed"
