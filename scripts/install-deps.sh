@@ -10,7 +10,10 @@ packages=(
     libcli11-dev                # the dynpcm CLI
     libfmt-dev                  # formatting off the realtime thread (GCC 12 has no <format>)
     libyaml-cpp-dev             # card files
-    libasound2-dev alsa-utils   # the alsa backend; alsa-lib's null and file PCMs in the tests
+    libasound2-dev alsa-utils   # the alsa backend; alsa-lib's null and file PCMs in the tests;
+                                # alsatplg compiles topology .conf files
+    linux-libc-dev              # <sound/asoc.h>: the topology binary format
+    alsa-topology-conf          # Debian's topology confs (broadwell.conf) in the topology tests
     libsndfile1-dev             # the wav backend
     libspeexdsp-dev             # sample-rate conversion on the realtime thread
     libsoxr-dev                 # bench_src: the resampler we measured speexdsp against
