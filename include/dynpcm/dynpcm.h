@@ -36,4 +36,6 @@
 #include "dynpcm/rt/spsc_ring.h"
 #include "dynpcm/sim/sim_clock.h"
 #include "dynpcm/sim/sim_dma.h"
+#include "dynpcm/topology/topology.h"
+#include "dynpcm/topology/topology_card.h"
 #include "dynpcm/version.h"

@@ -246,6 +246,7 @@ private:
     void elements(const Block& b, size_t pos, const char* what, F&& one) {
         if (b.count == 0) fail(b.offset + offsetof(snd_soc_tplg_hdr, count), fmt::format("count is 0 in a {} block", what));
         for (uint32_t i = 0; i < b.count; ++i) {
+            element_.clear();
             if (pos >= end_)
                 fail(pos, fmt::format("count {} but the payload ({} bytes) ends after {} {}{}", b.count, b.payload_size, i,
                                       what, i == 1 ? "" : "s"));
