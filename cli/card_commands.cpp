@@ -73,6 +73,24 @@ int run_check(const CardSource& src) {
     fmt::print("{}: card '{}' is valid: {} widgets, {} routes, {} controls, {} FE links, {} BE links\n",
                src.describe(), c.name(), c.graph().widget_count(), c.graph().path_count(), c.controls().size(),
                c.fe_links().size(), c.be_links().size());
+    // A topology's link and DAI configs land on the overlay's BE links: show what they made.
+    if (!src.tplg_file.empty())
+        for (const auto& be : c.be_links()) {
+            fmt::print("  BE '{}' id {}{}", be.name, be.id, be.cpu_dai.empty() ? "" : fmt::format(" cpu_dai '{}'", be.cpu_dai));
+            const auto& f = be.fixup;
+            if (f.format || f.rate || f.channels)
+                fmt::print(", fixup {} {} {}", f.format ? format_info(*f.format).name : "-",
+                           f.rate ? fmt::format("{} Hz", *f.rate) : "-", f.channels ? fmt::format("{} ch", *f.channels) : "-");
+            if (const auto& d = be.dai_format)
+                fmt::print(", {} (BCLK from the {}, FSYNC from the {}{})", d->format, d->codec_bclk_provider ? "codec" : "CPU",
+                           d->codec_fsync_provider ? "codec" : "CPU",
+                           d->tdm_slots ? fmt::format(", TDM {}x{}", d->tdm_slots, d->tdm_slot_width) : "");
+            for (const auto& s : {be.playback, be.capture})
+                if (s && !(s->formats == FormatMask::all()))  // narrowed by a DAI config (or the overlay)
+                    fmt::print(", '{}' {} {} Hz {} ch", s->stream_name, s->formats.to_string(), s->rates.to_string(),
+                               s->channels.to_string());
+            fmt::print("\n");
+        }
     return kExitOk;
 }
 

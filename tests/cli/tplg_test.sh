@@ -82,7 +82,9 @@ fi
 # ---- --tplg on the card commands
 run check "check" "${TPLG[@]}"
 expect "check --tplg --overlay" 0 "card 'dsp-demo' is valid: 23 widgets, 21 routes, 9 controls, 3 FE links, 3 BE links" \
-    "warning: $EX/dsp.conf: 3 objects carry vendor-private data"
+    "warning: $EX/dsp.conf: 3 objects carry vendor-private data" \
+    "BE 'Speaker' id 0 cpu_dai 'SSP0 Pin', fixup S24_LE 48000 Hz 2 ch, I2S (BCLK from the CPU, FSYNC from the CPU, TDM 2x32), 'Amp Playback' S16_LE|S24_LE 48000 Hz 2 ch" \
+    "BE 'Headset' id 1, fixup S16_LE 48000 Hz 2 ch, DSP_A (BCLK from the codec, FSYNC from the codec, TDM 4x16)"
 run check_bare check --tplg "$TMP/dsp.tplg"
 expect "check --tplg without an overlay warns of unmatched configs" 0 "card 'dsp' is valid" \
     "link config id 0 'Speaker' matches no BE link" "DAI config 'SSP0 Pin' matches no BE link"
