@@ -198,6 +198,8 @@ private:
         if (fe.name.empty()) return error(p.offset, "PCM {} has neither a PCM name nor a DAI name", p.pcm_id);
         if (!p.playback && !p.capture) return error(p.offset, "PCM '{}' has neither playback nor capture", fe.name);
         if (p.compress) warn(p.offset, "PCM '{}' is a compressed stream; dynpcm loads it as a PCM FE", fe.name);
+        // soc_tplg_fe_link_create leaves dai_link.trigger zeroed: SND_SOC_DPCM_TRIGGER_PRE.
+        fe.trigger[0] = fe.trigger[1] = TriggerOrder::Pre;
         for (int d = 0; d < 2; ++d) {
             if (!(d == 0 ? p.playback : p.capture)) continue;
             const char* dir = d == 0 ? "playback" : "capture";
