@@ -32,7 +32,8 @@ const char* ctl_iface_name(CtlIface i) noexcept {
 std::optional<double> Control::db_at(int64_t v) const noexcept {
     if (!info.db) return std::nullopt;
     if (info.db->mute && v == info.min) return -9999999.0 / 100;  // ALSA's SND_CTL_TLV_DB_GAIN_MUTE
-    return static_cast<double>(info.db->min_cdb + (v - info.min) * info.db->step_cdb) / 100.0;
+    // In double: a topology's range and step can each be near 2^32, beyond int64 once multiplied.
+    return (info.db->min_cdb + static_cast<double>(v - info.min) * info.db->step_cdb) / 100.0;
 }
 
 Result<void> validate_ctl_values(const Control& c, const std::vector<int64_t>& values) {

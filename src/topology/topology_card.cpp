@@ -89,10 +89,11 @@ private:
                     error(k.offset, "mixer control '{}': max {} is below min {}", k.name, pmax, k.min);
                     return std::nullopt;
                 }
-                const bool is_bool = pmax - k.min == 1 && k.name.find(" Volume") == std::string::npos;
+                const int64_t range = int64_t{pmax} - k.min;  // min may be negative: no int32 overflow
+                const bool is_bool = range == 1 && k.name.find(" Volume") == std::string::npos;
                 i.type = is_bool ? CtlType::Boolean : CtlType::Integer;
                 i.min = 0;
-                i.max = pmax - k.min;
+                i.max = range;
                 i.count = std::max(1u, k.channels);
                 if (k.db && !is_bool) i.db = k.db;
                 break;
