@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <sound/asoc.h>
 
@@ -298,13 +299,18 @@ private:
         for (size_t i = 0; i < t_.routes.size(); ++i) {
             const auto& r = t_.routes[i];
             if (auto p = card.add_route(r.sink, r.control, r.source); !p)
-                error(r.offset, "route {} ({}, {}, {}): {}", i, r.sink, r.control, r.source, p.error().message());
+                error(r.offset, "route {} ({}, {}, {}): {}{}", i, r.sink, r.control, r.source, p.error().message(),
+                      p.error().code() == -ENOENT && !hinted_++
+                          ? " (a DAI stream of a link the platform or machine driver declares? give that link in the "
+                            "overlay's fe_links or be_links)"
+                          : "");
         }
     }
 
     const Topology& t_;
     std::vector<std::string> errors_, warnings_;
     std::vector<size_t> used_links_, used_dais_;
+    int hinted_ = 0;  // the hint about driver-declared DAI streams is given once
 };
 
 }  // namespace
