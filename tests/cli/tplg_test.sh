@@ -108,6 +108,18 @@ if [[ -r $BDW ]]; then
         "Loopback PCM/capture             -> (no BE)"
 fi
 
+SKL=/usr/share/alsa/topology/sklrt286/skl_i2s.conf
+if [[ -r $SKL ]]; then
+    run skl_bare check --tplg "$SKL"
+    expect "skl_i2s.conf alone: its FE streams come from the platform driver" 1 \
+        "route 1 (media0_in cpr 0, , System Playback): unknown source widget 'System Playback' (a DAI stream of a link"
+    run skl routes --tplg "$SKL" --overlay "$EX/skl-rt286-overlay.yaml" --set 'codec0_out mo media0_in mi Switch=on' \
+        --set 'media0_out mo dmic01_hifi_in mi Switch=on'
+    expect "skl_i2s.conf with FE and BE links from its overlay" 0 "System Pin/playback              -> SSP0-Codec" \
+        "System Pin/capture               -> dmic01" "HDMI2 Pin/playback               -> iDisp2" \
+        "HDMI3 Pin/playback               -> iDisp1"
+fi
+
 # ---- usage
 run both check "$ROOT/examples/cards/phone.yaml" --tplg "$TMP/dsp.tplg"
 expect "a card file and --tplg together" 2 "give either a card file"
