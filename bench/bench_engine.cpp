@@ -7,12 +7,21 @@
 //                     and full recomputation;
 //   BM_RouteSwitch    a control write that moves a running FE to another BE: the write's wall
 //                     time, and the stream time until the new BE receives the FE's audio
-//                     (target: at most one BE period).
+//                     (target: at most one BE period);
+//   BM_TopologyParse / BM_TopologyCard  a topology binary parsed, and a card built from it
+//                     (examples/topology/dsp.conf and Debian's largest topology conf, compiled
+//                     once with alsatplg at start).
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -240,4 +249,61 @@ BENCHMARK(BM_Mix)->ArgNames({"fes", "unity"})->ArgsProduct({{1, 4, 16}, {1, 0}})
 BENCHMARK(BM_Memcpy)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_DapmUpdate)->ArgNames({"widgets", "full"})->ArgsProduct({{100, 1000, 10000}, {0, 1}});
 BENCHMARK(BM_RouteSwitch)->ArgName("period")->Arg(256)->Arg(1024)->Iterations(20)->Unit(benchmark::kMicrosecond);
+// ---- topology loading: a .conf compiled once, then parsed and built from memory.
+
+struct CompiledTopology {
+    std::string name;
+    std::vector<uint8_t> bytes;
+};
+
+std::vector<CompiledTopology>& topologies() {
+    static std::vector<CompiledTopology> all = [] {
+        std::vector<CompiledTopology> out;
+        const std::pair<const char*, std::string> confs[] = {
+            {"dsp", std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/dsp.conf"},
+            {"skl_hda_dsp_generic", "/usr/share/alsa/topology/hda-dsp/skl_hda_dsp_generic-tplg.conf"}};
+        for (const auto& [name, conf] : confs) {
+            const std::string tplg = fmt::format("/tmp/dynpcm-bench-{}-{}.tplg", name, getpid());
+            if (std::system(fmt::format("alsatplg -c '{}' -o '{}' 2>/dev/null", conf, tplg).c_str()) != 0) continue;
+            std::ifstream in(tplg, std::ios::binary);
+            out.push_back({name, std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {})});
+            std::remove(tplg.c_str());
+        }
+        return out;
+    }();
+    return all;
+}
+
+void BM_TopologyParse(benchmark::State& state) {
+    const auto& all = topologies();
+    if (static_cast<size_t>(state.range(0)) >= all.size()) return state.SkipWithError("alsatplg or the conf is missing");
+    const auto& t = all[static_cast<size_t>(state.range(0))];
+    for (auto _ : state) {
+        auto r = tplg::parse_topology(t.bytes, t.name);
+        if (!r) return state.SkipWithError(r.error().message().c_str());
+        benchmark::DoNotOptimize(r->widgets.data());
+    }
+    state.SetLabel(t.name);
+    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(t.bytes.size()));
+    state.counters["file_bytes"] = static_cast<double>(t.bytes.size());
+}
+
+void BM_TopologyCard(benchmark::State& state) {
+    const auto& all = topologies();
+    if (static_cast<size_t>(state.range(0)) >= all.size()) return state.SkipWithError("alsatplg or the conf is missing");
+    const auto& t = all[static_cast<size_t>(state.range(0))];
+    auto parsed = tplg::parse_topology(t.bytes, t.name);
+    if (!parsed) return state.SkipWithError(parsed.error().message().c_str());
+    size_t widgets = 0;
+    for (auto _ : state) {
+        CardLoad l = build_topology_card(*parsed, {}, {});
+        if (!l.card) return state.SkipWithError(l.errors.empty() ? "no card" : l.errors.front().c_str());
+        widgets = l.card->graph().widget_count();
+    }
+    state.SetLabel(t.name);
+    state.counters["widgets"] = static_cast<double>(widgets);
+}
+
+BENCHMARK(BM_TopologyParse)->ArgName("file")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TopologyCard)->ArgName("file")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

@@ -202,6 +202,22 @@ std::string route_section() {
     return o.str();
 }
 
+std::string topology_section() {
+    std::ostringstream o;
+    o << "### (f) Topology loading\n\nA topology binary (compiled once with alsatplg) parsed from memory, and a card "
+         "built from the parsed topology (no overlay): widgets, controls, FE links, routes, the DAPM graph's first "
+         "power evaluation.\n\n| topology | size | parse | parse rate | card build | widgets |\n|---|---|---|---|---|---|\n";
+    for (int f : {0, 1}) {
+        const json* p = pick(fmt::format("BM_TopologyParse/file:{}", f));
+        const json* c = pick(fmt::format("BM_TopologyCard/file:{}", f));
+        if (!p || !c) continue;
+        o << fmt::format("| {} | {:.1f} KB | {} | {:.0f} MB/s | {} | {:.0f} |\n", f == 0 ? "examples/topology/dsp.conf" : "Debian's skl_hda_dsp_generic-tplg.conf",
+                         num(p, "file_bytes") / 1024, fmt_ns(num(p, "real_time") * 1000), num(p, "bytes_per_second") / 1e6,
+                         fmt_ns(num(c, "real_time") * 1000), num(c, "widgets"));
+    }
+    return o.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,7 +253,7 @@ int main(int argc, char** argv) {
     std::ostringstream md;
     md << "Measured on: " << machine() << ".\n\n"
        << latency_section() << "\n" << simulation_section() << "\n" << mixing_section() << "\n" << dapm_section() << "\n"
-       << route_section();
+       << route_section() << "\n" << topology_section();
     std::cout << md.str();
     if (!json_out.empty()) std::ofstream(json_out) << all.dump(2);
     if (!doc.empty()) {
