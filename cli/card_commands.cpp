@@ -273,7 +273,7 @@ int run_graph(const CardSource& src, const std::string& out, const std::vector<s
 void add_card_commands(CLI::App& app) {
     {
         auto src = std::make_shared<CardSource>();
-        CLI::App* sub = app.add_subcommand("check", "Validate a card file; exit 0 if valid, 1 with the errors if not");
+        CLI::App* sub = app.add_subcommand("check", "Validate a card (file, or --tplg with --overlay); exit 0 if valid, 1 with the errors if not");
         src->add_to(*sub, false);
         sub->callback([src] { throw Exit{run_check(*src)}; });
     }
