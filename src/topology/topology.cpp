@@ -43,6 +43,10 @@ constexpr size_t wire() {
 }
 constexpr size_t kPrivHeader = sizeof(uint32_t);  // snd_soc_tplg_private::size
 
+// The file offset of `member` of the struct `obj` read at the local `at`, for messages. offsetof,
+// not pointer arithmetic: a reference to a packed scalar member binds to a temporary copy.
+#define FIELD(obj, member) (at + offsetof(std::remove_cvref_t<decltype(obj)>, member))
+
 // The one error a parse ends with, thrown inside the parser and turned into a Result at the top.
 struct ParseError {
     size_t offset;
@@ -96,12 +100,6 @@ private:
         std::string out;
         for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
         return out;
-    }
-
-    // The offset of a field inside a struct read at `base`, for messages.
-    template <typename S, typename F>
-    static size_t at_field(size_t base, const S& s, const F& f) {
-        return base + static_cast<size_t>(reinterpret_cast<const char*>(&f) - reinterpret_cast<const char*>(&s));
     }
 
     PrivateData private_data(size_t at, const char* owner) {
@@ -294,7 +292,7 @@ private:
         if (le(h.size) != sizeof(snd_soc_tplg_ctl_hdr))
             fail(at, fmt::format("control header size {} (expected {})", le(h.size), sizeof(snd_soc_tplg_ctl_hdr)));
         k.offset = static_cast<uint32_t>(at);
-        k.name = str(h.name, at_field(at, h, h.name), "control name");
+        k.name = str(h.name, FIELD(h, name), "control name");
         k.access = le(h.access);
         k.info_op = le(h.ops.info), k.get_op = le(h.ops.get), k.put_op = le(h.ops.put);
         constexpr uint32_t tlv_access = SNDRV_CTL_ELEM_ACCESS_TLV_READ | SNDRV_CTL_ELEM_ACCESS_TLV_WRITE |
@@ -327,16 +325,16 @@ private:
                 const auto m = read<snd_soc_tplg_mixer_control>(at, "mixer control");
                 ctl_hdr(m.hdr, at, k);
                 if (le(m.size) != wire<decltype(m)>())
-                    fail(at_field(at, m, m.size), fmt::format("mixer control '{}': size {} (expected {})", k.name, le(m.size), wire<decltype(m)>()));
+                    fail(FIELD(m, size), fmt::format("mixer control '{}': size {} (expected {})", k.name, le(m.size), wire<decltype(m)>()));
                 k.kind = Kcontrol::Kind::Mixer;
                 k.min = static_cast<int32_t>(le(m.min)), k.max = static_cast<int32_t>(le(m.max));
                 k.platform_max = static_cast<int32_t>(le(m.platform_max));
                 k.invert = le(m.invert) != 0;
                 k.channels = le(m.num_channels);
                 if (k.channels > SND_SOC_TPLG_MAX_CHAN)
-                    fail(at_field(at, m, m.num_channels), fmt::format("mixer control '{}': {} channels (at most {})", k.name,
+                    fail(FIELD(m, num_channels), fmt::format("mixer control '{}': {} channels (at most {})", k.name,
                                                                       k.channels, SND_SOC_TPLG_MAX_CHAN));
-                k.priv = private_data(at_field(at, m, m.priv), "mixer control");
+                k.priv = private_data(FIELD(m, priv), "mixer control");
                 return {std::move(k), at + wire<decltype(m)>() + k.priv.bytes.size()};
             }
             case SND_SOC_TPLG_CTL_ENUM:
@@ -347,34 +345,34 @@ private:
                 const auto e = read<snd_soc_tplg_enum_control>(at, "enum control");
                 ctl_hdr(e.hdr, at, k);
                 if (le(e.size) != wire<decltype(e)>())
-                    fail(at_field(at, e, e.size), fmt::format("enum control '{}': size {} (expected {})", k.name, le(e.size), wire<decltype(e)>()));
+                    fail(FIELD(e, size), fmt::format("enum control '{}': size {} (expected {})", k.name, le(e.size), wire<decltype(e)>()));
                 k.kind = Kcontrol::Kind::Enum;
                 k.channels = le(e.num_channels);
                 k.mask = le(e.mask);
                 if (k.channels > SND_SOC_TPLG_MAX_CHAN)
-                    fail(at_field(at, e, e.num_channels), fmt::format("enum control '{}': {} channels (at most {})", k.name,
+                    fail(FIELD(e, num_channels), fmt::format("enum control '{}': {} channels (at most {})", k.name,
                                                                       k.channels, SND_SOC_TPLG_MAX_CHAN));
                 const uint32_t items = le(e.items);
                 if (items > SND_SOC_TPLG_NUM_TEXTS)
-                    fail(at_field(at, e, e.items), fmt::format("enum control '{}': {} items (at most {})", k.name, items,
+                    fail(FIELD(e, items), fmt::format("enum control '{}': {} items (at most {})", k.name, items,
                                                                SND_SOC_TPLG_NUM_TEXTS));
                 for (uint32_t i = 0; i < items; ++i)
-                    k.texts.push_back(str(e.texts[i], at_field(at, e, e.texts[i]), "enum text"));
+                    k.texts.push_back(str(e.texts[i], FIELD(e, texts) + i * kNameMax, "enum text"));
                 const uint32_t op = le(e.hdr.ops.info);
                 if (op == SND_SOC_TPLG_CTL_ENUM_VALUE || op == SND_SOC_TPLG_DAPM_CTL_ENUM_VALUE)
                     for (uint32_t i = 0; i < items; ++i) k.values.push_back(le(e.values[i]));
-                k.priv = private_data(at_field(at, e, e.priv), "enum control");
+                k.priv = private_data(FIELD(e, priv), "enum control");
                 return {std::move(k), at + wire<decltype(e)>() + k.priv.bytes.size()};
             }
             case SND_SOC_TPLG_CTL_BYTES: {
                 const auto b = read<snd_soc_tplg_bytes_control>(at, "bytes control");
                 ctl_hdr(b.hdr, at, k);
                 if (le(b.size) != wire<decltype(b)>())
-                    fail(at_field(at, b, b.size), fmt::format("bytes control '{}': size {} (expected {})", k.name, le(b.size), wire<decltype(b)>()));
+                    fail(FIELD(b, size), fmt::format("bytes control '{}': size {} (expected {})", k.name, le(b.size), wire<decltype(b)>()));
                 k.kind = Kcontrol::Kind::Bytes;
                 k.bytes_max = le(b.max);
                 k.mask = le(b.mask);
-                k.priv = private_data(at_field(at, b, b.priv), "bytes control");
+                k.priv = private_data(FIELD(b, priv), "bytes control");
                 return {std::move(k), at + wire<decltype(b)>() + k.priv.bytes.size()};
             }
             default:
@@ -390,21 +388,21 @@ private:
         Widget x;
         x.offset = static_cast<uint32_t>(at);
         x.index = index;
-        x.name = str(w.name, at_field(at, w, w.name), "widget name");
-        x.sname = str(w.sname, at_field(at, w, w.sname), "widget stream name");
+        x.name = str(w.name, FIELD(w, name), "widget name");
+        x.sname = str(w.sname, FIELD(w, sname), "widget stream name");
         x.id = le(w.id);
         if (x.id > SND_SOC_TPLG_DAPM_LAST)
-            fail(at_field(at, w, w.id), fmt::format("widget '{}': unknown widget type {} (0..{})", x.name, x.id, SND_SOC_TPLG_DAPM_LAST));
+            fail(FIELD(w, id), fmt::format("widget '{}': unknown widget type {} (0..{})", x.name, x.id, SND_SOC_TPLG_DAPM_LAST));
         x.reg = static_cast<int32_t>(le(w.reg));
         x.shift = le(w.shift), x.mask = le(w.mask), x.subseq = le(w.subseq);
         x.invert = le(w.invert) != 0, x.ignore_suspend = le(w.ignore_suspend) != 0;
         x.event_flags = le(w.event_flags), x.event_type = le(w.event_type);
-        x.priv = private_data(at_field(at, w, w.priv), "widget");
+        x.priv = private_data(FIELD(w, priv), "widget");
         size_t pos = at + wire<decltype(w)>() + x.priv.bytes.size();
         const uint32_t n = le(w.num_kcontrols);
         // Each kcontrol is at least a control header: a count the payload cannot hold is wrong.
         if (n > (end_ - std::min(pos, end_)) / sizeof(snd_soc_tplg_ctl_hdr))
-            fail(at_field(at, w, w.num_kcontrols), fmt::format("widget '{}': {} kcontrols cannot fit in the {} bytes left in the block",
+            fail(FIELD(w, num_kcontrols), fmt::format("widget '{}': {} kcontrols cannot fit in the {} bytes left in the block",
                                                                x.name, n, end_ - std::min(pos, end_)));
         for (uint32_t i = 0; i < n; ++i) {
             auto k = kcontrol(pos, index);
@@ -420,9 +418,9 @@ private:
         Route r;
         r.offset = static_cast<uint32_t>(at);
         r.index = index;
-        r.sink = str(g.sink, at_field(at, g, g.sink), "route sink");
-        r.control = str(g.control, at_field(at, g, g.control), "route control");
-        r.source = str(g.source, at_field(at, g, g.source), "route source");
+        r.sink = str(g.sink, FIELD(g, sink), "route sink");
+        r.control = str(g.control, FIELD(g, control), "route control");
+        r.source = str(g.source, FIELD(g, source), "route source");
         t_.routes.push_back(std::move(r));
         return at + sizeof(g);
     }
@@ -430,7 +428,7 @@ private:
     template <typename Caps>
     StreamCaps caps(const Caps& c, size_t at) {
         StreamCaps s;
-        s.name = str(c.name, at_field(at, c, c.name), "stream caps name");
+        s.name = str(c.name, FIELD(c, name), "stream caps name");
         s.formats = le(c.formats), s.rates = le(c.rates), s.rate_min = le(c.rate_min), s.rate_max = le(c.rate_max);
         s.channels_min = le(c.channels_min), s.channels_max = le(c.channels_max);
         s.periods_min = le(c.periods_min), s.periods_max = le(c.periods_max);
@@ -462,18 +460,18 @@ private:
         p.offset = static_cast<uint32_t>(at);
         p.index = index;
         auto common = [&](const auto& s) {
-            p.pcm_name = str(s.pcm_name, at_field(at, s, s.pcm_name), "PCM name");
-            p.dai_name = str(s.dai_name, at_field(at, s, s.dai_name), "PCM DAI name");
+            p.pcm_name = str(s.pcm_name, FIELD(s, pcm_name), "PCM name");
+            p.dai_name = str(s.dai_name, FIELD(s, dai_name), "PCM DAI name");
             p.pcm_id = le(s.pcm_id), p.dai_id = le(s.dai_id);
             p.playback = le(s.playback) != 0, p.capture = le(s.capture) != 0, p.compress = le(s.compress) != 0;
-            p.streams = streams(s.stream, le(s.num_streams), at_field(at, s, s.num_streams), at_field(at, s, s.stream), "PCM");
-            for (int d = 0; d < 2; ++d) p.caps[d] = caps(s.caps[d], at_field(at, s, s.caps[d]));
+            p.streams = streams(s.stream, le(s.num_streams), FIELD(s, num_streams), FIELD(s, stream), "PCM");
+            for (int d = 0; d < 2; ++d) p.caps[d] = caps(s.caps[d], FIELD(s, caps) + static_cast<size_t>(d) * sizeof(s.caps[0]));
         };
         if (size == wire<snd_soc_tplg_pcm>()) {
             const auto s = read<snd_soc_tplg_pcm>(at, "PCM");
             common(s);
             p.flag_mask = le(s.flag_mask), p.flags = le(s.flags);
-            p.priv = private_data(at_field(at, s, s.priv), "PCM");
+            p.priv = private_data(FIELD(s, priv), "PCM");
             t_.pcms.push_back(std::move(p));
             return at + wire<decltype(s)>() + t_.pcms.back().priv.bytes.size();
         }
@@ -498,7 +496,7 @@ private:
             const auto s = read<snd_soc_tplg_link_config_v4>(at, "link config (ABI 4)");
             l.abi = 4;
             l.id = le(s.id);
-            l.streams = streams(s.stream, le(s.num_streams), at_field(at, s, s.num_streams), at_field(at, s, s.stream), "link config");
+            l.streams = streams(s.stream, le(s.num_streams), FIELD(s, num_streams), FIELD(s, stream), "link config");
             t_.links.push_back(std::move(l));
             return at + wire<decltype(s)>();
         }
@@ -507,16 +505,16 @@ private:
                                  wire<snd_soc_tplg_link_config>(), wire<snd_soc_tplg_link_config_v4>()));
         const auto s = read<snd_soc_tplg_link_config>(at, "link config");
         l.id = le(s.id);
-        l.name = str(s.name, at_field(at, s, s.name), "link config name");
-        l.stream_name = str(s.stream_name, at_field(at, s, s.stream_name), "link config stream name");
-        l.streams = streams(s.stream, le(s.num_streams), at_field(at, s, s.num_streams), at_field(at, s, s.stream), "link config");
+        l.name = str(s.name, FIELD(s, name), "link config name");
+        l.stream_name = str(s.stream_name, FIELD(s, stream_name), "link config stream name");
+        l.streams = streams(s.stream, le(s.num_streams), FIELD(s, num_streams), FIELD(s, stream), "link config");
         const uint32_t nhw = le(s.num_hw_configs);
         if (nhw > SND_SOC_TPLG_HW_CONFIG_MAX)
-            fail(at_field(at, s, s.num_hw_configs), fmt::format("link config {}: {} hw configs (at most {})", l.id, nhw,
+            fail(FIELD(s, num_hw_configs), fmt::format("link config {}: {} hw configs (at most {})", l.id, nhw,
                                                                 SND_SOC_TPLG_HW_CONFIG_MAX));
         for (uint32_t i = 0; i < nhw; ++i) {
             const auto& c = s.hw_config[i];
-            const size_t hat = at_field(at, s, c);
+            const size_t hat = FIELD(s, hw_config) + i * sizeof(c);
             if (le(c.size) != sizeof(c)) fail(hat, fmt::format("hw config {}: size {} (expected {})", i, le(c.size), sizeof(c)));
             HwConfig h;
             h.id = le(c.id), h.fmt = le(c.fmt);
@@ -534,7 +532,7 @@ private:
         }
         l.default_hw_config_id = le(s.default_hw_config_id);
         l.flag_mask = le(s.flag_mask), l.flags = le(s.flags);
-        l.priv = private_data(at_field(at, s, s.priv), "link config");
+        l.priv = private_data(FIELD(s, priv), "link config");
         t_.links.push_back(std::move(l));
         return at + wire<decltype(s)>() + t_.links.back().priv.bytes.size();
     }
@@ -545,12 +543,12 @@ private:
         Dai d;
         d.offset = static_cast<uint32_t>(at);
         d.index = index;
-        d.dai_name = str(s.dai_name, at_field(at, s, s.dai_name), "DAI name");
+        d.dai_name = str(s.dai_name, FIELD(s, dai_name), "DAI name");
         d.dai_id = le(s.dai_id);
         d.playback = le(s.playback) != 0, d.capture = le(s.capture) != 0;
-        for (int i = 0; i < 2; ++i) d.caps[i] = caps(s.caps[i], at_field(at, s, s.caps[i]));
+        for (int i = 0; i < 2; ++i) d.caps[i] = caps(s.caps[i], FIELD(s, caps) + static_cast<size_t>(i) * sizeof(s.caps[0]));
         d.flag_mask = le(s.flag_mask), d.flags = le(s.flags);
-        d.priv = private_data(at_field(at, s, s.priv), "DAI");
+        d.priv = private_data(FIELD(s, priv), "DAI");
         t_.dais.push_back(std::move(d));
         return at + wire<decltype(s)>() + t_.dais.back().priv.bytes.size();
     }
@@ -578,6 +576,8 @@ private:
     bool block_end_is_file_ = true;  // reading a header: the limit is the file's end
     std::string block_, element_;    // "block 2, pcm" and "PCM 1", for messages
 };
+
+#undef FIELD
 
 }  // namespace
 

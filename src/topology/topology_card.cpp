@@ -169,11 +169,15 @@ private:
         }
         const uint32_t lo = c.rate_min ? c.rate_min : 1, hi = c.rate_max ? c.rate_max : Interval::kMax;
         s.rate_list.clear();
-        if (!(c.rates & kRateContinuous))
-            for (uint32_t r : tplg::rates_of(c.rates))
-                if (r >= lo && r <= hi) s.rate_list.push_back(r);
+        const auto listed = (c.rates & kRateContinuous) ? std::vector<uint32_t>{} : tplg::rates_of(c.rates);
+        for (uint32_t r : listed)
+            if (r >= lo && r <= hi) s.rate_list.push_back(r);
         if (!s.rate_list.empty()) {
             s.rates = {s.rate_list.front(), s.rate_list.back()};
+        } else if (!listed.empty()) {
+            error(offset, "{}: none of the rates {} lies within rate_min {}..rate_max {}", where, fmt::join(listed, ", "),
+                  c.rate_min, c.rate_max);
+            return false;
         } else if (c.rate_min && c.rate_max) {
             s.rates = {c.rate_min, c.rate_max};
         } else {
@@ -245,9 +249,31 @@ private:
                     warn(d.offset, "DAI '{}' has no {} stream, but BE link '{}' declares one", d.dai_name, dir, be.name);
                     continue;
                 }
-                apply_caps(*s, d.caps[k], d.offset, fmt::format("DAI '{}' {} (BE link '{}')", d.dai_name, dir, be.name));
+                narrow(*s, d.caps[k], d.offset, fmt::format("DAI '{}' {} (BE link '{}')", d.dai_name, dir, be.name));
             }
         }
+    }
+
+    // A BE stream takes what both its overlay declaration and its CPU DAI take.
+    void narrow(LinkStream& s, const tplg::StreamCaps& c, uint32_t offset, const std::string& where) {
+        LinkStream dai;
+        if (!apply_caps(dai, c, offset, where)) return;
+        s.formats = s.formats & dai.formats;
+        s.rates = {std::max(s.rates.min, dai.rates.min), std::min(s.rates.max, dai.rates.max)};
+        s.channels = {std::max(s.channels.min, dai.channels.min), std::min(s.channels.max, dai.channels.max)};
+        std::vector<uint32_t> rates;
+        if (!s.rate_list.empty() || !dai.rate_list.empty()) {
+            for (uint32_t r : s.rate_list.empty() ? dai.rate_list : s.rate_list)
+                if (s.rates.contains(r) &&
+                    (dai.rate_list.empty() || std::find(dai.rate_list.begin(), dai.rate_list.end(), r) != dai.rate_list.end()))
+                    rates.push_back(r);
+            if (rates.empty()) s.rates = Interval::empty_set();
+            else s.rates = {rates.front(), rates.back()};
+        }
+        s.rate_list = std::move(rates);
+        if (s.formats.empty() || s.rates.empty() || s.channels.empty())
+            error(offset, "{}: nothing is left of stream '{}' once narrowed by the DAI (formats {}, rates {}, channels {})",
+                  where, s.stream_name, s.formats.to_string(), s.rates.to_string(), s.channels.to_string());
     }
 
     void apply_link(BeLink& be, const tplg::LinkConfig& l) {
