@@ -10,7 +10,8 @@ void CardSource::add_to(CLI::App& sub, bool with_sets) {
     sub.add_option("CARD", card_file, "Card file (YAML); or give --tplg");
     add_tplg_options(sub);
     if (with_sets)
-        sub.add_option("--set", sets, "Set a control first: 'NAME=VALUE' (repeatable)")->take_all();
+        // One value per --set: a greedy --set would swallow a following card file.
+        sub.add_option("--set", sets, "Set a control first: 'NAME=VALUE' (repeatable)")->take_all()->allow_extra_args(false);
 }
 
 void CardSource::add_tplg_options(CLI::App& sub) {

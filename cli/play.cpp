@@ -664,7 +664,8 @@ void add_play(CLI::App& app) {
     opts->card.add_tplg_options(*sub);
     sub->add_option("--fe", opts->fe, "The FE link to play through, e.g. 'Media Playback'")->required();
     sub->add_option("--set", opts->sets, "Set a control before opening: 'CONTROL=VALUE' (repeatable)")
-        ->take_all();
+        ->take_all()
+        ->allow_extra_args(false);
     sub->add_flag("--realtime", opts->realtime,
                   "Run on the real-time clock (automatic when a BE of the card is an ALSA device)");
     sub->callback([opts] {
