@@ -309,6 +309,27 @@ private:
         }
     }
 
+    // What the three kcontrol structs share: the control header, their own size field and,
+    // after the struct, their private data (control_end: where the next object starts).
+    template <typename T>
+    T control_struct(size_t at, Kcontrol& k, const char* what) {
+        const auto c = read<T>(at, what);
+        ctl_hdr(c.hdr, at, k);
+        if (le(c.size) != wire<T>())
+            fail(FIELD(c, size), fmt::format("{} '{}': size {} (expected {})", what, k.name, le(c.size), wire<T>()));
+        return c;
+    }
+    template <typename T>
+    size_t control_end(const T& c, size_t at, Kcontrol& k, const char* what) {
+        k.priv = private_data(FIELD(c, priv), what);
+        return at + wire<T>() + k.priv.bytes.size();
+    }
+    uint32_t channels(uint32_t n, size_t at, const Kcontrol& k, const char* what) {
+        if (n > SND_SOC_TPLG_MAX_CHAN)
+            fail(at, fmt::format("{} '{}': {} channels (at most {})", what, k.name, n, SND_SOC_TPLG_MAX_CHAN));
+        return n;
+    }
+
     // A kcontrol of any kind, told by its io ops' info type as the kernel tells it.
     std::pair<Kcontrol, size_t> kcontrol(size_t at, uint32_t index) {
         const auto h = read<snd_soc_tplg_ctl_hdr>(at, "control header");
@@ -322,58 +343,43 @@ private:
             case SND_SOC_TPLG_CTL_STROBE:
             case SND_SOC_TPLG_DAPM_CTL_VOLSW:
             case SND_SOC_TPLG_DAPM_CTL_PIN: {
-                const auto m = read<snd_soc_tplg_mixer_control>(at, "mixer control");
-                ctl_hdr(m.hdr, at, k);
-                if (le(m.size) != wire<decltype(m)>())
-                    fail(FIELD(m, size), fmt::format("mixer control '{}': size {} (expected {})", k.name, le(m.size), wire<decltype(m)>()));
+                const auto m = control_struct<snd_soc_tplg_mixer_control>(at, k, "mixer control");
                 k.kind = Kcontrol::Kind::Mixer;
                 k.min = static_cast<int32_t>(le(m.min)), k.max = static_cast<int32_t>(le(m.max));
                 k.platform_max = static_cast<int32_t>(le(m.platform_max));
                 k.invert = le(m.invert) != 0;
-                k.channels = le(m.num_channels);
-                if (k.channels > SND_SOC_TPLG_MAX_CHAN)
-                    fail(FIELD(m, num_channels), fmt::format("mixer control '{}': {} channels (at most {})", k.name,
-                                                                      k.channels, SND_SOC_TPLG_MAX_CHAN));
-                k.priv = private_data(FIELD(m, priv), "mixer control");
-                return {std::move(k), at + wire<decltype(m)>() + k.priv.bytes.size()};
+                k.channels = channels(le(m.num_channels), FIELD(m, num_channels), k, "mixer control");
+                const size_t next = control_end(m, at, k, "mixer control");
+                return {std::move(k), next};
             }
             case SND_SOC_TPLG_CTL_ENUM:
             case SND_SOC_TPLG_CTL_ENUM_VALUE:
             case SND_SOC_TPLG_DAPM_CTL_ENUM_DOUBLE:
             case SND_SOC_TPLG_DAPM_CTL_ENUM_VIRT:
             case SND_SOC_TPLG_DAPM_CTL_ENUM_VALUE: {
-                const auto e = read<snd_soc_tplg_enum_control>(at, "enum control");
-                ctl_hdr(e.hdr, at, k);
-                if (le(e.size) != wire<decltype(e)>())
-                    fail(FIELD(e, size), fmt::format("enum control '{}': size {} (expected {})", k.name, le(e.size), wire<decltype(e)>()));
+                const auto e = control_struct<snd_soc_tplg_enum_control>(at, k, "enum control");
                 k.kind = Kcontrol::Kind::Enum;
-                k.channels = le(e.num_channels);
+                k.channels = channels(le(e.num_channels), FIELD(e, num_channels), k, "enum control");
                 k.mask = le(e.mask);
-                if (k.channels > SND_SOC_TPLG_MAX_CHAN)
-                    fail(FIELD(e, num_channels), fmt::format("enum control '{}': {} channels (at most {})", k.name,
-                                                                      k.channels, SND_SOC_TPLG_MAX_CHAN));
                 const uint32_t items = le(e.items);
                 if (items > SND_SOC_TPLG_NUM_TEXTS)
                     fail(FIELD(e, items), fmt::format("enum control '{}': {} items (at most {})", k.name, items,
-                                                               SND_SOC_TPLG_NUM_TEXTS));
+                                                      SND_SOC_TPLG_NUM_TEXTS));
                 for (uint32_t i = 0; i < items; ++i)
                     k.texts.push_back(str(e.texts[i], FIELD(e, texts) + i * kNameMax, "enum text"));
                 const uint32_t op = le(e.hdr.ops.info);
                 if (op == SND_SOC_TPLG_CTL_ENUM_VALUE || op == SND_SOC_TPLG_DAPM_CTL_ENUM_VALUE)
                     for (uint32_t i = 0; i < items; ++i) k.values.push_back(le(e.values[i]));
-                k.priv = private_data(FIELD(e, priv), "enum control");
-                return {std::move(k), at + wire<decltype(e)>() + k.priv.bytes.size()};
+                const size_t next = control_end(e, at, k, "enum control");
+                return {std::move(k), next};
             }
             case SND_SOC_TPLG_CTL_BYTES: {
-                const auto b = read<snd_soc_tplg_bytes_control>(at, "bytes control");
-                ctl_hdr(b.hdr, at, k);
-                if (le(b.size) != wire<decltype(b)>())
-                    fail(FIELD(b, size), fmt::format("bytes control '{}': size {} (expected {})", k.name, le(b.size), wire<decltype(b)>()));
+                const auto b = control_struct<snd_soc_tplg_bytes_control>(at, k, "bytes control");
                 k.kind = Kcontrol::Kind::Bytes;
                 k.bytes_max = le(b.max);
                 k.mask = le(b.mask);
-                k.priv = private_data(FIELD(b, priv), "bytes control");
-                return {std::move(k), at + wire<decltype(b)>() + k.priv.bytes.size()};
+                const size_t next = control_end(b, at, k, "bytes control");
+                return {std::move(k), next};
             }
             default:
                 fail(at + offsetof(snd_soc_tplg_ctl_hdr, ops.info),
