@@ -15,4 +15,5 @@ echo
 echo "What each back-end played:  out/Speaker_amp_I2S_playback.wav, out/Headset_codec_playback.wav"
 echo "The run as a timeline:      out/trace.json (open it in https://ui.perfetto.dev or chrome://tracing)"
 echo "More scenarios:             ls examples/scenarios/   (docs/SCENARIO_FILE.md)"
+echo "An ALSA topology as a card: build/cli/dynpcm tplg info examples/topology/dsp.conf   (docs/TOPOLOGY.md)"
 exit $status
