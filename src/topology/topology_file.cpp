@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "dynpcm/topology/topology.h"
 
@@ -26,13 +27,27 @@ namespace dynpcm::tplg {
 
 namespace {
 
+// Far above any real topology (Debian's largest compiles to 66 KB), and a bound for what a
+// device or FIFO named by mistake can make us read.
+constexpr size_t kMaxTopologyBytes = 64u << 20;
+
+// The file's bytes, up to kMaxTopologyBytes + 1 (so that the caller can tell it was too large).
 std::optional<std::string> slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string out;
+    char buf[1 << 16];
+    while (out.size() <= kMaxTopologyBytes && in.read(buf, sizeof buf).gcount() > 0)
+        out.append(buf, static_cast<size_t>(in.gcount()));
     if (in.bad()) return std::nullopt;
-    return ss.str();
+    return out;
+}
+
+// Parses what slurp read, refusing a file too large to be a topology.
+Result<Topology> parse_read(const std::string& bytes, const std::string& name) {
+    if (bytes.size() > kMaxTopologyBytes)
+        return Error(-EFBIG, fmt::format("{}: more than {} MiB: not a topology file", name, kMaxTopologyBytes >> 20));
+    return parse_topology({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, name);
 }
 
 // A scratch directory removed with everything in it when it goes out of scope.
@@ -91,7 +106,7 @@ Result<Topology> load_topology_file(const std::string& path) {
     if (std::filesystem::path(path).extension() != ".conf") {
         auto bytes = slurp(path);
         if (!bytes) return Error(-errno, fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-        return parse_topology({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()}, path);
+        return parse_read(*bytes, path);
     }
 
     const char* env = std::getenv("DYNPCM_ALSATPLG");
@@ -111,7 +126,7 @@ Result<Topology> load_topology_file(const std::string& path) {
     if (!bytes) return Error(-EIO, fmt::format("{}: {} wrote no topology", path, program));
     // Offsets in messages are into the compiled binary; name it so they can be followed up
     // with `alsatplg -c FILE.conf -o FILE.tplg`.
-    auto t = parse_topology({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()}, path + " (compiled)");
+    auto t = parse_read(*bytes, path + " (compiled)");
     if (!t) return t;
     std::vector<std::string> warnings;
     for (const auto& l : said) warnings.push_back(fmt::format("{}: alsatplg: {}", path, l));

@@ -150,6 +150,8 @@ cp "$TMP/dsp.tplg" "$TMP/noterm.tplg"
 patch "$TMP/noterm.tplg" $((0x248 + 8)) 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 run noterm tplg info "$TMP/noterm.tplg"
 expect "unterminated widget name" 2 "noterm.tplg: offset 0x250 (block 2, dapm widget, widget 0): widget name is not terminated within its 44 bytes"
+run zero tplg info /dev/zero
+expect "a device that never ends" 2 "/dev/zero: more than 64 MiB: not a topology file"
 run dir tplg info "$TMP"
 expect "a directory" 2 "it is a directory, not a topology file"
 printf 'SectionWidget."X" {\n\ttype "nonsense"\n}\n' >"$TMP/bad.conf"
