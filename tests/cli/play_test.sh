@@ -24,26 +24,13 @@ done
 rm -rf "$TMP"
 mkdir -p "$TMP" || exit 1
 
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-pass() { echo "ok:   $*"; }
+source "$HERE/cli_lib.sh"
 
-# play NAME ARGS...: runs `dynpcm play ARGS`, stdout to $TMP/NAME.out, stderr to $TMP/NAME.err;
-# sets RC, OUT and ERR (the texts).
+# play NAME ARGS...: runs `dynpcm play ARGS` (see run in cli_lib.sh).
 play() {
     local name=$1
     shift
-    "$DYNPCM" play "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-    RC=$?
-    OUT=$(cat "$TMP/$name.out")
-    ERR=$(cat "$TMP/$name.err")
-}
-
-# show NAME: the output of a run, for a failure's context.
-show() {
-    echo "---- stdout of $1"; cat "$TMP/$1.out"
-    echo "---- stderr of $1"; cat "$TMP/$1.err"
-    echo "----"
+    run "$name" play "$@"
 }
 
 # expect_rc NAME WANT WHAT
@@ -217,10 +204,4 @@ expect_rc unrouted 1 "no BE routed"
 expect_in "$ERR" "has no BE routed; set one of:" "the message says how to route" unrouted
 expect_in "$ERR" "SLIMBUS_0_RX Audio Mixer MultiMedia1" "the message lists a routing control" unrouted
 
-echo
-if ((FAILED > 0)); then
-    echo "play_test.sh: $FAILED check(s) failed (outputs in $TMP)"
-    exit 1
-fi
-echo "play_test.sh: all checks passed"
-exit 0
+finish play_test.sh

@@ -19,19 +19,7 @@ rm -rf "$TMP"
 mkdir -p "$TMP" || exit 1
 command -v alsatplg >/dev/null || { echo "FAIL: alsatplg (alsa-utils) is not installed"; exit 1; }
 
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-pass() { echo "ok:   $*"; }
-
-# run NAME ARGS...: runs dynpcm; sets RC, OUT (stdout) and ERR (stderr).
-run() {
-    local name=$1
-    shift
-    "$DYNPCM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-    RC=$?
-    OUT=$(cat "$TMP/$name.out")
-    ERR=$(cat "$TMP/$name.err")
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 # expect NAME WANT_RC TEXT...: the last run exited WANT_RC and its output holds each TEXT.
 expect() {
@@ -39,14 +27,14 @@ expect() {
     shift 2
     if [[ $RC -ne $want ]]; then
         fail "$name: exit $RC, wanted $want"
-        echo "---- stdout"; tail -5 <<<"$OUT"; echo "---- stderr"; tail -5 <<<"$ERR"
+        show "$LAST_RUN"
         return
     fi
     local t
     for t in "$@"; do
         if ! grep -qF -- "$t" <<<"$OUT$ERR"; then
             fail "$name: output lacks '$t'"
-            echo "---- stdout"; tail -8 <<<"$OUT"; echo "---- stderr"; tail -8 <<<"$ERR"
+            show "$LAST_RUN"
             return
         fi
     done
@@ -166,9 +154,4 @@ printf 'routes:\n  - [Amp Playback, ~, SSP9.OUT]\n' >"$TMP/route.yaml"
 run bad_route check --tplg "$EX/dsp.conf" --overlay "$TMP/route.yaml"
 expect "an overlay route to an unknown widget" 1 "route.yaml:2: route 1: unknown sink widget 'Amp Playback'"
 
-echo
-if ((FAILED > 0)); then
-    echo "tplg_test.sh: $FAILED check(s) failed"
-    exit 1
-fi
-echo "tplg_test.sh: all checks passed"
+finish tplg_test.sh
