@@ -78,14 +78,17 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 /// The number of messages in `v` that contain every one of `parts`.
-size_t count_containing(const std::vector<std::string>& v, std::initializer_list<std::string_view> parts) {
+size_t count_containing(const std::vector<std::string>& v,
+                        std::initializer_list<std::string_view> parts) {
     return static_cast<size_t>(std::count_if(v.begin(), v.end(), [&](const std::string& m) {
         return std::all_of(parts.begin(), parts.end(),
                            [&](std::string_view p) { return m.find(p) != std::string::npos; });
     }));
 }
 
-std::string at(size_t offset) { return fmt::format("offset {:#x}", offset); }
+std::string at(size_t offset) {
+    return fmt::format("offset {:#x}", offset);
+}
 
 /// The offset a parse error names ("t.tplg: offset 0x1a4 ..."), if it names one.
 std::optional<size_t> offset_in(const std::string& message) {
@@ -99,13 +102,16 @@ std::optional<size_t> offset_in(const std::string& message) {
 ::testing::AssertionResult parse_fails_at(const Bytes& file, size_t offset,
                                           std::initializer_list<std::string_view> words) {
     const auto r = tplg::parse_topology(file, "t.tplg");
-    if (r.ok()) return ::testing::AssertionFailure() << "parsed; expected an error at " << at(offset);
+    if (r.ok())
+        return ::testing::AssertionFailure() << "parsed; expected an error at " << at(offset);
     auto res = is_error(r, -EINVAL, words);
     if (!res) return res;
     const std::string& m = r.error().message();
     const std::string want = "t.tplg: " + at(offset);
-    if (m.rfind(want, 0) != 0 || (m.size() > want.size() && std::isxdigit(static_cast<unsigned char>(m[want.size()]))))
-        return ::testing::AssertionFailure() << "message \"" << m << "\" does not start with \"" << want << "\"";
+    if (m.rfind(want, 0) != 0 ||
+        (m.size() > want.size() && std::isxdigit(static_cast<unsigned char>(m[want.size()]))))
+        return ::testing::AssertionFailure()
+               << "message \"" << m << "\" does not start with \"" << want << "\"";
     return ::testing::AssertionSuccess() << m;
 }
 
@@ -158,9 +164,23 @@ const FeLink* fe_named(const Card& card, std::string_view name) {
 }
 
 /// `n` routes "Sink i" <- "Source i", as a graph block's payload.
+// An INTEGER volume from 0 to `max`, `count` values, with a TLV dB scale.
+void expect_volume(const Control* c, int64_t max, uint32_t count, int32_t min_cdb, int32_t step_cdb, bool mute) {
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->info.type, CtlType::Integer) << c->id.name;
+    EXPECT_EQ(c->info.min, 0) << c->id.name;
+    EXPECT_EQ(c->info.max, max) << c->id.name;
+    EXPECT_EQ(c->info.count, count) << c->id.name;
+    ASSERT_TRUE(c->info.db.has_value()) << c->id.name;
+    EXPECT_EQ(c->info.db->min_cdb, min_cdb) << c->id.name;
+    EXPECT_EQ(c->info.db->step_cdb, step_cdb) << c->id.name;
+    EXPECT_EQ(c->info.db->mute, mute) << c->id.name;
+}
+
 Bytes routes(int n) {
     Bytes out;
-    for (int i = 0; i < n; ++i) append(out, object(route(fmt::format("Sink {}", i), "", fmt::format("Source {}", i))));
+    for (int i = 0; i < n; ++i)
+        append(out, object(route(fmt::format("Sink {}", i), "", fmt::format("Source {}", i))));
     return out;
 }
 
@@ -177,27 +197,32 @@ struct Sample {
     std::vector<size_t> blocks;  // header offsets
 };
 
-Bytes pga_tuples() { return VendorArrays().words({{100, 1}, {101, 2}}).strings({{102, "pga-proc"}}).bytes(); }
+Bytes pga_tuples() {
+    return VendorArrays().words({{100, 1}, {101, 2}}).strings({{102, "pga-proc"}}).bytes();
+}
 
 Sample sample_file() {
     TplgWriter w;
     Sample s;
-    s.blocks.push_back(
-        w.block(SND_SOC_TPLG_TYPE_MANIFEST, 1, object(manifest(7, 6, 7, 2, 1, 1), Bytes{'D', 'S', 'P', '1'})));
+    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_MANIFEST, 1,
+                               object(manifest(7, 6, 7, 2, 1, 1), Bytes{'D', 'S', 'P', '1'})));
 
     auto vol = mixer("Master Playback Volume", 0, 31, 2);
     db_scale(vol.hdr, -9000, 300, true);
-    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_MIXER, 2, cat({object(vol), object(mixer("Loud Switch", 0, 1))}), 2));
-    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(enum_control("Mode", {"Normal", "Night"})), 2));
+    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_MIXER, 2,
+                               cat({object(vol), object(mixer("Loud Switch", 0, 1))}), 2));
     s.blocks.push_back(
-        w.block(SND_SOC_TPLG_TYPE_BYTES, 1, object(bytes_control("Coefficients", 16), Bytes(16, 0x5a)), 2));
+        w.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(enum_control("Mode", {"Normal", "Night"})), 2));
+    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_BYTES, 1,
+                               object(bytes_control("Coefficients", 16), Bytes(16, 0x5a)), 2));
 
     const Bytes widgets = cat({
         widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER),
                     {object(mixer("Media", 0, 1, 1, SND_SOC_TPLG_DAPM_CTL_VOLSW)),
                      object(mixer("Voice", 0, 1, 1, SND_SOC_TPLG_DAPM_CTL_VOLSW))}),
         widget_with(widget("Capture Mux", SND_SOC_TPLG_DAPM_MUX),
-                    {object(enum_control("Capture Source", {"Line", "Mic"}, SND_SOC_TPLG_DAPM_CTL_ENUM_DOUBLE))}),
+                    {object(enum_control("Capture Source", {"Line", "Mic"},
+                                         SND_SOC_TPLG_DAPM_CTL_ENUM_DOUBLE))}),
         widget_with(widget("PGA", SND_SOC_TPLG_DAPM_PGA), {}, pga_tuples()),
         object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT)),
         object(widget("SSP0.IN", SND_SOC_TPLG_DAPM_AIF_IN)),
@@ -230,19 +255,23 @@ Sample sample_file() {
                      .rate_max = 16000,
                      .channels_min = 1,
                      .channels_max = 1};
-    const Caps capture{.name = "Capture", .rates = kRate48000, .channels_min = 1, .channels_max = 4};
-    s.blocks.push_back(w.block(
-        SND_SOC_TPLG_TYPE_PCM, 2,
-        cat({object(pcm("Media", "Media Pin", 0, media)), object(pcm("Voice", "Voice Pin", 1, voice, capture))}), 1));
+    const Caps capture{
+        .name = "Capture", .rates = kRate48000, .channels_min = 1, .channels_max = 4};
+    s.blocks.push_back(w.block(SND_SOC_TPLG_TYPE_PCM, 2,
+                               cat({object(pcm("Media", "Media Pin", 0, media)),
+                                    object(pcm("Voice", "Voice Pin", 1, voice, capture))}),
+                               1));
 
-    s.blocks.push_back(w.block(
-        SND_SOC_TPLG_TYPE_BACKEND_LINK, 1,
-        object(link_config(0, "Speaker", {stream("Speaker 48k", kFmtS24LE, kRate48000, 2)},
-                           {hw_config(1, SND_SOC_DAI_FORMAT_I2S, SND_SOC_TPLG_BCLK_CC, SND_SOC_TPLG_FSYNC_CC, 2, 32)},
-                           1))));
+    s.blocks.push_back(
+        w.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1,
+                object(link_config(0, "Speaker", {stream("Speaker 48k", kFmtS24LE, kRate48000, 2)},
+                                   {hw_config(1, SND_SOC_DAI_FORMAT_I2S, SND_SOC_TPLG_BCLK_CC,
+                                              SND_SOC_TPLG_FSYNC_CC, 2, 32)},
+                                   1))));
     s.blocks.push_back(
         w.block(SND_SOC_TPLG_TYPE_DAI, 1,
-                object(dai("SSP0 Pin", 5, Caps{.name = "SSP0 Playback", .formats = kFmtS16LE | kFmtS24LE}))));
+                object(dai("SSP0 Pin", 5,
+                           Caps{.name = "SSP0 Playback", .formats = kFmtS16LE | kFmtS24LE}))));
     s.bytes = w.bytes();
     return s;
 }
@@ -282,9 +311,10 @@ TEST(TopologyParse, Abi5FileReadsEveryObject) {
 
     // Blocks: where they are and what their headers say.
     ASSERT_EQ(t.blocks.size(), 9u);
-    const uint32_t types[] = {SND_SOC_TPLG_TYPE_MANIFEST, SND_SOC_TPLG_TYPE_MIXER,        SND_SOC_TPLG_TYPE_ENUM,
-                              SND_SOC_TPLG_TYPE_BYTES,    SND_SOC_TPLG_TYPE_DAPM_WIDGET,  SND_SOC_TPLG_TYPE_DAPM_GRAPH,
-                              SND_SOC_TPLG_TYPE_PCM,      SND_SOC_TPLG_TYPE_BACKEND_LINK, SND_SOC_TPLG_TYPE_DAI};
+    const uint32_t types[] = {
+        SND_SOC_TPLG_TYPE_MANIFEST, SND_SOC_TPLG_TYPE_MIXER,        SND_SOC_TPLG_TYPE_ENUM,
+        SND_SOC_TPLG_TYPE_BYTES,    SND_SOC_TPLG_TYPE_DAPM_WIDGET,  SND_SOC_TPLG_TYPE_DAPM_GRAPH,
+        SND_SOC_TPLG_TYPE_PCM,      SND_SOC_TPLG_TYPE_BACKEND_LINK, SND_SOC_TPLG_TYPE_DAI};
     const uint32_t counts[] = {1, 2, 1, 1, 6, 7, 2, 1, 1};
     for (size_t i = 0; i < 9; ++i) {
         EXPECT_EQ(t.blocks[i].offset, s.blocks[i]) << "block " << i;
@@ -438,21 +468,26 @@ TEST(TopologyParse, Abi5FileReadsEveryObject) {
 
 TEST(TopologyParse, Abi4FileReads) {
     TplgWriter w;
-    const auto v4 = [](uint32_t type, uint32_t count) { return BlockHeader{.type = type, .count = count, .abi = 4}; };
+    const auto v4 = [](uint32_t type, uint32_t count) {
+        return BlockHeader{.type = type, .count = count, .abi = 4};
+    };
     const size_t m = w.block(v4(SND_SOC_TPLG_TYPE_MANIFEST, 1), object(manifest_v4(0, 1, 1, 1, 1)));
-    w.block(v4(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1), object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT)));
+    w.block(v4(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1),
+            object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT)));
     w.block(v4(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1), object(route("SSP0.OUT", "", "Media Playback")));
-    const Caps play{.name = "Media Playback", .formats = kFmtS16LE | kFmtS24LE, .rates = kRate48000};
+    const Caps play{
+        .name = "Media Playback", .formats = kFmtS16LE | kFmtS24LE, .rates = kRate48000};
     const Caps cap{.name = "Media Capture",
                    .rates = kRate16000,
                    .rate_min = 16000,
                    .rate_max = 16000,
                    .channels_min = 1,
                    .channels_max = 4};
-    const size_t p = w.block(v4(SND_SOC_TPLG_TYPE_PCM, 1), object(pcm_v4("Media", "Media Pin", 7, play, cap)));
-    const size_t l = w.block(
-        v4(SND_SOC_TPLG_TYPE_DAI_LINK, 1),
-        object(link_config_v4(3, {stream("48k", kFmtS16LE, kRate48000, 2), stream("44k", kFmtS24LE, kRate44100, 1)})));
+    const size_t p =
+        w.block(v4(SND_SOC_TPLG_TYPE_PCM, 1), object(pcm_v4("Media", "Media Pin", 7, play, cap)));
+    const size_t l = w.block(v4(SND_SOC_TPLG_TYPE_DAI_LINK, 1),
+                             object(link_config_v4(3, {stream("48k", kFmtS16LE, kRate48000, 2),
+                                                       stream("44k", kFmtS24LE, kRate44100, 1)})));
     const auto t = must_parse(w.bytes());
 
     EXPECT_EQ(t.abi, 4u);
@@ -517,11 +552,14 @@ TEST(TopologyParse, Abi4FileBuildsACard) {
     // its fixup.
     TplgWriter w;
     const auto v4 = [](uint32_t type) { return BlockHeader{.type = type, .count = 1, .abi = 4}; };
-    w.block(v4(SND_SOC_TPLG_TYPE_DAPM_WIDGET), object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT)));
+    w.block(v4(SND_SOC_TPLG_TYPE_DAPM_WIDGET),
+            object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT)));
     w.block(v4(SND_SOC_TPLG_TYPE_DAPM_GRAPH), object(route("SSP0.OUT", "", "Media Playback")));
     w.block(v4(SND_SOC_TPLG_TYPE_PCM),
-            object(pcm_v4("Media", "Media Pin", 0, Caps{.name = "Media Playback", .formats = kFmtS16LE})));
-    w.block(v4(SND_SOC_TPLG_TYPE_DAI_LINK), object(link_config_v4(3, {stream("48k", kFmtS16LE, kRate32000, 2)})));
+            object(pcm_v4("Media", "Media Pin", 0,
+                          Caps{.name = "Media Playback", .formats = kFmtS16LE})));
+    w.block(v4(SND_SOC_TPLG_TYPE_DAI_LINK),
+            object(link_config_v4(3, {stream("48k", kFmtS16LE, kRate32000, 2)})));
     const auto r = build(w.bytes(), R"(be_links:
   - name: Codec
     id: 3
@@ -541,7 +579,11 @@ routes:
 
 TEST(TopologyParse, BlockIndexVendorTypeAndVersionAreKept) {
     TplgWriter w;
-    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .count = 2, .index = 9, .version = 4, .vendor_type = 77},
+    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH,
+                        .count = 2,
+                        .index = 9,
+                        .version = 4,
+                        .vendor_type = 77},
             routes(2));
     const auto t = must_parse(w.bytes());
     ASSERT_EQ(t.blocks.size(), 1u);
@@ -579,14 +621,16 @@ TEST(TopologyParse, EnumValueControlsKeepTheirValues) {
 
 TEST(TopologyParse, MixedAbiBlocksAndHwConfigChannelMaps) {
     // The file's ABI is the highest of its blocks'; a v4 manifest may head a v5 file.
-    auto hw = hw_config(3, SND_SOC_DAI_FORMAT_DSP_B, SND_SOC_TPLG_BCLK_CP, SND_SOC_TPLG_FSYNC_CC, 8, 32);
+    auto hw =
+        hw_config(3, SND_SOC_DAI_FORMAT_DSP_B, SND_SOC_TPLG_BCLK_CP, SND_SOC_TPLG_FSYNC_CC, 8, 32);
     hw.clock_gated = SND_SOC_TPLG_DAI_CLK_GATE_GATED;
     hw.mclk_direction = SND_SOC_TPLG_MCLK_CI;
     hw.invert_fsync = 1;
     hw.tx_channels = 2, hw.tx_chanmap[0] = 3, hw.tx_chanmap[1] = 1;
     hw.rx_channels = 1, hw.rx_chanmap[0] = 7;
     TplgWriter w;
-    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_MANIFEST, .count = 1, .abi = 4}, object(manifest_v4(0, 0, 0, 0, 1)));
+    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_MANIFEST, .count = 1, .abi = 4},
+            object(manifest_v4(0, 0, 0, 0, 1)));
     w.block(SND_SOC_TPLG_TYPE_CODEC_LINK, 1, object(link_config(9, "Codec2Codec", {}, {hw}, 3)));
     const auto t = must_parse(w.bytes());
     EXPECT_EQ(t.abi, 5u);
@@ -616,12 +660,14 @@ TEST(TopologyErrors, Abi3And6AreRefusedNamingTheVersion) {
     for (uint32_t abi : {3u, 6u}) {
         TplgWriter w;
         w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .abi = abi}, routes(1));
-        EXPECT_TRUE(parse_fails_at(w.bytes(), 0x4, {fmt::format("unsupported ABI version {}", abi), "4 and 5"}));
+        EXPECT_TRUE(parse_fails_at(w.bytes(), 0x4,
+                                   {fmt::format("unsupported ABI version {}", abi), "4 and 5"}));
     }
     // In a later block, the offset is that block's abi field.
     TplgWriter w;
     w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
-    const size_t second = w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .abi = 6}, routes(1));
+    const size_t second =
+        w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .abi = 6}, routes(1));
     EXPECT_TRUE(parse_fails_at(w.bytes(), second + 4, {"unsupported ABI version 6", "block 1"}));
 }
 
@@ -632,13 +678,15 @@ TEST(TopologyErrors, BadMagic) {
 
     TplgWriter w2;
     w2.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
-    const size_t second = w2.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .magic = 0}, routes(1));
+    const size_t second =
+        w2.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .magic = 0}, routes(1));
     EXPECT_TRUE(parse_fails_at(w2.bytes(), second, {"bad magic 0x00000000"}));
 }
 
 TEST(TopologyErrors, BigEndianMagic) {
     TplgWriter w;
-    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .magic = __builtin_bswap32(SND_SOC_TPLG_MAGIC)},
+    w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH,
+                        .magic = __builtin_bswap32(SND_SOC_TPLG_MAGIC)},
             routes(1));
     EXPECT_TRUE(parse_fails_at(w.bytes(), 0, {"big-endian", "little-endian"}));
 }
@@ -656,14 +704,15 @@ TEST(TopologyErrors, PartialHeaderAfterTheLastBlock) {
     w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
     const size_t end = w.bytes().size();
     w.raw(Bytes{0x43, 0x6f, 0x53, 0x41, 5, 0, 0, 0, 0, 0});
-    EXPECT_TRUE(
-        parse_fails_at(w.bytes(), end, {"block header (36 bytes) overruns the file", "only 10 bytes are left"}));
+    EXPECT_TRUE(parse_fails_at(
+        w.bytes(), end, {"block header (36 bytes) overruns the file", "only 10 bytes are left"}));
 }
 
 TEST(TopologyErrors, PayloadSizeOverrunsTheFile) {
     TplgWriter w;
     w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_DAPM_GRAPH, .payload_size = 5000}, routes(1));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), 0x18, {"payload size 5000 overruns the file", "132 bytes are left"}));
+    EXPECT_TRUE(parse_fails_at(w.bytes(), 0x18,
+                               {"payload size 5000 overruns the file", "132 bytes are left"}));
 }
 
 TEST(TopologyErrors, HeaderSizeMustBe36) {
@@ -695,30 +744,32 @@ TEST(TopologyErrors, TrailingBytesAfterTheCountedElements) {
     TplgWriter w;
     w.block(SND_SOC_TPLG_TYPE_MANIFEST, 1, object(manifest(0, 0, 0, 0, 0, 0)));
     const size_t b = w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(2));
-    EXPECT_TRUE(
-        parse_fails_at(w.bytes(), payload_at(b) + kRoute,
-                       {"132 trailing bytes after the block's 1 element (payload size 264)", "block 1, dapm graph"}));
+    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b) + kRoute,
+                               {"132 trailing bytes after the block's 1 element (payload size 264)",
+                                "block 1, dapm graph"}));
 
     // A manifest with 3 bytes too many in its payload.
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_MANIFEST, 1, cat({object(manifest(0, 0, 0, 0, 0, 0)), Bytes{1, 2, 3}}));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + 112, {"3 trailing bytes"}));
+    EXPECT_TRUE(
+        parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MANIFEST,
+                                    cat({object(manifest(0, 0, 0, 0, 0, 0)), Bytes{1, 2, 3}})),
+                       payload_at(0) + 112, {"3 trailing bytes"}));
 }
 
 TEST(TopologyErrors, ManifestCountMustBeOne) {
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_MANIFEST, 2, object(manifest(0, 0, 0, 0, 0, 0)));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), 0x20, {"manifest count 2 (expected 1)"}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_MANIFEST, object(manifest(0, 0, 0, 0, 0, 0)), 2), 0x20,
+        {"manifest count 2 (expected 1)"}));
 }
 
 TEST(TopologyErrors, WidgetSizeWrong) {
     auto bad = widget("Second", SND_SOC_TPLG_DAPM_PGA);
     bad.size = 99;
     TplgWriter w;
-    const size_t b =
-        w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 2, cat({object(widget("First", SND_SOC_TPLG_DAPM_PGA)), object(bad)}));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b) + kWidget,
-                               {"widget size 99 (expected 132)", "(block 0, dapm widget, widget 1)"}));
+    const size_t b = w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 2,
+                             cat({object(widget("First", SND_SOC_TPLG_DAPM_PGA)), object(bad)}));
+    EXPECT_TRUE(
+        parse_fails_at(w.bytes(), payload_at(b) + kWidget,
+                       {"widget size 99 (expected 132)", "(block 0, dapm widget, widget 1)"}));
 }
 
 TEST(TopologyErrors, PcmSizeNeitherV4NorV5) {
@@ -726,7 +777,8 @@ TEST(TopologyErrors, PcmSizeNeitherV4NorV5) {
     p.size = 100;
     TplgWriter w;
     const size_t b = w.block(SND_SOC_TPLG_TYPE_PCM, 1, object(p));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b), {"PCM size 100 is neither ABI 5's 912 nor ABI 4's 892"}));
+    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b),
+                               {"PCM size 100 is neither ABI 5's 912 nor ABI 4's 892"}));
 }
 
 TEST(TopologyErrors, LinkConfigAndManifestSizesNeitherV4NorV5) {
@@ -734,50 +786,47 @@ TEST(TopologyErrors, LinkConfigAndManifestSizesNeitherV4NorV5) {
     l.size = 7;
     TplgWriter w;
     const size_t b = w.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1, object(l));
-    EXPECT_TRUE(
-        parse_fails_at(w.bytes(), payload_at(b), {"link config size 7 is neither ABI 5's 1656 nor ABI 4's 588"}));
+    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b),
+                               {"link config size 7 is neither ABI 5's 1656 nor ABI 4's 588"}));
 
     auto m = manifest(0, 0, 0, 0, 0, 0);
     m.size = 50;
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_MANIFEST, 1, object(m));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0), {"manifest size 50 is neither ABI 5's 112 nor ABI 4's 28"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MANIFEST, object(m)), payload_at(0),
+                               {"manifest size 50 is neither ABI 5's 112 nor ABI 4's 28"}));
 }
 
 TEST(TopologyErrors, DaiAndControlSizesWrong) {
     auto d = dai("SSP0 Pin", 0, Caps{.name = "SSP0 Playback"});
     d.size = 12;
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_DAI, 1, object(d));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0), {"DAI size 12 (expected 280)"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_DAI, object(d)), payload_at(0),
+                               {"DAI size 12 (expected 280)"}));
 
     auto m = mixer("Gain", 0, 10);
     m.size = 12;
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_MIXER, 1, object(m));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + offsetof(snd_soc_tplg_mixer_control, size),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MIXER, object(m)),
+                               payload_at(0) + offsetof(snd_soc_tplg_mixer_control, size),
                                {"mixer control 'Gain': size 12 (expected 360)"}));
 
     auto h = mixer("Gain", 0, 10);
     h.hdr.size = 0;
-    TplgWriter w3;
-    w3.block(SND_SOC_TPLG_TYPE_MIXER, 1, object(h));
-    EXPECT_TRUE(parse_fails_at(w3.bytes(), payload_at(0), {"control header size 0 (expected 204)"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MIXER, object(h)), payload_at(0),
+                               {"control header size 0 (expected 204)"}));
 
     auto e = enum_control("Mode", {"A"});
     e.size = 1;
-    TplgWriter w4;
-    w4.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(e));
-    EXPECT_TRUE(parse_fails_at(w4.bytes(), payload_at(0) + offsetof(snd_soc_tplg_enum_control, size),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_ENUM, object(e)),
+                               payload_at(0) + offsetof(snd_soc_tplg_enum_control, size),
                                {"enum control 'Mode': size 1 (expected 1764)"}));
 
     auto hw = hw_config(1, SND_SOC_DAI_FORMAT_I2S, 0, 0);
     hw.size = 8;
     TplgWriter w5;
-    w5.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1, object(link_config(0, "Codec", {}, {hw_config(0, 1, 0, 0), hw}, 0)));
-    EXPECT_TRUE(parse_fails_at(
-        w5.bytes(), payload_at(0) + offsetof(snd_soc_tplg_link_config, hw_config) + sizeof(snd_soc_tplg_hw_config),
-        {"hw config 1: size 8 (expected 120)"}));
+    w5.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1,
+             object(link_config(0, "Codec", {}, {hw_config(0, 1, 0, 0), hw}, 0)));
+    EXPECT_TRUE(parse_fails_at(w5.bytes(),
+                               payload_at(0) + offsetof(snd_soc_tplg_link_config, hw_config) +
+                                   sizeof(snd_soc_tplg_hw_config),
+                               {"hw config 1: size 8 (expected 120)"}));
 }
 
 TEST(TopologyErrors, ElementOverrunsItsBlock) {
@@ -787,7 +836,8 @@ TEST(TopologyErrors, ElementOverrunsItsBlock) {
     w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, Bytes(full.begin(), full.begin() + 66));
     w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
     EXPECT_TRUE(
-        parse_fails_at(w.bytes(), payload_at(0), {"widget (132 bytes) overruns its block", "only 66 bytes are left"}));
+        parse_fails_at(w.bytes(), payload_at(0),
+                       {"widget (132 bytes) overruns its block", "only 66 bytes are left"}));
 }
 
 TEST(TopologyErrors, PrivateDataSizeOverrunsItsBlock) {
@@ -796,26 +846,26 @@ TEST(TopologyErrors, PrivateDataSizeOverrunsItsBlock) {
     put_u32(el, offsetof(snd_soc_tplg_dapm_widget, priv), 1000);
     TplgWriter w;
     w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, el);
-    w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));  // the file goes on: the limit is the block
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, priv),
-                               {"widget's private data size 1000 overruns its block", "8 bytes left"}));
+    w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1,
+            routes(1));  // the file goes on: the limit is the block
+    EXPECT_TRUE(
+        parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, priv),
+                       {"widget's private data size 1000 overruns its block", "8 bytes left"}));
 
     // The same on a PCM.
     Bytes pe = object(pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"}));
     put_u32(pe, offsetof(snd_soc_tplg_pcm, priv), 0xffffffff);
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_PCM, 1, pe);
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + offsetof(snd_soc_tplg_pcm, priv),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_PCM, pe),
+                               payload_at(0) + offsetof(snd_soc_tplg_pcm, priv),
                                {"PCM's private data size 4294967295 overruns its block"}));
 }
 
 TEST(TopologyErrors, UnterminatedWidgetName) {
     auto wd = widget("", SND_SOC_TPLG_DAPM_PGA);
     std::memset(wd.name, 'A', sizeof wd.name);
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(wd));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + 8,
-                               {"widget name is not terminated within its 44 bytes", "\"AAAAAAAAAAAAAAAA...\""}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, object(wd)), payload_at(0) + 8,
+        {"widget name is not terminated within its 44 bytes", "\"AAAAAAAAAAAAAAAA...\""}));
 }
 
 TEST(TopologyErrors, UnterminatedRouteStrings) {
@@ -823,122 +873,115 @@ TEST(TopologyErrors, UnterminatedRouteStrings) {
     std::memset(sink.sink, 'S', sizeof sink.sink);
     TplgWriter w;
     const size_t b = w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 2, cat({routes(1), object(sink)}));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b) + kRoute, {"route sink is not terminated", "SSSS", "route 1"}));
+    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(b) + kRoute,
+                               {"route sink is not terminated", "SSSS", "route 1"}));
 
     auto source = route("Sink", "", "");
     std::memset(source.source, 'x', sizeof source.source);
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, object(source));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + 88, {"route source is not terminated"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, object(source)),
+                               payload_at(0) + 88, {"route source is not terminated"}));
 }
 
 TEST(TopologyErrors, UnterminatedEnumText) {
     auto e = enum_control("Mode", {"Normal", "", "Loud"});
     std::memset(e.texts[1], 'T', sizeof e.texts[1]);
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(e));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_enum_control, texts) + 44,
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_ENUM, object(e)),
+                               payload_at(0) + offsetof(snd_soc_tplg_enum_control, texts) + 44,
                                {"enum text is not terminated", "TTTT"}));
 }
 
 TEST(TopologyErrors, UnterminatedPcmName) {
     auto p = pcm("", "Media Pin", 0, Caps{.name = "Media Playback"});
     std::memset(p.pcm_name, 'P', sizeof p.pcm_name);
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_PCM, 1, object(p));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + 4, {"PCM name is not terminated", "PPPP"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_PCM, object(p)), payload_at(0) + 4,
+                               {"PCM name is not terminated", "PPPP"}));
 
     // And an unterminated stream caps name: the capture caps of a PCM.
-    auto c = pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"}, Caps{.name = "Media Capture"});
+    auto c =
+        pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"}, Caps{.name = "Media Capture"});
     std::memset(c.caps[1].name, 'C', sizeof c.caps[1].name);
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_PCM, 1, object(c));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(),
-                               payload_at(0) + offsetof(snd_soc_tplg_pcm, caps) + sizeof(snd_soc_tplg_stream_caps) + 4,
-                               {"stream caps name is not terminated"}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_PCM, object(c)),
+        payload_at(0) + offsetof(snd_soc_tplg_pcm, caps) + sizeof(snd_soc_tplg_stream_caps) + 4,
+        {"stream caps name is not terminated"}));
 }
 
 TEST(TopologyErrors, TooManyChannels) {
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_MIXER, 1, object(mixer("Big", 0, 10, 9)));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_mixer_control, num_channels),
-                               {"mixer control 'Big': 9 channels (at most 8)"}));
+    EXPECT_TRUE(
+        parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MIXER, object(mixer("Big", 0, 10, 9))),
+                       payload_at(0) + offsetof(snd_soc_tplg_mixer_control, num_channels),
+                       {"mixer control 'Big': 9 channels (at most 8)"}));
 
     auto e = enum_control("Wide", {"A", "B"});
     e.num_channels = 12;
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(e));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + offsetof(snd_soc_tplg_enum_control, num_channels),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_ENUM, object(e)),
+                               payload_at(0) + offsetof(snd_soc_tplg_enum_control, num_channels),
                                {"enum control 'Wide': 12 channels (at most 8)"}));
 
     auto hw = hw_config(1, SND_SOC_DAI_FORMAT_I2S, 0, 0);
     hw.tx_channels = 9;
-    TplgWriter w3;
-    w3.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1, object(link_config(0, "Codec", {}, {hw}, 1)));
-    EXPECT_TRUE(parse_fails_at(w3.bytes(), payload_at(0) + offsetof(snd_soc_tplg_link_config, hw_config),
-                               {"hw config 0: 9 tx / 0 rx channels (at most 8)"}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_BACKEND_LINK, object(link_config(0, "Codec", {}, {hw}, 1))),
+        payload_at(0) + offsetof(snd_soc_tplg_link_config, hw_config),
+        {"hw config 0: 9 tx / 0 rx channels (at most 8)"}));
 }
 
 TEST(TopologyErrors, TooManyEnumItemsStreamsAndHwConfigs) {
     auto e = enum_control("Many", {"A", "B"});
     e.items = 17;
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(e));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_enum_control, items),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_ENUM, object(e)),
+                               payload_at(0) + offsetof(snd_soc_tplg_enum_control, items),
                                {"enum control 'Many': 17 items (at most 16)"}));
 
     auto p = pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"});
     p.num_streams = 9;
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_PCM, 1, object(p));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + offsetof(snd_soc_tplg_pcm, num_streams),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_PCM, object(p)),
+                               payload_at(0) + offsetof(snd_soc_tplg_pcm, num_streams),
                                {"PCM: 9 stream configs (at most 8)"}));
 
     auto l = link_config(4, "Codec");
     l.num_hw_configs = 9;
-    TplgWriter w3;
-    w3.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1, object(l));
-    EXPECT_TRUE(parse_fails_at(w3.bytes(), payload_at(0) + offsetof(snd_soc_tplg_link_config, num_hw_configs),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_BACKEND_LINK, object(l)),
+                               payload_at(0) + offsetof(snd_soc_tplg_link_config, num_hw_configs),
                                {"link config 4: 9 hw configs (at most 8)"}));
 }
 
 TEST(TopologyErrors, WidgetKcontrolCountTooLarge) {
     auto wd = widget("Mixer", SND_SOC_TPLG_DAPM_MIXER);
     wd.num_kcontrols = 0xffffffff;
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(wd));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, num_kcontrols),
-                               {"widget 'Mixer': 4294967295 kcontrols cannot fit in the 0 bytes left in the block"}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, object(wd)),
+        payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, num_kcontrols),
+        {"widget 'Mixer': 4294967295 kcontrols cannot fit in the 0 bytes left in the block"}));
 
     // Two kcontrols announced, one present.
     Bytes one = widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER), {object(mixer("In", 0, 1))});
     put_u32(one, offsetof(snd_soc_tplg_dapm_widget, num_kcontrols), 2);
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, one);
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, num_kcontrols),
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, one),
+                               payload_at(0) + offsetof(snd_soc_tplg_dapm_widget, num_kcontrols),
                                {"widget 'Mixer': 2 kcontrols cannot fit in the 360 bytes left"}));
 }
 
 TEST(TopologyErrors, UnknownControlInfoOp) {
     auto m = mixer("Odd", 0, 1);
     m.hdr.ops.info = 99;
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_MIXER, 1, object(m));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + 0x40, {"control 'Odd': unknown control type (ops.info) 99"}));
+    EXPECT_TRUE(parse_fails_at(single_block(SND_SOC_TPLG_TYPE_MIXER, object(m)),
+                               payload_at(0) + 0x40,
+                               {"control 'Odd': unknown control type (ops.info) 99"}));
 
     // The same inside a widget: the offset is the kcontrol's.
     auto k = mixer("Weird", 0, 1);
     k.hdr.ops.info = 0;
-    TplgWriter w2;
-    w2.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER), {object(k)}));
-    EXPECT_TRUE(parse_fails_at(w2.bytes(), payload_at(0) + kWidget + 0x40,
-                               {"control 'Weird': unknown control type (ops.info) 0"}));
+    EXPECT_TRUE(parse_fails_at(
+        single_block(SND_SOC_TPLG_TYPE_DAPM_WIDGET,
+                     widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER), {object(k)})),
+        payload_at(0) + kWidget + 0x40, {"control 'Weird': unknown control type (ops.info) 0"}));
 }
 
 TEST(TopologyErrors, UnknownWidgetType) {
-    TplgWriter w;
-    w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("Gizmo", 24)));
-    EXPECT_TRUE(parse_fails_at(w.bytes(), payload_at(0) + 4, {"widget 'Gizmo': unknown widget type 24 (0..23)"}));
+    EXPECT_TRUE(
+        parse_fails_at(single_block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, object(widget("Gizmo", 24))),
+                       payload_at(0) + 4, {"widget 'Gizmo': unknown widget type 24 (0..23)"}));
     // 23 (decoder) is the last known type.
     TplgWriter ok;
     ok.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("Dec", SND_SOC_TPLG_DAPM_DECODER)));
@@ -962,7 +1005,8 @@ TEST(TopologyRobustness, EveryPrefixIsAnErrorUnlessItEndsAtABlock) {
             // A file cut between blocks is a shorter valid file; the manifest says what is missing.
             ASSERT_TRUE(r.ok()) << "prefix of " << n << " bytes: " << r.error().message();
             EXPECT_EQ(r->blocks.size(), static_cast<size_t>(boundary - s.blocks.begin()));
-            EXPECT_GE(count_containing(r->warnings, {"the manifest counts"}), 1u) << "prefix of " << n << " bytes";
+            EXPECT_GE(count_containing(r->warnings, {"the manifest counts"}), 1u)
+                << "prefix of " << n << " bytes";
             continue;
         }
         ASSERT_FALSE(r.ok()) << "a prefix of " << n << " of " << full.size() << " bytes parsed";
@@ -972,7 +1016,8 @@ TEST(TopologyRobustness, EveryPrefixIsAnErrorUnlessItEndsAtABlock) {
         const auto off = offset_in(m);
         ASSERT_TRUE(off.has_value()) << m;
         EXPECT_LE(*off, n) << "the error points past the end of the file: " << m;
-        EXPECT_TRUE(Contains(m, n < kHdr ? fmt::format("truncated: {} bytes", n) : std::string("overruns the file")));
+        EXPECT_TRUE(Contains(m, n < kHdr ? fmt::format("truncated: {} bytes", n)
+                                         : std::string("overruns the file")));
     }
     EXPECT_EQ(errors, full.size() - (s.blocks.size() - 1));
 }
@@ -1011,11 +1056,11 @@ TEST(TopologyRobustness, MutatedFilesNeverCrashTheParser) {
         ASSERT_TRUE(off.has_value()) << msg;
         if (*off > m.size()) outside.push_back(fmt::format("mutation {}: {}", i, msg));
     }
-    EXPECT_TRUE(outside.empty()) << outside.size() << " errors name an offset outside the " << base.size()
-                                 << "-byte file, e.g.:"
-                                 << joined(std::vector<std::string>(
-                                        outside.begin(),
-                                        outside.begin() + std::min<ptrdiff_t>(5, std::ssize(outside))));
+    EXPECT_TRUE(outside.empty())
+        << outside.size() << " errors name an offset outside the " << base.size()
+        << "-byte file, e.g.:"
+        << joined(std::vector<std::string>(
+               outside.begin(), outside.begin() + std::min<ptrdiff_t>(5, std::ssize(outside))));
     // Both outcomes happen (names and reserved words take many mutations silently).
     EXPECT_GT(failed, 100u);
     EXPECT_GT(parsed, 100u);
@@ -1052,9 +1097,12 @@ TEST(TopologyRobustness, MutatedFilesNeverCrashTheCardBuilder) {
 TEST(TopologyVendor, VendorAndUnknownBlocksAreKeptAndWarned) {
     TplgWriter w;
     w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
-    const size_t fw = w.block(
-        BlockHeader{.type = SND_SOC_TPLG_TYPE_VENDOR_FW, .count = 1, .index = 3, .version = 2, .vendor_type = 7},
-        Bytes{1, 2, 3});
+    const size_t fw = w.block(BlockHeader{.type = SND_SOC_TPLG_TYPE_VENDOR_FW,
+                                          .count = 1,
+                                          .index = 3,
+                                          .version = 2,
+                                          .vendor_type = 7},
+                              Bytes{1, 2, 3});
     const size_t odd = w.block(BlockHeader{.type = 99, .count = 0}, Bytes(8, 0xee));
     w.block(SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, routes(1));
     const auto t = must_parse(w.bytes());
@@ -1075,14 +1123,16 @@ TEST(TopologyVendor, VendorAndUnknownBlocksAreKeptAndWarned) {
 
     ASSERT_EQ(t.warnings.size(), 2u) << joined(t.warnings);
     EXPECT_TRUE(Contains(t.warnings[0], "t.tplg: " + at(fw) + ":"));
-    EXPECT_TRUE(
-        Contains(t.warnings[0], "vendor firmware block (type 1000, vendor type 7) of 3 bytes kept, not interpreted"));
+    EXPECT_TRUE(Contains(
+        t.warnings[0],
+        "vendor firmware block (type 1000, vendor type 7) of 3 bytes kept, not interpreted"));
     EXPECT_TRUE(Contains(t.warnings[1], "t.tplg: " + at(odd) + ":"));
     EXPECT_TRUE(Contains(t.warnings[1], "unknown block (type 99, vendor type 0) of 8 bytes"));
 
     // The card built from it carries the same warnings.
     const auto c = build_topology_card(t, {}, {});
-    EXPECT_EQ(count_containing(c.warnings, {"vendor firmware block", at(fw)}), 1u) << joined(c.warnings);
+    EXPECT_EQ(count_containing(c.warnings, {"vendor firmware block", at(fw)}), 1u)
+        << joined(c.warnings);
 }
 
 TEST(TopologyVendor, VendorArraysYieldTuples) {
@@ -1097,8 +1147,8 @@ TEST(TopologyVendor, VendorArraysYieldTuples) {
                            .bytes();
     ASSERT_EQ(priv.size(), (12 + 16) + (12 + 48) + (12 + 20) + (12 + 8) + (12 + 8));
     TplgWriter w;
-    const size_t b =
-        w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, widget_with(widget("EQ", SND_SOC_TPLG_DAPM_EFFECT), {}, priv));
+    const size_t b = w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
+                             widget_with(widget("EQ", SND_SOC_TPLG_DAPM_EFFECT), {}, priv));
     const auto t = must_parse(w.bytes());
     ASSERT_EQ(t.widgets.size(), 1u);
     const auto& p = t.widgets[0].priv;
@@ -1123,9 +1173,10 @@ TEST(TopologyVendor, VendorArraysYieldTuples) {
 
     // The card says private data is there, and how much.
     const auto c = build_topology_card(t, {}, {});
-    EXPECT_EQ(count_containing(c.warnings, {"1 object carry vendor-private data",
-                                            fmt::format("({} bytes, 6 vendor tuples)", priv.size())}),
-              1u)
+    EXPECT_EQ(
+        count_containing(c.warnings, {"1 object carry vendor-private data",
+                                      fmt::format("({} bytes, 6 vendor tuples)", priv.size())}),
+        1u)
         << joined(c.warnings);
 }
 
@@ -1163,11 +1214,14 @@ TEST(TopologyVendor, PrivateDataOnEveryKindOfObject) {
     w.block(SND_SOC_TPLG_TYPE_MANIFEST, 1, object(manifest(3, 1, 0, 1, 1, 1), pd));
     w.block(SND_SOC_TPLG_TYPE_ENUM, 1, object(enum_control("Mode", {"A", "B"}), pd));
     w.block(SND_SOC_TPLG_TYPE_BYTES, 1, object(bytes_control("Blob", 4), pd));
-    w.block(SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
-            widget_with(widget("Mix", SND_SOC_TPLG_DAPM_MIXER), {object(mixer("In", 0, 1), pd)}, pd));
-    w.block(SND_SOC_TPLG_TYPE_PCM, 1, object(pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"}), pd));
+    w.block(
+        SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
+        widget_with(widget("Mix", SND_SOC_TPLG_DAPM_MIXER), {object(mixer("In", 0, 1), pd)}, pd));
+    w.block(SND_SOC_TPLG_TYPE_PCM, 1,
+            object(pcm("Media", "Media Pin", 0, Caps{.name = "Media Playback"}), pd));
     w.block(SND_SOC_TPLG_TYPE_BACKEND_LINK, 1, object(link_config(0, "Codec"), pd));
-    w.block(SND_SOC_TPLG_TYPE_DAI, 1, object(dai("SSP0 Pin", 0, Caps{.name = "SSP0 Playback"}), pd));
+    w.block(SND_SOC_TPLG_TYPE_DAI, 1,
+            object(dai("SSP0 Pin", 0, Caps{.name = "SSP0 Playback"}), pd));
     const auto t = must_parse(w.bytes());
     EXPECT_TRUE(t.warnings.empty()) << joined(t.warnings);
     ASSERT_TRUE(t.manifest);
@@ -1233,7 +1287,8 @@ Bytes file_of(std::initializer_list<Blk> blocks) {
 /// Offset of the first element of block `i` in a file made by file_of.
 size_t element_at(const Bytes& file, size_t i) {
     size_t pos = 0;
-    for (size_t k = 0; k < i; ++k) pos += kHdr + get_u32(file, pos + offsetof(snd_soc_tplg_hdr, payload_size));
+    for (size_t k = 0; k < i; ++k)
+        pos += kHdr + get_u32(file, pos + offsetof(snd_soc_tplg_hdr, payload_size));
     return payload_at(pos);
 }
 
@@ -1245,7 +1300,9 @@ const Control* control(const CardLoad& r, std::string_view name) {
 }
 
 /// A playback PCM whose caps are `caps` (the FE "Media"), for the caps tests.
-Bytes media_pcm(const Caps& caps) { return object(pcm("Media", "Media Pin", 0, caps)); }
+Bytes media_pcm(const Caps& caps) {
+    return object(pcm("Media", "Media Pin", 0, caps));
+}
 
 TEST(TopologyCard, SampleBuildsWithItsOverlay) {
     const auto r = build(sample_file().bytes, kSampleOverlay);
@@ -1303,7 +1360,9 @@ TEST(TopologyCard, SampleBuildsWithItsOverlay) {
 
     // Every config matched; the private data is reported.
     EXPECT_EQ(count_containing(r.warnings, {"matches no BE link"}), 0u) << joined(r.warnings);
-    EXPECT_EQ(count_containing(r.warnings, {"3 objects carry vendor-private data (108 bytes, 3 vendor tuples)"}), 1u)
+    EXPECT_EQ(count_containing(
+                  r.warnings, {"3 objects carry vendor-private data (108 bytes, 3 vendor tuples)"}),
+              1u)
         << joined(r.warnings);
 }
 
@@ -1321,15 +1380,7 @@ TEST(TopologyCard, MixerControlTypes) {
     ASSERT_TRUE(r.ok()) << joined(r.errors);
 
     const Control* v = control(r, "Master Playback Volume");
-    ASSERT_NE(v, nullptr);
-    EXPECT_EQ(v->info.type, CtlType::Integer);
-    EXPECT_EQ(v->info.min, 0);
-    EXPECT_EQ(v->info.max, 31);
-    EXPECT_EQ(v->info.count, 2u);
-    ASSERT_TRUE(v->info.db.has_value());
-    EXPECT_EQ(v->info.db->min_cdb, -9000);
-    EXPECT_EQ(v->info.db->step_cdb, 300);
-    EXPECT_TRUE(v->info.db->mute);
+    expect_volume(v, 31, 2u, -9000, 300, true);
     EXPECT_DOUBLE_EQ(*v->db_at(31), 3.0);
     EXPECT_DOUBLE_EQ(*v->db_at(1), -87.0);
 
@@ -1359,7 +1410,8 @@ TEST(TopologyCard, MixerControlTypes) {
 
 TEST(TopologyCard, MixerMaxBelowMinIsAnError) {
     const Bytes f =
-        file_of({{SND_SOC_TPLG_TYPE_MIXER, 2, cat({object(mixer("Fine", 0, 3)), object(mixer("Backwards", 5, 2))})}});
+        file_of({{SND_SOC_TPLG_TYPE_MIXER, 2,
+                  cat({object(mixer("Fine", 0, 3)), object(mixer("Backwards", 5, 2))})}});
     const auto r = build(f);
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
@@ -1372,7 +1424,8 @@ TEST(TopologyCard, MixerRangeWiderThanInt32) {
     // must either give the control that range or refuse it naming the bad value; it must not
     // compute max - min in 32-bit signed arithmetic (undefined behaviour; wraps to -1 in
     // practice, and UBSan aborts).
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_MIXER, 1, object(mixer("Wide Volume", INT32_MIN, INT32_MAX))}});
+    const Bytes f =
+        file_of({{SND_SOC_TPLG_TYPE_MIXER, 1, object(mixer("Wide Volume", INT32_MIN, INT32_MAX))}});
     const auto r = build(f);
     if (r.card) {
         const Control* c = control(r, "Wide Volume");
@@ -1388,7 +1441,8 @@ TEST(TopologyCard, MixerRangeWiderThanInt32) {
 }
 
 TEST(TopologyCard, EnumTextsBecomeItems) {
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_ENUM, 1, object(enum_control("Mode", {"Normal", "Night", "Loud"}))}});
+    const Bytes f = file_of(
+        {{SND_SOC_TPLG_TYPE_ENUM, 1, object(enum_control("Mode", {"Normal", "Night", "Loud"}))}});
     const auto r = build(f);
     ASSERT_TRUE(r.ok()) << joined(r.errors);
     const Control* m = control(r, "Mode");
@@ -1405,13 +1459,14 @@ TEST(TopologyCard, EnumTextsBecomeItems) {
     const auto e = build(empty);
     EXPECT_EQ(e.card, nullptr);
     ASSERT_EQ(e.errors.size(), 1u) << joined(e.errors);
-    EXPECT_TRUE(Contains(e.errors[0], "t.tplg: " + at(element_at(empty, 0)) + ": enum control 'Empty' has no texts"));
+    EXPECT_TRUE(Contains(e.errors[0], "t.tplg: " + at(element_at(empty, 0)) +
+                                          ": enum control 'Empty' has no texts"));
 }
 
 TEST(TopologyCard, BytesControls) {
-    const Bytes f =
-        file_of({{SND_SOC_TPLG_TYPE_BYTES, 2,
-                  cat({object(bytes_control("Coefficients", 64)), object(bytes_control("Firmware Blob", 4096))})}});
+    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_BYTES, 2,
+                              cat({object(bytes_control("Coefficients", 64)),
+                                   object(bytes_control("Firmware Blob", 4096))})}});
     const auto r = build(f);
     ASSERT_TRUE(r.ok()) << joined(r.errors);
     const Control* c = control(r, "Coefficients");
@@ -1421,14 +1476,17 @@ TEST(TopologyCard, BytesControls) {
     const Control* big = control(r, "Firmware Blob");
     ASSERT_NE(big, nullptr);
     EXPECT_EQ(big->info.count, 512u);
-    EXPECT_EQ(count_containing(r.warnings, {at(element_at(f, 0) + 240), "'Firmware Blob' holds 4096 bytes"}), 1u)
+    EXPECT_EQ(count_containing(r.warnings,
+                               {at(element_at(f, 0) + 240), "'Firmware Blob' holds 4096 bytes"}),
+              1u)
         << joined(r.warnings);
 
     const Bytes zero = file_of({{SND_SOC_TPLG_TYPE_BYTES, 1, object(bytes_control("Nothing", 0))}});
     const auto z = build(zero);
     EXPECT_EQ(z.card, nullptr);
     ASSERT_EQ(z.errors.size(), 1u) << joined(z.errors);
-    EXPECT_TRUE(Contains(z.errors[0], at(element_at(zero, 0)) + ": bytes control 'Nothing': max 0 bytes"));
+    EXPECT_TRUE(
+        Contains(z.errors[0], at(element_at(zero, 0)) + ": bytes control 'Nothing': max 0 bytes"));
 }
 
 TEST(TopologyCard, PcmCapsBecomeFeStreams) {
@@ -1454,9 +1512,9 @@ TEST(TopologyCard, PcmCapsBecomeFeStreams) {
                      .channels_min = 1,
                      .channels_max = 1};
     // No PCM name: the FE is named by its DAI.
-    const Bytes f =
-        file_of({{SND_SOC_TPLG_TYPE_PCM, 2,
-                  cat({object(pcm("Media", "Media Pin", 0, play, cap)), object(pcm("", "Voice Pin", 1, voice))})}});
+    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_PCM, 2,
+                              cat({object(pcm("Media", "Media Pin", 0, play, cap)),
+                                   object(pcm("", "Voice Pin", 1, voice))})}});
     const auto r = build(f);
     ASSERT_TRUE(r.ok()) << joined(r.errors);
     const FeLink* fe = fe_named(*r.card, "Media");
@@ -1488,15 +1546,17 @@ TEST(TopologyCard, PcmCapsBecomeFeStreams) {
 }
 
 TEST(TopologyCard, UnknownFormatBitsAreWarnedAndLeftOut) {
-    const Bytes f = file_of(
-        {{SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback", .formats = kFmtS16LE | kFmtMuLaw})}});
+    const Bytes f =
+        file_of({{SND_SOC_TPLG_TYPE_PCM, 1,
+                  media_pcm(Caps{.name = "Media Playback", .formats = kFmtS16LE | kFmtMuLaw})}});
     const auto r = build(f);
     ASSERT_TRUE(r.ok()) << joined(r.errors);
     const FeLink* fe = fe_named(*r.card, "Media");
     ASSERT_NE(fe, nullptr);
     EXPECT_EQ(fe->playback->formats, fmts({Format::S16_LE}));
-    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(element_at(f, 0)) + ":",
-                                            "PCM 'Media' playback: ALSA format 20 not supported by dynpcm"}),
+    EXPECT_EQ(count_containing(r.warnings,
+                               {"t.tplg: " + at(element_at(f, 0)) + ":",
+                                "PCM 'Media' playback: ALSA format 20 not supported by dynpcm"}),
               1u)
         << joined(r.warnings);
 }
@@ -1504,40 +1564,52 @@ TEST(TopologyCard, UnknownFormatBitsAreWarnedAndLeftOut) {
 TEST(TopologyCard, PcmCapsWithoutChannelsOrFormatsAreErrors) {
     const Bytes f = file_of(
         {{SND_SOC_TPLG_TYPE_PCM, 4,
-          cat({object(pcm("NoChannels", "A", 0, Caps{.name = "A Playback", .channels_min = 0, .channels_max = 0})),
+          cat({object(pcm("NoChannels", "A", 0,
+                          Caps{.name = "A Playback", .channels_min = 0, .channels_max = 0})),
                object(pcm("NoFormats", "B", 1, Caps{.name = "B Playback", .formats = 0})),
-               object(pcm("OnlyMuLaw", "C", 2, std::nullopt, Caps{.name = "C Capture", .formats = kFmtMuLaw})),
+               object(pcm("OnlyMuLaw", "C", 2, std::nullopt,
+                          Caps{.name = "C Capture", .formats = kFmtMuLaw})),
                object(pcm("Idle", "D", 3, std::nullopt))})}});
     const size_t p0 = element_at(f, 0);
     const size_t n = wire_size<snd_soc_tplg_pcm>();
     const auto r = build(f);
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 4u) << joined(r.errors);
-    EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(p0) + ": PCM 'NoChannels' playback: channels 0..0 is no range"));
+    EXPECT_TRUE(
+        Contains(r.errors[0],
+                 "t.tplg: " + at(p0) + ": PCM 'NoChannels' playback: channels 0..0 is no range"));
     EXPECT_TRUE(Contains(
-        r.errors[1], "t.tplg: " + at(p0 + n) + ": PCM 'NoFormats' playback: no format dynpcm supports (formats 0x0)"));
-    EXPECT_TRUE(Contains(r.errors[2], "t.tplg: " + at(p0 + 2 * n) +
-                                          ": PCM 'OnlyMuLaw' capture: no format dynpcm supports (formats 0x100000)"));
-    EXPECT_TRUE(Contains(r.errors[3], "t.tplg: " + at(p0 + 3 * n) + ": PCM 'Idle' has neither playback nor capture"));
+        r.errors[1], "t.tplg: " + at(p0 + n) +
+                         ": PCM 'NoFormats' playback: no format dynpcm supports (formats 0x0)"));
+    EXPECT_TRUE(
+        Contains(r.errors[2],
+                 "t.tplg: " + at(p0 + 2 * n) +
+                     ": PCM 'OnlyMuLaw' capture: no format dynpcm supports (formats 0x100000)"));
+    EXPECT_TRUE(Contains(r.errors[3], "t.tplg: " + at(p0 + 3 * n) +
+                                          ": PCM 'Idle' has neither playback nor capture"));
 }
 
 TEST(TopologyCard, RateBitsOutsideTheRangeLeaveNoRate) {
     // The caps allow only 8 kHz (rates) and only 44.1..48 kHz (rate_min..rate_max): nothing
     // satisfies both, so the PCM has no rate. Treating the empty intersection like "no rate
     // bits" turns it into a continuous 44.1..48 kHz range the rate bits exclude.
-    const Bytes f = file_of(
-        {{SND_SOC_TPLG_TYPE_PCM, 1,
-          media_pcm(Caps{.name = "Media Playback", .rates = kRate8000, .rate_min = 44100, .rate_max = 48000})}});
+    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_PCM, 1,
+                              media_pcm(Caps{.name = "Media Playback",
+                                             .rates = kRate8000,
+                                             .rate_min = 44100,
+                                             .rate_max = 48000})}});
     const auto r = build(f);
     if (r.card) {
         const FeLink* fe = fe_named(*r.card, "Media");
         ASSERT_NE(fe, nullptr);
-        ADD_FAILURE() << "PCM 'Media' playback accepts rates " << fe->playback->rates.to_string() << " (list of "
-                      << fe->playback->rate_list.size() << "), but its rate bits allow only 8000 Hz";
+        ADD_FAILURE() << "PCM 'Media' playback accepts rates " << fe->playback->rates.to_string()
+                      << " (list of " << fe->playback->rate_list.size()
+                      << "), but its rate bits allow only 8000 Hz";
         return;
     }
     ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
-    EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(element_at(f, 0)) + ": PCM 'Media' playback"));
+    EXPECT_TRUE(
+        Contains(r.errors[0], "t.tplg: " + at(element_at(f, 0)) + ": PCM 'Media' playback"));
     EXPECT_TRUE(Contains(r.errors[0], "rate"));
 }
 
@@ -1546,9 +1618,10 @@ TEST(TopologyCard, LinkConfigStreamConfigSetsTheFixupTheOverlayLeavesOpen) {
         file_of({{SND_SOC_TPLG_TYPE_BACKEND_LINK, 3,
                   cat({object(link_config(0, "Open", {stream("cfg0", kFmtS24LE, kRate48000, 2)})),
                        object(link_config(1, "Set", {stream("cfg1", kFmtS24LE, kRate48000, 2)})),
-                       object(link_config(2, "Partial",
-                                          {stream("first", kFmtS32LE | kFmtS16LE, kRate96000 | kRate192000, 4),
-                                           stream("second", kFmtS16LE, kRate8000, 1)}))})}});
+                       object(link_config(
+                           2, "Partial",
+                           {stream("first", kFmtS32LE | kFmtS16LE, kRate96000 | kRate192000, 4),
+                            stream("second", kFmtS16LE, kRate8000, 1)}))})}});
     const auto r = build(f, R"(be_links:
   - name: Open
     playback: {stream: Open Playback}
@@ -1577,23 +1650,27 @@ TEST(TopologyCard, LinkConfigStreamConfigSetsTheFixupTheOverlayLeavesOpen) {
     EXPECT_EQ(part->fixup.format, Format::S16_LE);
     EXPECT_EQ(part->fixup.rate, 96000u);
     EXPECT_EQ(part->fixup.channels, 6u);
-    EXPECT_EQ(count_containing(r.warnings,
-                               {at(element_at(f, 0) + 2 * wire_size<snd_soc_tplg_link_config>()),
-                                "link config 2 'Partial': 2 stream configs; the BE starts at the first ('first')"}),
-              1u)
+    EXPECT_EQ(
+        count_containing(
+            r.warnings,
+            {at(element_at(f, 0) + 2 * wire_size<snd_soc_tplg_link_config>()),
+             "link config 2 'Partial': 2 stream configs; the BE starts at the first ('first')"}),
+        1u)
         << joined(r.warnings);
     // No hw config: no DAI format.
     EXPECT_FALSE(open->dai_format.has_value());
 }
 
 TEST(TopologyCard, DefaultHwConfigBecomesTheDaiFormat) {
-    auto dsp = hw_config(2, SND_SOC_DAI_FORMAT_DSP_A, SND_SOC_TPLG_BCLK_CC, SND_SOC_TPLG_FSYNC_CP, 4, 16);
+    auto dsp =
+        hw_config(2, SND_SOC_DAI_FORMAT_DSP_A, SND_SOC_TPLG_BCLK_CC, SND_SOC_TPLG_FSYNC_CP, 4, 16);
     dsp.mclk_rate = 12288000, dsp.bclk_rate = 3072000, dsp.fsync_rate = 48000;
     dsp.invert_bclk = 1;
     dsp.tx_slots = 0x3, dsp.rx_slots = 0xc;
     const Bytes f =
         file_of({{SND_SOC_TPLG_TYPE_BACKEND_LINK, 2,
-                  cat({object(link_config(0, "Codec", {}, {hw_config(1, SND_SOC_DAI_FORMAT_I2S, 0, 0), dsp}, 2)),
+                  cat({object(link_config(0, "Codec", {},
+                                          {hw_config(1, SND_SOC_DAI_FORMAT_I2S, 0, 0), dsp}, 2)),
                        object(link_config(1, "Modem", {},
                                           {hw_config(5, SND_SOC_DAI_FORMAT_LEFT_J, 0, 0, 2, 24),
                                            hw_config(6, SND_SOC_DAI_FORMAT_PDM, 1, 1)},
@@ -1644,8 +1721,9 @@ TEST(TopologyCard, LinkConfigsMatchByIdNameAndStreamName) {
     set_name(by_stream_ok.stream_name, "Bt Playback");
     const Bytes f =
         file_of({{SND_SOC_TPLG_TYPE_BACKEND_LINK, 4,
-                  cat({object(link_config(0, "Nope", {}, {hw(SND_SOC_DAI_FORMAT_I2S)})), object(by_stream),
-                       object(by_stream_ok), object(link_config(7, "", {}, {hw(SND_SOC_DAI_FORMAT_AC97)}))})}});
+                  cat({object(link_config(0, "Nope", {}, {hw(SND_SOC_DAI_FORMAT_I2S)})),
+                       object(by_stream), object(by_stream_ok),
+                       object(link_config(7, "", {}, {hw(SND_SOC_DAI_FORMAT_AC97)}))})}});
     const auto r = build(f, R"(be_links:
   - name: Codec
     playback: {stream: Codec Playback}
@@ -1661,12 +1739,15 @@ TEST(TopologyCard, LinkConfigsMatchByIdNameAndStreamName) {
     ASSERT_TRUE(be_named(*r.card, "Bt")->dai_format.has_value());
     EXPECT_EQ(be_named(*r.card, "Bt")->dai_format->format, "DSP_B");
     const size_t p0 = element_at(f, 0), n = wire_size<snd_soc_tplg_link_config>();
-    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0) + ":", "link config id 0 'Nope' matches no BE link"}),
+    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0) + ":",
+                                            "link config id 0 'Nope' matches no BE link"}),
               1u)
         << joined(r.warnings);
-    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0 + n) + ":", "link config id 1 matches no BE link"}), 1u);
-    EXPECT_EQ(count_containing(r.warnings,
-                               {"t.tplg: " + at(p0 + 3 * n) + ":", "link config id 7 matches no BE link", "id: 7"}),
+    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0 + n) + ":",
+                                            "link config id 1 matches no BE link"}),
+              1u);
+    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0 + 3 * n) + ":",
+                                            "link config id 7 matches no BE link", "id: 7"}),
               1u);
     EXPECT_EQ(count_containing(r.warnings, {"matches no BE link"}), 3u);
 }
@@ -1681,7 +1762,8 @@ TEST(TopologyCard, DaiConfigSetsTheBeStreamCapsWhenCpuDaiMatches) {
                    .channels_max = 2};
     const Caps ssp_cap{.name = "SSP0 Capture", .channels_min = 1, .channels_max = 2};
     const Bytes f = file_of(
-        {{SND_SOC_TPLG_TYPE_DAI, 2, cat({object(dai("SSP0 Pin", 0, ssp, ssp_cap)), object(dai("SSP1 Pin", 1, ssp))})}});
+        {{SND_SOC_TPLG_TYPE_DAI, 2,
+          cat({object(dai("SSP0 Pin", 0, ssp, ssp_cap)), object(dai("SSP1 Pin", 1, ssp))})}});
     const auto r = build(f, R"(be_links:
   - name: Speaker
     cpu_dai: SSP0 Pin
@@ -1706,7 +1788,9 @@ TEST(TopologyCard, DaiConfigSetsTheBeStreamCapsWhenCpuDaiMatches) {
     EXPECT_EQ(other->playback->channels, (Interval{1, 32}));
     // SSP1 Pin matched nothing.
     const size_t p1 = element_at(f, 0) + wire_size<snd_soc_tplg_dai>();
-    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p1) + ":", "DAI config 'SSP1 Pin' matches no BE link"}), 1u)
+    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p1) + ":",
+                                            "DAI config 'SSP1 Pin' matches no BE link"}),
+              1u)
         << joined(r.warnings);
     EXPECT_EQ(count_containing(r.warnings, {"matches no BE link"}), 1u) << joined(r.warnings);
 }
@@ -1739,7 +1823,8 @@ TEST(TopologyCard, DaiConfigNarrowsWhatTheOverlayDeclares) {
 }
 
 TEST(TopologyCard, DaiConfigWithoutTheBeDirectionIsAWarning) {
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_DAI, 1, object(dai("SSP0 Pin", 0, Caps{.name = "SSP0 Playback"}))}});
+    const Bytes f = file_of(
+        {{SND_SOC_TPLG_TYPE_DAI, 1, object(dai("SSP0 Pin", 0, Caps{.name = "SSP0 Playback"}))}});
     const auto r = build(f, R"(be_links:
   - name: Headset
     cpu_dai: SSP0 Pin
@@ -1747,42 +1832,49 @@ TEST(TopologyCard, DaiConfigWithoutTheBeDirectionIsAWarning) {
     capture: {stream: Headset Capture}
 )");
     ASSERT_TRUE(r.ok()) << joined(r.errors);
-    EXPECT_EQ(
-        count_containing(r.warnings, {"t.tplg: " + at(element_at(f, 0)) + ":",
-                                      "DAI 'SSP0 Pin' has no capture stream, but BE link 'Headset' declares one"}),
-        1u)
+    EXPECT_EQ(count_containing(
+                  r.warnings,
+                  {"t.tplg: " + at(element_at(f, 0)) + ":",
+                   "DAI 'SSP0 Pin' has no capture stream, but BE link 'Headset' declares one"}),
+              1u)
         << joined(r.warnings);
     // Its capture stream keeps the overlay's defaults.
     EXPECT_EQ(be_named(*r.card, "Headset")->capture->formats, FormatMask::all());
 }
 
 TEST(TopologyCard, RouteToAnUnknownWidgetIsAnErrorAtTheRoute) {
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("PGA", SND_SOC_TPLG_DAPM_PGA))},
-                             {SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})},
-                             {SND_SOC_TPLG_TYPE_DAPM_GRAPH, 3,
-                              cat({object(route("PGA", "", "Media Playback")), object(route("Nowhere", "", "PGA")),
-                                   object(route("PGA", "", "Media Playbak"))})}});
+    const Bytes f = file_of(
+        {{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("PGA", SND_SOC_TPLG_DAPM_PGA))},
+         {SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})},
+         {SND_SOC_TPLG_TYPE_DAPM_GRAPH, 3,
+          cat({object(route("PGA", "", "Media Playback")), object(route("Nowhere", "", "PGA")),
+               object(route("PGA", "", "Media Playbak"))})}});
     const size_t g = element_at(f, 2);
     const auto r = build(f);
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 2u) << joined(r.errors);
-    EXPECT_TRUE(Contains(r.errors[0],
-                         "t.tplg: " + at(g + kRoute) + ": route 1 (Nowhere, , PGA): unknown sink widget 'Nowhere'"));
-    EXPECT_TRUE(Contains(r.errors[1], "t.tplg: " + at(g + 2 * kRoute) +
-                                          ": route 2 (PGA, , Media Playbak): unknown source widget 'Media Playbak'"));
+    EXPECT_TRUE(Contains(
+        r.errors[0],
+        "t.tplg: " + at(g + kRoute) + ": route 1 (Nowhere, , PGA): unknown sink widget 'Nowhere'"));
+    EXPECT_TRUE(
+        Contains(r.errors[1],
+                 "t.tplg: " + at(g + 2 * kRoute) +
+                     ": route 2 (PGA, , Media Playbak): unknown source widget 'Media Playbak'"));
     EXPECT_TRUE(Contains(r.errors[1], "Media Playback"));  // the suggestion
 }
 
 TEST(TopologyCard, RouteControlThatTheSinkDoesNotHaveIsAnError) {
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
-                              widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER),
-                                          {object(mixer("Media", 0, 1, 1, SND_SOC_TPLG_DAPM_CTL_VOLSW))})},
-                             {SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})},
-                             {SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, object(route("Mixer", "Voice", "Media Playback"))}});
+    const Bytes f = file_of(
+        {{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
+          widget_with(widget("Mixer", SND_SOC_TPLG_DAPM_MIXER),
+                      {object(mixer("Media", 0, 1, 1, SND_SOC_TPLG_DAPM_CTL_VOLSW))})},
+         {SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})},
+         {SND_SOC_TPLG_TYPE_DAPM_GRAPH, 1, object(route("Mixer", "Voice", "Media Playback"))}});
     const auto r = build(f);
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
-    EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(element_at(f, 2)) + ": route 0 (Mixer, Voice, Media Playback)"));
+    EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(element_at(f, 2)) +
+                                          ": route 0 (Mixer, Voice, Media Playback)"));
     EXPECT_TRUE(Contains(r.errors[0], "no control 'Voice'"));
 }
 
@@ -1795,7 +1887,8 @@ be_links:
 routes:
   - [Codec Playback, ~, Nowhere]
 )";
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})}});
+    const Bytes f =
+        file_of({{SND_SOC_TPLG_TYPE_PCM, 1, media_pcm(Caps{.name = "Media Playback"})}});
     const auto r = build(f, overlay);
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 2u) << joined(r.errors);
@@ -1810,7 +1903,8 @@ TEST(TopologyCard, TopologyErrorsComeBeforeOverlayErrors) {
     const auto r = build(f, "card: x\nbogus: 1\n");
     EXPECT_EQ(r.card, nullptr);
     ASSERT_EQ(r.errors.size(), 2u) << joined(r.errors);
-    EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(element_at(f, 0)) + ": enum control 'Empty'"));
+    EXPECT_TRUE(
+        Contains(r.errors[0], "t.tplg: " + at(element_at(f, 0)) + ": enum control 'Empty'"));
     EXPECT_EQ(r.errors[1].rfind("ov.yaml:2:", 0), 0u) << r.errors[1];
     EXPECT_TRUE(Contains(r.errors[1], "bogus"));
 }
@@ -1839,10 +1933,12 @@ TEST(TopologyCard, MoreMixerDetails) {
     const Control* o = control(r, "Odd Volume");
     ASSERT_NE(o, nullptr);
     EXPECT_FALSE(o->info.db.has_value());
-    EXPECT_EQ(count_containing(r.warnings, {at(element_at(f, 0) + 360),
-                                            fmt::format("control 'Odd Volume': TLV type {} kept, not interpreted",
-                                                        SNDRV_CTL_TLVT_DB_LINEAR)}),
-              1u)
+    EXPECT_EQ(
+        count_containing(r.warnings,
+                         {at(element_at(f, 0) + 360),
+                          fmt::format("control 'Odd Volume': TLV type {} kept, not interpreted",
+                                      SNDRV_CTL_TLVT_DB_LINEAR)}),
+        1u)
         << joined(r.warnings);
 }
 
@@ -1851,8 +1947,9 @@ TEST(TopologyCard, PcmNamesAndCompressedStreams) {
     // compressed PCM is loaded as a PCM, with a warning. No name at all: an error.
     auto comp = pcm("Offload", "Offload Pin", 1, Caps{.name = "Offload Playback"});
     comp.compress = 1;
-    const Bytes f = file_of(
-        {{SND_SOC_TPLG_TYPE_PCM, 2, cat({object(pcm("Plain", "Plain Pin", 0, Caps{.name = ""})), object(comp)})}});
+    const Bytes f =
+        file_of({{SND_SOC_TPLG_TYPE_PCM, 2,
+                  cat({object(pcm("Plain", "Plain Pin", 0, Caps{.name = ""})), object(comp)})}});
     const size_t p0 = element_at(f, 0);
     const auto r = build(f);
     ASSERT_TRUE(r.ok()) << joined(r.errors);
@@ -1860,31 +1957,34 @@ TEST(TopologyCard, PcmNamesAndCompressedStreams) {
     ASSERT_NE(plain, nullptr);
     EXPECT_EQ(plain->playback->stream_name, "Plain Playback");
     EXPECT_TRUE(r.card->graph().find("Plain Playback").has_value());
-    EXPECT_EQ(
-        count_containing(r.warnings, {"t.tplg: " + at(p0) + ":", "PCM 'Plain' playback: the caps have no stream name"}),
-        1u)
-        << joined(r.warnings);
-    EXPECT_NE(fe_named(*r.card, "Offload"), nullptr);
-    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0 + wire_size<snd_soc_tplg_pcm>()) + ":",
-                                            "PCM 'Offload' is a compressed stream"}),
+    EXPECT_EQ(count_containing(r.warnings, {"t.tplg: " + at(p0) + ":",
+                                            "PCM 'Plain' playback: the caps have no stream name"}),
               1u)
         << joined(r.warnings);
+    EXPECT_NE(fe_named(*r.card, "Offload"), nullptr);
+    EXPECT_EQ(
+        count_containing(r.warnings, {"t.tplg: " + at(p0 + wire_size<snd_soc_tplg_pcm>()) + ":",
+                                      "PCM 'Offload' is a compressed stream"}),
+        1u)
+        << joined(r.warnings);
 
-    const Bytes nameless = file_of({{SND_SOC_TPLG_TYPE_PCM, 1, object(pcm("", "", 4, Caps{.name = "X Playback"}))}});
+    const Bytes nameless =
+        file_of({{SND_SOC_TPLG_TYPE_PCM, 1, object(pcm("", "", 4, Caps{.name = "X Playback"}))}});
     const auto e = build(nameless);
     EXPECT_EQ(e.card, nullptr);
     ASSERT_EQ(e.errors.size(), 1u) << joined(e.errors);
-    EXPECT_TRUE(Contains(e.errors[0],
-                         "t.tplg: " + at(element_at(nameless, 0)) + ": PCM 4 has neither a PCM name nor a DAI name"));
+    EXPECT_TRUE(Contains(e.errors[0], "t.tplg: " + at(element_at(nameless, 0)) +
+                                          ": PCM 4 has neither a PCM name nor a DAI name"));
 }
 
 TEST(TopologyCard, WidgetStreamNameThatNamesNoStreamIsAnErrorAtTheWidget) {
     // An AIF widget bound (sname) to a DAI stream nobody declares: the error points at the
     // widget in the topology, since the overlay did not declare it. (aif_in widgets bind to
     // playback streams, aif_out widgets to capture streams.)
-    const Bytes f = file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 2,
-                              cat({object(widget("SSP0.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Amp Playback")),
-                                   object(widget("SSP1.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Nowhere Playback"))})}});
+    const Bytes f =
+        file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 2,
+                  cat({object(widget("SSP0.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Amp Playback")),
+                       object(widget("SSP1.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Nowhere Playback"))})}});
     const auto r = build(f, R"(be_links:
   - name: Speaker
     playback: {stream: Amp Playback}
@@ -1894,17 +1994,22 @@ TEST(TopologyCard, WidgetStreamNameThatNamesNoStreamIsAnErrorAtTheWidget) {
     EXPECT_TRUE(Contains(r.errors[0], "t.tplg: " + at(element_at(f, 0) + kWidget)));
     EXPECT_TRUE(Contains(r.errors[0], "widget 'SSP1.IN': stream 'Nowhere Playback'"));
     // Bound to a stream of the right direction, it loads; of the wrong one, it does not.
-    const Bytes ok = file_of(
-        {{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("SSP0.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Amp Playback"))}});
-    const auto g = build(ok, "be_links:\n  - name: Speaker\n    playback: {stream: Amp Playback}\n");
+    const Bytes ok =
+        file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
+                  object(widget("SSP0.IN", SND_SOC_TPLG_DAPM_AIF_IN, "Amp Playback"))}});
+    const auto g =
+        build(ok, "be_links:\n  - name: Speaker\n    playback: {stream: Amp Playback}\n");
     EXPECT_TRUE(g.ok()) << joined(g.errors);
-    const Bytes wrong = file_of(
-        {{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1, object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT, "Amp Playback"))}});
-    const auto x = build(wrong, "be_links:\n  - name: Speaker\n    playback: {stream: Amp Playback}\n");
+    const Bytes wrong =
+        file_of({{SND_SOC_TPLG_TYPE_DAPM_WIDGET, 1,
+                  object(widget("SSP0.OUT", SND_SOC_TPLG_DAPM_AIF_OUT, "Amp Playback"))}});
+    const auto x =
+        build(wrong, "be_links:\n  - name: Speaker\n    playback: {stream: Amp Playback}\n");
     EXPECT_EQ(x.card, nullptr);
     ASSERT_EQ(x.errors.size(), 1u) << joined(x.errors);
-    EXPECT_TRUE(Contains(x.errors[0], "t.tplg: " + at(element_at(wrong, 0)) +
-                                          ": widget 'SSP0.OUT': stream 'Amp Playback' is no capture stream"));
+    EXPECT_TRUE(Contains(x.errors[0],
+                         "t.tplg: " + at(element_at(wrong, 0)) +
+                             ": widget 'SSP0.OUT': stream 'Amp Playback' is no capture stream"));
 }
 
 // =============================================================================================
@@ -1912,7 +2017,7 @@ TEST(TopologyCard, WidgetStreamNameThatNamesNoStreamIsAnErrorAtTheWidget) {
 
 /// A scratch directory for the test, removed afterwards.
 class TopologyFiles : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         std::string tmpl = (fs::temp_directory_path() / "dynpcm-topology-test-XXXXXX").string();
         ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
@@ -1936,7 +2041,7 @@ protected:
 
 /// Sets an environment variable for a scope and puts back what was there.
 class EnvVar {
-public:
+  public:
     EnvVar(const char* name, const char* value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value)
@@ -1953,7 +2058,7 @@ public:
     EnvVar(const EnvVar&) = delete;
     EnvVar& operator=(const EnvVar&) = delete;
 
-private:
+  private:
     std::string name_;
     std::optional<std::string> old_;
 };
@@ -1980,9 +2085,11 @@ bool have_alsatplg() {
     } while (0)
 
 const std::string kDspConf = std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/dsp.conf";
-const std::string kDspOverlay = std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/dsp-overlay.yaml";
+const std::string kDspOverlay =
+    std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/dsp-overlay.yaml";
 const std::string kBroadwellConf = "/usr/share/alsa/topology/broadwell/broadwell.conf";
-const std::string kBroadwellOverlay = std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/broadwell-overlay.yaml";
+const std::string kBroadwellOverlay =
+    std::string(DYNPCM_SOURCE_DIR) + "/examples/topology/broadwell-overlay.yaml";
 
 TEST_F(TopologyFiles, TplgFileIsReadAsIs) {
     const std::string path = write("sample.tplg", sample_file().bytes);
@@ -2030,10 +2137,12 @@ TEST_F(TopologyFiles, OverlayFileProblems) {
 
 TEST_F(TopologyFiles, ConfThatAlsatplgRejectsGivesItsOutput) {
     REQUIRE_ALSATPLG();
-    const std::string conf =
-        write("bad.conf", std::string_view("SectionWidget.\"Broken\" {\n\tindex \"1\"\n\ttype \"no_such_type\"\n}\n"));
+    const std::string conf = write(
+        "bad.conf", std::string_view(
+                        "SectionWidget.\"Broken\" {\n\tindex \"1\"\n\ttype \"no_such_type\"\n}\n"));
     const auto t = tplg::load_topology_file(conf);
-    ASSERT_TRUE(is_error(t, -EINVAL, {conf, "failed (exit 1)", "Unsupported widget type no_such_type"}));
+    ASSERT_TRUE(
+        is_error(t, -EINVAL, {conf, "failed (exit 1)", "Unsupported widget type no_such_type"}));
     const auto c = load_topology_card(conf);
     EXPECT_EQ(c.card, nullptr);
     ASSERT_EQ(c.errors.size(), 1u);
@@ -2042,22 +2151,26 @@ TEST_F(TopologyFiles, ConfThatAlsatplgRejectsGivesItsOutput) {
 
 TEST_F(TopologyFiles, AlsatplgProgramFromTheEnvironment) {
     const char* before = std::getenv("DYNPCM_ALSATPLG");
-    const std::optional<std::string> saved = before ? std::optional<std::string>(before) : std::nullopt;
-    const std::string conf =
-        write("x.conf", std::string_view("SectionWidget.\"W\" {\n\tindex \"1\"\n\ttype \"pga\"\n}\n"));
+    const std::optional<std::string> saved =
+        before ? std::optional<std::string>(before) : std::nullopt;
+    const std::string conf = write(
+        "x.conf", std::string_view("SectionWidget.\"W\" {\n\tindex \"1\"\n\ttype \"pga\"\n}\n"));
     {
         const std::string prog = dir_ + "/no-such-alsatplg";
         EnvVar env("DYNPCM_ALSATPLG", prog.c_str());
-        EXPECT_TRUE(is_error(tplg::load_topology_file(conf), -ENOENT, {conf, "cannot run '" + prog + "'"}));
+        EXPECT_TRUE(
+            is_error(tplg::load_topology_file(conf), -ENOENT, {conf, "cannot run '" + prog + "'"}));
     }
     {
         EnvVar env("DYNPCM_ALSATPLG", "dynpcm-no-such-alsatplg");
-        EXPECT_TRUE(is_error(tplg::load_topology_file(conf), -ENOENT, {"cannot run 'dynpcm-no-such-alsatplg'"}));
+        EXPECT_TRUE(is_error(tplg::load_topology_file(conf), -ENOENT,
+                             {"cannot run 'dynpcm-no-such-alsatplg'"}));
     }
     {
         // A program that succeeds without writing the output.
         EnvVar env("DYNPCM_ALSATPLG", "true");
-        EXPECT_TRUE(is_error(tplg::load_topology_file(conf), -EIO, {conf, "true wrote no topology"}));
+        EXPECT_TRUE(
+            is_error(tplg::load_topology_file(conf), -EIO, {conf, "true wrote no topology"}));
     }
     const char* after = std::getenv("DYNPCM_ALSATPLG");
     EXPECT_EQ(after ? std::optional<std::string>(after) : std::nullopt, saved);
@@ -2077,7 +2190,8 @@ TEST(DspExample, WithoutOverlay) {
     EXPECT_EQ(t->links.size(), 2u);
     EXPECT_EQ(t->dais.size(), 1u);
     // The EQ widget's vendor tuples.
-    const auto eq = std::find_if(t->widgets.begin(), t->widgets.end(), [](const auto& w) { return w.name == "EQ"; });
+    const auto eq = std::find_if(t->widgets.begin(), t->widgets.end(),
+                                 [](const auto& w) { return w.name == "EQ"; });
     ASSERT_NE(eq, t->widgets.end());
     EXPECT_EQ(eq->id, uint32_t{SND_SOC_TPLG_DAPM_EFFECT});
     ASSERT_EQ(eq->priv.tuples.size(), 3u);
@@ -2098,15 +2212,7 @@ TEST(DspExample, WithoutOverlay) {
     EXPECT_EQ(card.be_links().size(), 0u);
 
     const Control* vol = card.find_control("Master Volume");
-    ASSERT_NE(vol, nullptr);
-    EXPECT_EQ(vol->info.type, CtlType::Integer);
-    EXPECT_EQ(vol->info.min, 0);
-    EXPECT_EQ(vol->info.max, 127);
-    EXPECT_EQ(vol->info.count, 2u);
-    ASSERT_TRUE(vol->info.db.has_value());
-    EXPECT_EQ(vol->info.db->min_cdb, -6400);
-    EXPECT_EQ(vol->info.db->step_cdb, 50);
-    EXPECT_TRUE(vol->info.db->mute);
+    expect_volume(vol, 127, 2u, -6400, 50, true);
     EXPECT_DOUBLE_EQ(*vol->db_at(127), -0.5);
     const Control* media = card.find_control("Media Mixer Media");
     ASSERT_NE(media, nullptr);
@@ -2134,22 +2240,27 @@ TEST(DspExample, WithoutOverlay) {
 
     // alsatplg complains of routes to the FE DAI stream widgets, which it cannot see: the
     // topology keeps what it said; a card on which every route resolved drops it.
-    EXPECT_EQ(
-        count_containing(t->warnings, {kDspConf + ": alsatplg:", "(tplg_build_routes) undefined", "'Media Playback'"}),
-        1u)
+    EXPECT_EQ(count_containing(t->warnings, {kDspConf + ": alsatplg:",
+                                             "(tplg_build_routes) undefined", "'Media Playback'"}),
+              1u)
         << joined(t->warnings);
-    EXPECT_EQ(count_containing(t->warnings, {"(tplg_build_routes) undefined"}), 6u) << joined(t->warnings);
-    EXPECT_EQ(count_containing(r.warnings, {"(tplg_build_routes) undefined"}), 0u) << joined(r.warnings);
+    EXPECT_EQ(count_containing(t->warnings, {"(tplg_build_routes) undefined"}), 6u)
+        << joined(t->warnings);
+    EXPECT_EQ(count_containing(r.warnings, {"(tplg_build_routes) undefined"}), 0u)
+        << joined(r.warnings);
     // ... and a card that fails keeps it, since those routes may be the problem.
     const auto failed = build_topology_card(*t, "bogus: 1\n", "bad.yaml");
     EXPECT_EQ(failed.card, nullptr);
     EXPECT_FALSE(failed.errors.empty());
-    EXPECT_EQ(count_containing(failed.warnings, {"(tplg_build_routes) undefined"}), 6u) << joined(failed.warnings);
+    EXPECT_EQ(count_containing(failed.warnings, {"(tplg_build_routes) undefined"}), 6u)
+        << joined(failed.warnings);
     // Link and DAI configs find no BE without an overlay.
     EXPECT_EQ(count_containing(r.warnings, {"link config id 0 'Speaker' matches no BE link"}), 1u);
     EXPECT_EQ(count_containing(r.warnings, {"link config id 1 'Headset' matches no BE link"}), 1u);
     EXPECT_EQ(count_containing(r.warnings, {"DAI config 'SSP0 Pin' matches no BE link"}), 1u);
-    EXPECT_EQ(count_containing(r.warnings, {"3 objects carry vendor-private data (100 bytes, 3 vendor tuples)"}), 1u);
+    EXPECT_EQ(count_containing(
+                  r.warnings, {"3 objects carry vendor-private data (100 bytes, 3 vendor tuples)"}),
+              1u);
 }
 
 TEST(DspExample, WithOverlay) {
@@ -2251,7 +2362,8 @@ TEST(BroadwellExample, Topology) {
     EXPECT_EQ(hw->fsync_provider, SND_SOC_TPLG_FSYNC_CC);
     std::vector<std::string> pcm_names;
     for (const auto& p : t->pcms) pcm_names.push_back(p.pcm_name);
-    EXPECT_EQ(pcm_names, (Names{"System Playback/Capture", "Offload0 Playback", "Offload1 Playback", "Loopback PCM"}));
+    EXPECT_EQ(pcm_names, (Names{"System Playback/Capture", "Offload0 Playback", "Offload1 Playback",
+                                "Loopback PCM"}));
 
     // As a card without an overlay: 4 controls, each with its dB scale.
     const auto r = load_topology_card(kBroadwellConf);
@@ -2263,11 +2375,15 @@ TEST(BroadwellExample, Topology) {
         ASSERT_TRUE(c.info.db.has_value()) << c.id.name;
         EXPECT_DOUBLE_EQ(*c.db_at(1), -87.0) << c.id.name;
     }
-    EXPECT_EQ(count_containing(r.warnings, {"link config id 0 'Codec' matches no BE link"}), 1u) << joined(r.warnings);
-    // alsatplg's other warnings are passed on; its complaints about routes to FE streams are not.
-    EXPECT_EQ(count_containing(r.warnings, {kBroadwellConf + ": alsatplg:", "deprecated bclk value 'codec_slave'"}), 1u)
+    EXPECT_EQ(count_containing(r.warnings, {"link config id 0 'Codec' matches no BE link"}), 1u)
         << joined(r.warnings);
-    EXPECT_EQ(count_containing(r.warnings, {"(tplg_build_routes) undefined"}), 0u) << joined(r.warnings);
+    // alsatplg's other warnings are passed on; its complaints about routes to FE streams are not.
+    EXPECT_EQ(count_containing(r.warnings, {kBroadwellConf + ": alsatplg:",
+                                            "deprecated bclk value 'codec_slave'"}),
+              1u)
+        << joined(r.warnings);
+    EXPECT_EQ(count_containing(r.warnings, {"(tplg_build_routes) undefined"}), 0u)
+        << joined(r.warnings);
 }
 
 TEST(BroadwellExample, WithOverlay) {

@@ -49,7 +49,8 @@ constexpr size_t wire_size() {
 inline constexpr uint64_t kFmtS16LE = uint64_t{1} << 2;   // SNDRV_PCM_FORMAT_S16_LE = 2
 inline constexpr uint64_t kFmtS24LE = uint64_t{1} << 6;   // SNDRV_PCM_FORMAT_S24_LE = 6
 inline constexpr uint64_t kFmtS32LE = uint64_t{1} << 10;  // SNDRV_PCM_FORMAT_S32_LE = 10
-inline constexpr uint64_t kFmtMuLaw = uint64_t{1} << 20;  // SNDRV_PCM_FORMAT_MU_LAW = 20 (dynpcm has no such format)
+inline constexpr uint64_t kFmtMuLaw =
+    uint64_t{1} << 20;  // SNDRV_PCM_FORMAT_MU_LAW = 20 (dynpcm has no such format)
 
 inline constexpr uint32_t kRate8000 = 1u << 1;
 inline constexpr uint32_t kRate16000 = 1u << 3;
@@ -76,7 +77,9 @@ void append(Bytes& out, const T& v, size_t n = wire_size<T>()) {
     out.insert(out.end(), p, p + n);
 }
 
-inline void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
+inline void append(Bytes& out, const Bytes& more) {
+    out.insert(out.end(), more.begin(), more.end());
+}
 
 inline Bytes cat(std::initializer_list<Bytes> parts) {
     Bytes out;
@@ -84,7 +87,9 @@ inline Bytes cat(std::initializer_list<Bytes> parts) {
     return out;
 }
 
-inline void put_u32(Bytes& out, size_t at, uint32_t v) { std::memcpy(out.data() + at, &v, 4); }
+inline void put_u32(Bytes& out, size_t at, uint32_t v) {
+    std::memcpy(out.data() + at, &v, 4);
+}
 inline uint32_t get_u32(const Bytes& in, size_t at) {
     uint32_t v;
     std::memcpy(&v, in.data() + at, 4);
@@ -114,9 +119,10 @@ Bytes object(T s, const Bytes& priv = {}) {
 
 /// Builds a sequence of snd_soc_tplg_vendor_array: each call appends one array.
 class VendorArrays {
-public:
+  public:
     /// An array of value tuples (type WORD, SHORT, BYTE or BOOL).
-    VendorArrays& values(uint32_t type, std::initializer_list<std::pair<uint32_t, uint32_t>> tuples) {
+    VendorArrays& values(uint32_t type,
+                         std::initializer_list<std::pair<uint32_t, uint32_t>> tuples) {
         head(type, static_cast<uint32_t>(tuples.size()), sizeof(snd_soc_tplg_vendor_value_elem));
         for (const auto& [token, value] : tuples) {
             auto e = zeroed<snd_soc_tplg_vendor_value_elem>();
@@ -140,8 +146,10 @@ public:
         }
         return *this;
     }
-    VendorArrays& uuids(std::initializer_list<std::pair<uint32_t, std::array<uint8_t, 16>>> tuples) {
-        head(SND_SOC_TPLG_TUPLE_TYPE_UUID, static_cast<uint32_t>(tuples.size()), sizeof(snd_soc_tplg_vendor_uuid_elem));
+    VendorArrays& uuids(
+        std::initializer_list<std::pair<uint32_t, std::array<uint8_t, 16>>> tuples) {
+        head(SND_SOC_TPLG_TUPLE_TYPE_UUID, static_cast<uint32_t>(tuples.size()),
+             sizeof(snd_soc_tplg_vendor_uuid_elem));
         for (const auto& [token, uuid] : tuples) {
             auto e = zeroed<snd_soc_tplg_vendor_uuid_elem>();
             e.token = token;
@@ -152,7 +160,7 @@ public:
     }
     const Bytes& bytes() const { return bytes_; }
 
-private:
+  private:
     void head(uint32_t type, uint32_t n, size_t elem) {
         // size, type, num_elems: the fixed part of snd_soc_tplg_vendor_array.
         const uint32_t words[3] = {static_cast<uint32_t>(12 + n * elem), type, n};
@@ -164,8 +172,8 @@ private:
 // ---- objects
 
 /// snd_soc_tplg_manifest (ABI 5) with element totals.
-inline snd_soc_tplg_manifest manifest(uint32_t controls, uint32_t widgets, uint32_t routes, uint32_t pcms,
-                                      uint32_t links, uint32_t dais) {
+inline snd_soc_tplg_manifest manifest(uint32_t controls, uint32_t widgets, uint32_t routes,
+                                      uint32_t pcms, uint32_t links, uint32_t dais) {
     auto m = zeroed<snd_soc_tplg_manifest>();
     m.size = wire_size<snd_soc_tplg_manifest>();
     m.control_elems = controls, m.widget_elems = widgets, m.graph_elems = routes;
@@ -174,8 +182,8 @@ inline snd_soc_tplg_manifest manifest(uint32_t controls, uint32_t widgets, uint3
 }
 
 /// snd_soc_tplg_manifest_v4 (no DAI total, no reserved words).
-inline snd_soc_tplg_manifest_v4 manifest_v4(uint32_t controls, uint32_t widgets, uint32_t routes, uint32_t pcms,
-                                            uint32_t links) {
+inline snd_soc_tplg_manifest_v4 manifest_v4(uint32_t controls, uint32_t widgets, uint32_t routes,
+                                            uint32_t pcms, uint32_t links) {
     auto m = zeroed<snd_soc_tplg_manifest_v4>();
     m.size = wire_size<snd_soc_tplg_manifest_v4>();
     m.control_elems = controls, m.widget_elems = widgets, m.graph_elems = routes;
@@ -184,7 +192,8 @@ inline snd_soc_tplg_manifest_v4 manifest_v4(uint32_t controls, uint32_t widgets,
 }
 
 /// A control header: name, io ops (info = get = put = `info`), READWRITE access.
-inline void control_header(snd_soc_tplg_ctl_hdr& h, std::string_view name, uint32_t info, uint32_t type) {
+inline void control_header(snd_soc_tplg_ctl_hdr& h, std::string_view name, uint32_t info,
+                           uint32_t type) {
     h.size = sizeof(snd_soc_tplg_ctl_hdr);
     h.type = type;
     set_name(h.name, name);
@@ -203,7 +212,8 @@ inline void db_scale(snd_soc_tplg_ctl_hdr& h, int32_t min_cdb, int32_t step_cdb,
 }
 
 /// snd_soc_tplg_mixer_control: `channels` channels (reg 0, shift 8 * i), min..max.
-inline snd_soc_tplg_mixer_control mixer(std::string_view name, int32_t min, int32_t max, uint32_t channels = 1,
+inline snd_soc_tplg_mixer_control mixer(std::string_view name, int32_t min, int32_t max,
+                                        uint32_t channels = 1,
                                         uint32_t info = SND_SOC_TPLG_CTL_VOLSW) {
     auto m = zeroed<snd_soc_tplg_mixer_control>();
     control_header(m.hdr, name, info, SND_SOC_TPLG_TYPE_MIXER);
@@ -220,7 +230,8 @@ inline snd_soc_tplg_mixer_control mixer(std::string_view name, int32_t min, int3
 }
 
 /// snd_soc_tplg_enum_control with these texts (items = number of texts).
-inline snd_soc_tplg_enum_control enum_control(std::string_view name, std::initializer_list<std::string_view> texts,
+inline snd_soc_tplg_enum_control enum_control(std::string_view name,
+                                              std::initializer_list<std::string_view> texts,
                                               uint32_t info = SND_SOC_TPLG_CTL_ENUM) {
     auto e = zeroed<snd_soc_tplg_enum_control>();
     control_header(e.hdr, name, info, SND_SOC_TPLG_TYPE_ENUM);
@@ -248,7 +259,8 @@ inline snd_soc_tplg_bytes_control bytes_control(std::string_view name, uint32_t 
 }
 
 /// snd_soc_tplg_dapm_widget of type `id` (SND_SOC_TPLG_DAPM_*), with no kcontrols yet.
-inline snd_soc_tplg_dapm_widget widget(std::string_view name, uint32_t id, std::string_view sname = {}) {
+inline snd_soc_tplg_dapm_widget widget(std::string_view name, uint32_t id,
+                                       std::string_view sname = {}) {
     auto w = zeroed<snd_soc_tplg_dapm_widget>();
     w.size = wire_size<snd_soc_tplg_dapm_widget>();
     w.id = id;
@@ -260,7 +272,8 @@ inline snd_soc_tplg_dapm_widget widget(std::string_view name, uint32_t id, std::
 
 /// A widget with its private data and kcontrols (each already written as bytes), as a widget
 /// block holds it; num_kcontrols is set from `kcontrols`.
-inline Bytes widget_with(snd_soc_tplg_dapm_widget w, std::initializer_list<Bytes> kcontrols, const Bytes& priv = {}) {
+inline Bytes widget_with(snd_soc_tplg_dapm_widget w, std::initializer_list<Bytes> kcontrols,
+                         const Bytes& priv = {}) {
     w.num_kcontrols = static_cast<uint32_t>(kcontrols.size());
     Bytes out = object(w, priv);
     for (const auto& k : kcontrols) append(out, k);
@@ -268,7 +281,8 @@ inline Bytes widget_with(snd_soc_tplg_dapm_widget w, std::initializer_list<Bytes
 }
 
 /// snd_soc_tplg_dapm_graph_elem: a (sink, control, source) route.
-inline snd_soc_tplg_dapm_graph_elem route(std::string_view sink, std::string_view control, std::string_view source) {
+inline snd_soc_tplg_dapm_graph_elem route(std::string_view sink, std::string_view control,
+                                          std::string_view source) {
     auto g = zeroed<snd_soc_tplg_dapm_graph_elem>();
     set_name(g.sink, sink);
     set_name(g.control, control);
@@ -302,7 +316,8 @@ void fill_caps(C& c, const Caps& in) {
 }
 
 /// snd_soc_tplg_stream: one stream config of a PCM or link config.
-inline snd_soc_tplg_stream stream(std::string_view name, uint64_t format, uint32_t rate, uint32_t channels) {
+inline snd_soc_tplg_stream stream(std::string_view name, uint64_t format, uint32_t rate,
+                                  uint32_t channels) {
     auto s = zeroed<snd_soc_tplg_stream>();
     s.size = sizeof(snd_soc_tplg_stream);
     set_name(s.name, name);
@@ -333,7 +348,8 @@ void fill_pcm(P& p, std::string_view pcm_name, std::string_view dai_name, uint32
 
 /// snd_soc_tplg_pcm (ABI 5): an FE DAI and link.
 inline snd_soc_tplg_pcm pcm(std::string_view pcm_name, std::string_view dai_name, uint32_t id,
-                            const std::optional<Caps>& playback, const std::optional<Caps>& capture = std::nullopt) {
+                            const std::optional<Caps>& playback,
+                            const std::optional<Caps>& capture = std::nullopt) {
     auto p = zeroed<snd_soc_tplg_pcm>();
     fill_pcm(p, pcm_name, dai_name, id, playback, capture);
     return p;
@@ -350,8 +366,8 @@ inline snd_soc_tplg_pcm_v4 pcm_v4(std::string_view pcm_name, std::string_view da
 
 /// snd_soc_tplg_hw_config: a DAI format (SND_SOC_DAI_FORMAT_*), who drives the clocks
 /// (SND_SOC_TPLG_BCLK_* / _FSYNC_*) and a TDM layout.
-inline snd_soc_tplg_hw_config hw_config(uint32_t id, uint32_t fmt, uint8_t bclk, uint8_t fsync, uint32_t tdm_slots = 0,
-                                        uint32_t tdm_slot_width = 0) {
+inline snd_soc_tplg_hw_config hw_config(uint32_t id, uint32_t fmt, uint8_t bclk, uint8_t fsync,
+                                        uint32_t tdm_slots = 0, uint32_t tdm_slot_width = 0) {
     auto h = zeroed<snd_soc_tplg_hw_config>();
     h.size = sizeof(snd_soc_tplg_hw_config);
     h.id = id;
@@ -364,10 +380,10 @@ inline snd_soc_tplg_hw_config hw_config(uint32_t id, uint32_t fmt, uint8_t bclk,
 }
 
 /// snd_soc_tplg_link_config (ABI 5).
-inline snd_soc_tplg_link_config link_config(uint32_t id, std::string_view name,
-                                            std::initializer_list<snd_soc_tplg_stream> streams = {},
-                                            std::initializer_list<snd_soc_tplg_hw_config> hw_configs = {},
-                                            uint32_t default_hw_config_id = 0) {
+inline snd_soc_tplg_link_config link_config(
+    uint32_t id, std::string_view name, std::initializer_list<snd_soc_tplg_stream> streams = {},
+    std::initializer_list<snd_soc_tplg_hw_config> hw_configs = {},
+    uint32_t default_hw_config_id = 0) {
     auto l = zeroed<snd_soc_tplg_link_config>();
     l.size = wire_size<snd_soc_tplg_link_config>();
     l.id = id;
@@ -385,7 +401,8 @@ inline snd_soc_tplg_link_config link_config(uint32_t id, std::string_view name,
 }
 
 /// snd_soc_tplg_link_config_v4: an id and stream configs only.
-inline snd_soc_tplg_link_config_v4 link_config_v4(uint32_t id, std::initializer_list<snd_soc_tplg_stream> streams) {
+inline snd_soc_tplg_link_config_v4 link_config_v4(
+    uint32_t id, std::initializer_list<snd_soc_tplg_stream> streams) {
     auto l = zeroed<snd_soc_tplg_link_config_v4>();
     l.size = wire_size<snd_soc_tplg_link_config_v4>();
     l.id = id;
@@ -431,7 +448,7 @@ struct BlockHeader {
 
 /// A topology file: blocks appended in order.
 class TplgWriter {
-public:
+  public:
     /// Appends a block; returns the offset of its header.
     size_t block(const BlockHeader& h, const Bytes& payload) {
         const size_t at = bytes_.size();
@@ -442,8 +459,8 @@ public:
         hdr.type = h.type;
         hdr.size = h.size;
         hdr.vendor_type = h.vendor_type;
-        hdr.payload_size =
-            static_cast<uint32_t>(h.payload_size < 0 ? static_cast<int64_t>(payload.size()) : h.payload_size);
+        hdr.payload_size = static_cast<uint32_t>(
+            h.payload_size < 0 ? static_cast<int64_t>(payload.size()) : h.payload_size);
         hdr.index = h.index;
         hdr.count = h.count;
         append(bytes_, hdr);
@@ -460,11 +477,20 @@ public:
     const Bytes& bytes() const { return bytes_; }
     Bytes& bytes() { return bytes_; }
 
-private:
+  private:
     Bytes bytes_;
 };
 
+/// A file of one ABI 5 block (its payload starts at payload_at(0)).
+inline Bytes single_block(uint32_t type, const Bytes& payload, uint32_t count = 1) {
+    TplgWriter w;
+    w.block(type, count, payload);
+    return w.bytes();
+}
+
 /// Where a block's payload starts, given the offset of its header.
-inline constexpr size_t payload_at(size_t header) { return header + sizeof(snd_soc_tplg_hdr); }
+inline constexpr size_t payload_at(size_t header) {
+    return header + sizeof(snd_soc_tplg_hdr);
+}
 
 }  // namespace dynpcm::tplg_test
