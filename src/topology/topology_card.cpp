@@ -45,9 +45,10 @@ public:
         for (const auto& w : t_.warnings)
             if (!out.errors.empty() || w.find("(tplg_build_routes) undefined") == std::string::npos) out.warnings.push_back(w);
         if (const auto p = t_.private_summary(); p.objects > 0)
-            out.warnings.push_back(fmt::format("{}: {} object{} carry vendor-private data ({} bytes, {} vendor tuples): kept, "
+            out.warnings.push_back(fmt::format("{}: {} vendor-private data ({} bytes, {} vendor tuples): kept, "
                                                "not interpreted (dynpcm tplg dump lists it)",
-                                               t_.file, p.objects, p.objects == 1 ? "" : "s", p.bytes, p.tuples));
+                                               t_.file, p.objects == 1 ? "1 object carries" : fmt::format("{} objects carry", p.objects),
+                                               p.bytes, p.tuples));
         out.warnings.insert(out.warnings.end(), warnings_.begin(), warnings_.end());
         return out;
     }

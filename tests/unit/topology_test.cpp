@@ -1174,7 +1174,7 @@ TEST(TopologyVendor, VendorArraysYieldTuples) {
     // The card says private data is there, and how much.
     const auto c = build_topology_card(t, {}, {});
     EXPECT_EQ(
-        count_containing(c.warnings, {"1 object carry vendor-private data",
+        count_containing(c.warnings, {"1 object carries vendor-private data",
                                       fmt::format("({} bytes, 6 vendor tuples)", priv.size())}),
         1u)
         << joined(c.warnings);
