@@ -67,6 +67,24 @@ std::string hex(const std::vector<uint8_t>& b, size_t max) {
     return s;
 }
 
+void print_stream_configs(const std::vector<StreamConfig>& streams) {
+    for (const auto& s : streams)
+        fmt::print("    config '{}' {} {} Hz {} ch\n", s.name, formats_of(s.format), fmt::join(rates_of(s.rate), ","),
+                   s.channels);
+}
+
+// SND_SOC_TPLG_LNK_FLGBIT_* (and the DAI flags, its first three): the ones the mask sets.
+void print_flags(uint32_t mask, uint32_t flags) {
+    static constexpr const char* names[] = {"symmetric_rates", "symmetric_channels", "symmetric_sample_bits",
+                                            "voice_wakeup"};
+    std::vector<std::string> set;
+    for (uint32_t b = 0; b < 32; ++b)
+        if (mask & (1u << b))
+            set.push_back(fmt::format("{} {}", b < std::size(names) ? names[b] : fmt::format("bit {}", b),
+                                      flags & (1u << b) ? "on" : "off"));
+    if (!set.empty()) fmt::print("    flags: {}\n", fmt::join(set, ", "));
+}
+
 void print_private(const PrivateData& p, const char* indent) {
     if (p.empty()) return;
     fmt::print("{}private data at {:#x}: {} bytes", indent, p.offset, p.bytes.size());
@@ -202,9 +220,8 @@ int dump(const std::string& file) {
                        p.compress ? " compressed" : "", p.abi == 4 ? " (ABI 4 layout)" : "");
             if (p.playback) fmt::print("    playback {}\n", caps_text(p.caps[0]));
             if (p.capture) fmt::print("    capture  {}\n", caps_text(p.caps[1]));
-            for (const auto& s : p.streams)
-                fmt::print("    config '{}' {} {} Hz {} ch\n", s.name, formats_of(s.format), fmt::join(rates_of(s.rate), ","),
-                           s.channels);
+            print_stream_configs(p.streams);
+            print_flags(p.flag_mask, p.flags);
             print_private(p.priv, "    ");
         }
     }
@@ -215,15 +232,14 @@ int dump(const std::string& file) {
                        l.name.empty() ? "" : fmt::format(" '{}'", l.name),
                        l.stream_name.empty() ? "" : fmt::format(" stream '{}'", l.stream_name),
                        l.abi == 4 ? " (ABI 4 layout)" : "");
-            for (const auto& s : l.streams)
-                fmt::print("    config '{}' {} {} Hz {} ch\n", s.name, formats_of(s.format), fmt::join(rates_of(s.rate), ","),
-                           s.channels);
+            print_stream_configs(l.streams);
             for (const auto& h : l.hw_configs)
                 fmt::print("    hw config {}{}: {} bclk {} fsync {} mclk {} Hz bclk {} Hz fsync {} Hz tdm {}x{} tx {:#x} rx {:#x}\n",
                            h.id, h.id == l.default_hw_config_id ? " (default)" : "", dai_format_name(h.fmt),
                            h.bclk_provider ? "codec consumer" : "codec provider",
                            h.fsync_provider ? "codec consumer" : "codec provider", h.mclk_rate, h.bclk_rate, h.fsync_rate,
                            h.tdm_slots, h.tdm_slot_width, h.tx_slots, h.rx_slots);
+            print_flags(l.flag_mask, l.flags);
             print_private(l.priv, "    ");
         }
     }
@@ -233,6 +249,7 @@ int dump(const std::string& file) {
             fmt::print("  {:#06x} '{}' id {}\n", d.offset, d.dai_name, d.dai_id);
             if (d.playback) fmt::print("    playback {}\n", caps_text(d.caps[0]));
             if (d.capture) fmt::print("    capture  {}\n", caps_text(d.caps[1]));
+            print_flags(d.flag_mask, d.flags);
             print_private(d.priv, "    ");
         }
     }

@@ -58,7 +58,8 @@ run dump tplg dump "$TMP/dsp.tplg"
 expect "tplg dump lists objects, tuples and configs" 0 "0x0224 dapm widget" "token 102 (string) = 'eq-iir'" \
     "'Master Volume' ops 1/256/256 min 0 max 127 channels 2 dB -64.00 step 0.50 mute" \
     "enum 'Capture Mux' ops 4/257/257 items [Headset Mic, DMIC]" \
-    "hw config 1 (default): I2S bclk codec consumer fsync codec consumer" "Capture Mux, Headset Mic, SSP1.IN"
+    "hw config 1 (default): I2S bclk codec consumer fsync codec consumer" "Capture Mux, Headset Mic, SSP1.IN" \
+    "flags: symmetric_rates on"
 if [[ -r $BDW ]]; then
     run info_bdw tplg info "$BDW" --json
     expect "tplg info on Debian's broadwell.conf" 0 '"widgets": 5' '"routes": 6' '"controls": 4' \
