@@ -44,6 +44,7 @@ json control_json(const Card& card, const Control& c) {
     json j{{"numid", c.id.numid},   {"iface", ctl_iface_name(c.id.iface)}, {"name", c.id.name},
            {"index", c.id.index},   {"type", ctl_type_name(c.info.type)},  {"count", c.info.count},
            {"value", c.value},      {"role", role_name(c.role)}};
+    if (c.info.read_only) j["read_only"] = true;
     if (c.info.type == CtlType::Integer) {
         j["min"] = c.info.min;
         j["max"] = c.info.max;
@@ -109,6 +110,7 @@ int run_ctl_list(const CardSource& src, bool as_json) {
             const auto db = c.db_at(c.value[0]);
             extra = c.info.db->mute && c.value[0] == c.info.min ? " (mute)" : fmt::format(" ({:+.2f} dB)", *db);
         }
+        if (c.info.read_only) extra += " [read-only]";
         fmt::print("numid={:<3} {:<44} {:<10} {:<24} = {}{}\n", c.id.numid, fmt::format("'{}'", c.id.name),
                    ctl_type_name(c.info.type), range_of(c), format_ctl_value(c), extra);
     }

@@ -324,6 +324,7 @@ Result<bool> Card::put(uint32_t numid, const std::vector<int64_t>& values) {
     if (numid == 0 || numid > controls_.size())
         return Error(-ENOENT, fmt::format("card '{}': no control with numid {}", name_, numid));
     Control& c = controls_[numid - 1];
+    if (c.info.read_only) return Error(-EPERM, fmt::format("control '{}' is read-only", c.id.name));
     if (auto r = validate_ctl_values(c, values); !r) return std::move(r).error();
     if (c.value == values) return false;
     c.value = values;

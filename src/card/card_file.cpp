@@ -93,7 +93,8 @@ private:
     std::optional<KcontrolSpec> kcontrol(const YAML::Node& item, const std::string& what, bool card_level,
                                          const std::string& widget = {}) {
         const YAML::Node n = with_merges(item);
-        std::vector<std::string> keys{"name", "type", "min", "max", "step", "count", "items", "value", "db", "invert"};
+        std::vector<std::string> keys{"name", "type", "min", "max", "step", "count", "items", "value", "db", "invert",
+                                      "read_only"};
         if (!check_keys(n, keys, what)) return std::nullopt;
         KcontrolSpec k;
         auto name = str(n["name"], what + ": name");
@@ -128,6 +129,7 @@ private:
         if (n["step"]) i.step = integer(n["step"], where + ": step").value_or(1);
         if (n["count"]) i.count = uint(n["count"], where + ": count", 1, 512).value_or(1);
         if (n["invert"]) i.invert = boolean(n["invert"], where + ": invert").value_or(false);
+        if (n["read_only"]) i.read_only = boolean(n["read_only"], where + ": read_only").value_or(false);
         if (n["items"]) {
             if (i.type != CtlType::Enumerated) err(n["items"], "{}: only enum controls have items", where);
             else if (sequence(n["items"], where + ": items", kMaxListItems))

@@ -124,6 +124,8 @@ private:
                 i.count = std::min(k.bytes_max, kAlsaBytesMax);
                 break;
         }
+        // snd_ctl_new1 takes an access of 0 as read-write; otherwise no WRITE bit, no writes.
+        i.read_only = k.access != 0 && !(k.access & SNDRV_CTL_ELEM_ACCESS_WRITE);
         if (k.tlv_type != 0 && !k.db)
             warn(k.offset, "control '{}': TLV type {} kept, not interpreted (dynpcm reads dB scales)", k.name, k.tlv_type);
         return s;

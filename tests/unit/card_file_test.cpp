@@ -734,3 +734,25 @@ TEST(CardFileRobustness, MutatedPhoneCardsNeverThrowAndAlwaysNameTheFile) {
 
 }  // namespace
 }  // namespace dynpcm
+
+namespace dynpcm {
+namespace {
+
+TEST(CardFileControls, ReadOnlyControlsRefuseWrites) {
+    const auto r = load_card_string(R"(card: X
+controls:
+  - {name: Jack Present, type: bool, value: on, read_only: true}
+  - {name: Voice Gain, type: int, max: 15}
+)", "t.yaml");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.card->find_control("Jack Present")->info.read_only);
+    EXPECT_FALSE(r.card->find_control("Voice Gain")->info.read_only);
+    auto put = r.card->put("Jack Present", "off");
+    ASSERT_FALSE(put);
+    EXPECT_EQ(put.error().code(), -EPERM);
+    EXPECT_EQ(r.card->find_control("Jack Present")->value, std::vector<int64_t>{1});
+    EXPECT_TRUE(r.card->put("Voice Gain", "7").ok());
+}
+
+}  // namespace
+}  // namespace dynpcm

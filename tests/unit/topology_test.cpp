@@ -1366,6 +1366,25 @@ TEST(TopologyCard, SampleBuildsWithItsOverlay) {
         << joined(r.warnings);
 }
 
+TEST(TopologyCard, ControlsWithoutWriteAccessAreReadOnly) {
+    auto meter = mixer("DSP Load", 0, 100);
+    meter.hdr.access = SNDRV_CTL_ELEM_ACCESS_READ | SNDRV_CTL_ELEM_ACCESS_VOLATILE;
+    auto zero = mixer("Legacy Gain", 0, 100);
+    zero.hdr.access = 0;  // snd_ctl_new1 reads 0 as read-write
+    const auto r = build(file_of({{SND_SOC_TPLG_TYPE_MIXER, 3,
+                                   cat({object(meter), object(zero), object(mixer("Gain", 0, 100))})}}));
+    ASSERT_TRUE(r.ok()) << joined(r.errors);
+    EXPECT_TRUE(control(r, "DSP Load")->info.read_only);
+    EXPECT_FALSE(control(r, "Legacy Gain")->info.read_only);
+    EXPECT_FALSE(control(r, "Gain")->info.read_only);
+    auto put = r.card->put("DSP Load", "50");
+    ASSERT_FALSE(put);
+    EXPECT_EQ(put.error().code(), -EPERM);
+    EXPECT_EQ(put.error().message(), "control 'DSP Load' is read-only");
+    EXPECT_EQ(r.card->find_control("DSP Load")->value, std::vector<int64_t>{0});
+    EXPECT_TRUE(r.card->put("Legacy Gain", "50").ok());
+}
+
 TEST(TopologyCard, MixerControlTypes) {
     auto vol = mixer("Master Playback Volume", 0, 31, 2);
     db_scale(vol.hdr, -9000, 300, true);

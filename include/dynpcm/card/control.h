@@ -51,6 +51,7 @@ struct CtlInfo {
     std::vector<std::string> items;  ///< ENUMERATED item names
     std::optional<DbScale> db;
     bool invert = false;             ///< mixer switch: the maximum means "off"
+    bool read_only = false;          ///< no SNDRV_CTL_ELEM_ACCESS_WRITE: writes are refused (-EPERM)
 };
 
 /// What writing a control does to the graph.
