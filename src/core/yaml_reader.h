@@ -8,12 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 #include <cstdint>
 #include <optional>
@@ -21,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/read_file.h"
 #include "dynpcm/core/suggest.h"
 
 namespace dynpcm {
@@ -29,28 +25,16 @@ class YamlReader {
 public:
     explicit YamlReader(std::string file) : file_(std::move(file)) {}
 
-    /// Reads a whole file for a loader: its text, or one "path: cannot open/read: why" error
-    /// (`what` names the kind of file for a directory given by mistake). Thread: control.
-    /// Blocking: file I/O. Allocates: yes.
+    /// Reads a whole file for a loader (read_input_file): its text, or its one error added to
+    /// `errors`. Thread: control. Blocking: file I/O. Allocates: yes.
     static std::optional<std::string> read_file(const std::string& path, std::string_view what,
                                                 std::vector<std::string>& errors) {
-        std::error_code ec;
-        if (std::filesystem::is_directory(path, ec)) {
-            errors.push_back(fmt::format("{}: cannot open: it is a directory, not a {}", path, what));
+        auto text = read_input_file(path, what);
+        if (!text) {
+            errors.push_back(text.error().message());
             return std::nullopt;
         }
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-            return std::nullopt;
-        }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        if (in.bad()) {
-            errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-            return std::nullopt;
-        }
-        return ss.str();
+        return std::move(text).value();
     }
 
     /// Parses the text, or records a "file:line:column: YAML syntax error" and returns nothing.

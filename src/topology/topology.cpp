@@ -82,7 +82,7 @@ private:
         constexpr size_t n = wire<T>();
         if (at > end_ || end_ - at < n)
             fail(at, fmt::format("{} ({} bytes) overruns {}: only {} bytes are left (block ends at {:#x})", what,
-                                 n, block_end_is_file_ ? "the file" : "its block", at > end_ ? 0 : end_ - at, end_));
+                                 n, block_.empty() ? "the file" : "its block", at > end_ ? 0 : end_ - at, end_));
         T v{};
         std::memcpy(&v, data_.data() + at, n);
         return v;
@@ -174,7 +174,6 @@ private:
             block_.clear();
             element_.clear();
             end_ = data_.size();
-            block_end_is_file_ = true;
             const auto h = read<snd_soc_tplg_hdr>(pos, "block header");
             Block b{static_cast<uint32_t>(pos), le(h.type),         le(h.abi),   le(h.version), le(h.vendor_type),
                     le(h.payload_size),         le(h.index),        le(h.count)};
@@ -201,7 +200,6 @@ private:
             t_.blocks.push_back(b);
             t_.abi = std::max(t_.abi, b.abi);
             end_ = payload + b.payload_size;
-            block_end_is_file_ = false;
             block(b, payload);
             pos = end_;
             ++n;
@@ -579,8 +577,9 @@ private:
     std::span<const uint8_t> data_;
     Topology t_;
     size_t end_ = 0;                 // where the current block's payload ends
-    bool block_end_is_file_ = true;  // reading a header: the limit is the file's end
-    std::string block_, element_;    // "block 2, pcm" and "PCM 1", for messages
+    // "block 2, pcm" and "PCM 1", for messages; block_ is empty while a header is read, when the
+    // limit end_ is the file's end rather than a block's.
+    std::string block_, element_;
 };
 
 #undef FIELD

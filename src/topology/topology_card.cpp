@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <utility>
 #include <sound/asoc.h>
 
 #include "card/card_overlay.h"
@@ -27,7 +28,7 @@ constexpr uint32_t kAlsaBytesMax = 512;         // snd_ctl_elem_value.bytes.data
 
 class Builder {
 public:
-    explicit Builder(const Topology& t) : t_(t) {}
+    explicit Builder(const Topology& t) : t_(t), used_links_(t.links.size()), used_dais_(t.dais.size()) {}
 
     CardLoad build(std::string_view overlay_text, std::string_view overlay_name) {
         OverlayHooks hooks;
@@ -235,14 +236,14 @@ private:
             if (l.id != be.id || (!l.name.empty() && l.name != be.name) ||
                 (!l.stream_name.empty() && !names_stream(be, l.stream_name)))
                 continue;
-            used_links_.push_back(i);
+            used_links_[i] = true;
             apply_link(be, l);
         }
         if (be.cpu_dai.empty()) return;
         for (size_t i = 0; i < t_.dais.size(); ++i) {
             const auto& d = t_.dais[i];
             if (d.dai_name != be.cpu_dai) continue;
-            used_dais_.push_back(i);
+            used_dais_[i] = true;
             for (int k = 0; k < 2; ++k) {
                 auto& s = k == 0 ? be.playback : be.capture;
                 const bool has = k == 0 ? d.playback : d.capture;
@@ -311,14 +312,14 @@ private:
 
     void unmatched_configs() {
         for (size_t i = 0; i < t_.links.size(); ++i)
-            if (std::find(used_links_.begin(), used_links_.end(), i) == used_links_.end()) {
+            if (!used_links_[i]) {
                 const auto& l = t_.links[i];
                 warn(l.offset, "link config id {}{} matches no BE link (an overlay BE link with id: {}{} takes it)", l.id,
                      l.name.empty() ? "" : fmt::format(" '{}'", l.name), l.id,
                      l.name.empty() ? "" : fmt::format(" and name: {}", l.name));
             }
         for (size_t i = 0; i < t_.dais.size(); ++i)
-            if (std::find(used_dais_.begin(), used_dais_.end(), i) == used_dais_.end())
+            if (!used_dais_[i])
                 warn(t_.dais[i].offset, "DAI config '{}' matches no BE link (an overlay BE link with cpu_dai: {} takes it)",
                      t_.dais[i].dai_name, t_.dais[i].dai_name);
     }
@@ -329,7 +330,7 @@ private:
             const auto& r = t_.routes[i];
             if (auto p = card.add_route(r.sink, r.control, r.source); !p)
                 error(r.offset, "route {} ({}, {}, {}): {}{}", i, r.sink, r.control, r.source, p.error().message(),
-                      p.error().code() == -ENOENT && !hinted_++
+                      p.error().code() == -ENOENT && !std::exchange(hinted_, true)
                           ? " (a DAI stream of a link the platform or machine driver declares? give that link in the "
                             "overlay's fe_links or be_links)"
                           : "");
@@ -338,8 +339,8 @@ private:
 
     const Topology& t_;
     std::vector<std::string> errors_, warnings_;
-    std::vector<size_t> used_links_, used_dais_;
-    int hinted_ = 0;  // the hint about driver-declared DAI streams is given once
+    std::vector<bool> used_links_, used_dais_;  // which configs some BE link took
+    bool hinted_ = false;  // the hint about driver-declared DAI streams is given once
 };
 
 }  // namespace

@@ -15,10 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
+#include "core/read_file.h"
 #include "dynpcm/topology/topology.h"
 
 extern char** environ;
@@ -27,26 +27,7 @@ namespace dynpcm::tplg {
 
 namespace {
 
-// Far above any real topology (Debian's largest compiles to 66 KB), and a bound for what a
-// device or FIFO named by mistake can make us read.
-constexpr size_t kMaxTopologyBytes = 64u << 20;
-
-// The file's bytes, up to kMaxTopologyBytes + 1 (so that the caller can tell it was too large).
-std::optional<std::string> slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string out;
-    char buf[1 << 16];
-    while (out.size() <= kMaxTopologyBytes && in.read(buf, sizeof buf).gcount() > 0)
-        out.append(buf, static_cast<size_t>(in.gcount()));
-    if (in.bad()) return std::nullopt;
-    return out;
-}
-
-// Parses what slurp read, refusing a file too large to be a topology.
-Result<Topology> parse_read(const std::string& bytes, const std::string& name) {
-    if (bytes.size() > kMaxTopologyBytes)
-        return Error(-EFBIG, fmt::format("{}: more than {} MiB: not a topology file", name, kMaxTopologyBytes >> 20));
+Result<Topology> parse_bytes(const std::string& bytes, const std::string& name) {
     return parse_topology({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, name);
 }
 
@@ -98,16 +79,11 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 Result<Topology> load_topology_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        return Error(-EISDIR, fmt::format("{}: cannot open: it is a directory, not a topology file", path));
-    if (!std::filesystem::exists(path, ec))
-        return Error(-ENOENT, fmt::format("{}: cannot open: {}", path, std::strerror(ENOENT)));
-    if (std::filesystem::path(path).extension() != ".conf") {
-        auto bytes = slurp(path);
-        if (!bytes) return Error(-errno, fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-        return parse_read(*bytes, path);
-    }
+    // A .conf is read too, so that a missing or wrong file is reported as such, not as
+    // alsatplg's failure.
+    auto input = read_input_file(path, "topology file");
+    if (!input) return std::move(input).error();
+    if (std::filesystem::path(path).extension() != ".conf") return parse_bytes(*input, path);
 
     const char* env = std::getenv("DYNPCM_ALSATPLG");
     const std::string program = env && *env ? env : "alsatplg";
@@ -116,17 +92,18 @@ Result<Topology> load_topology_file(const std::string& path) {
     const std::string out = dir.path + "/out.tplg", log = dir.path + "/alsatplg.log";
     auto rc = run_alsatplg(program, path, out, log);
     if (!rc) return Error(rc.error().code(), fmt::format("{}: {}", path, rc.error().message()));
-    const std::vector<std::string> said = lines_of(slurp(log).value_or(""));
+    const auto log_text = read_input_file(log, "log");
+    const std::vector<std::string> said = lines_of(log_text ? *log_text : std::string());
     if (*rc != 0) {
         std::string msg = fmt::format("{}: {} failed (exit {})", path, program, *rc);
         for (const auto& l : said) msg += "\n  " + l;
         return Error(-EINVAL, msg);
     }
-    auto bytes = slurp(out);
-    if (!bytes) return Error(-EIO, fmt::format("{}: {} wrote no topology", path, program));
+    auto bytes = read_input_file(out, "topology file");
+    if (!bytes) return Error(-EIO, fmt::format("{}: {} wrote no topology ({})", path, program, bytes.error().message()));
     // Offsets in messages are into the compiled binary; name it so they can be followed up
     // with `alsatplg -c FILE.conf -o FILE.tplg`.
-    auto t = parse_read(*bytes, path + " (compiled)");
+    auto t = parse_bytes(*bytes, path + " (compiled)");
     if (!t) return t;
     std::vector<std::string> warnings;
     for (const auto& l : said) warnings.push_back(fmt::format("{}: alsatplg: {}", path, l));

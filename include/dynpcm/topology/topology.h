@@ -142,7 +142,8 @@ struct LinkConfig {
     uint32_t default_hw_config_id = 0;
     uint32_t flag_mask = 0, flags = 0;
     PrivateData priv;
-    /// The hw config the link starts with: the one whose id is default_hw_config_id, else the first.
+    /// The hw config the link starts with: the one whose id is default_hw_config_id, else the
+    /// first; null without hw configs. Thread: any. Blocking: wait-free. Allocates: no.
     const HwConfig* default_hw_config() const noexcept;
 };
 
@@ -197,6 +198,7 @@ struct Topology {
     std::vector<std::string> warnings;
 
     /// How many objects carry private data, and its total size and tuple count.
+    /// Thread: any. Blocking: wait-free. Allocates: no.
     struct PrivateSummary {
         size_t objects = 0, bytes = 0, tuples = 0;
     };
