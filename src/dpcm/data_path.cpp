@@ -28,7 +28,7 @@ namespace dynpcm::detail {
 namespace {
 
 bool healthy(const BeStream* b) noexcept {
-    return b && b->failed.load(std::memory_order_relaxed) == 0 && b->dma->running();
+    return b && b->failed.load(std::memory_order_relaxed) == 0 && b->timer->running();
 }
 
 /// The BE that paces the FE now, or null.
@@ -66,46 +66,39 @@ Result<void> FeDma::prepare() {
     return ok();
 }
 
-int FeDma::trigger(TriggerCmd cmd) noexcept {
+int FeDma::trigger_rt(TriggerCmd cmd) noexcept {
     switch (cmd) {
         case TriggerCmd::Start:
         case TriggerCmd::Resume:
         case TriggerCmd::PauseRelease: running.store(true, std::memory_order_seq_cst); return 0;
         case TriggerCmd::Stop:
         case TriggerCmd::PausePush:
-        case TriggerCmd::Suspend:
-            running.store(false, std::memory_order_seq_cst);
-            // Off the rt thread, wait out an FE stage in flight: after this, nothing touches the
-            // ring until the next start (snd_pcm_stop's sync_stop). On the rt thread the caller
-            // is that stage.
-            if (thread_role() != ThreadRole::Rt)
-                while (busy.load(std::memory_order_seq_cst)) std::this_thread::yield();
-            return 0;
+        case TriggerCmd::Suspend: running.store(false, std::memory_order_seq_cst); return 0;
         case TriggerCmd::Drain: return 0;
     }
     return -EINVAL;
 }
 
-Frames FeDma::pointer() noexcept { return buffer ? pos.load(std::memory_order_acquire) % buffer : 0; }
-
-bool FeDma::begin_rt() noexcept {
-    // Dekker with trigger(): either control sees busy and waits, or we see running cleared.
-    busy.store(true, std::memory_order_seq_cst);
-    if (running.load(std::memory_order_seq_cst)) return true;
-    busy.store(false, std::memory_order_release);
-    return false;
+int FeDma::trigger(TriggerCmd cmd) noexcept {
+    const int rc = trigger_rt(cmd);
+    // A stop from control waits out an FE stage in flight (it runs in its BE's tick, a
+    // realtime section that read `running` after entering): after this, nothing touches the
+    // ring until the next start (snd_pcm_stop's sync_stop).
+    if (rc == 0 && !running.load(std::memory_order_relaxed)) wait_for_rt();
+    return rc;
 }
+
+Frames FeDma::pointer() noexcept { return buffer ? pos.load(std::memory_order_acquire) % buffer : 0; }
 
 // ---- FE stage ---------------------------------------------------------------------------------
 
 void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
     FeDma& d = f.dma;
-    if (!d.begin_rt()) return;
+    // Read inside the BE tick's realtime section: a control-side stop that cleared it waits
+    // for this section to end (FeDma::trigger).
+    if (!d.running.load(std::memory_order_seq_cst)) return;
     PcmRuntime* pcm = d.pcm.load(std::memory_order_acquire);
-    if (!pcm || d.period == 0 || d.rate == 0 || be_rate == 0) {
-        d.end_rt();
-        return;
-    }
+    if (!pcm || d.period == 0 || d.rate == 0 || be_rate == 0) return;
     if (d.pace_rate != be_rate) {  // a new pacer: start counting afresh
         d.pace_rate = be_rate;
         d.paced_be = d.paced_fe = 0;
@@ -151,7 +144,6 @@ void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
                                 std::memory_order_relaxed);
             break;
         }
-    d.end_rt();
 }
 
 // ---- BE tick ------------------------------------------------------------------------------------
@@ -160,8 +152,7 @@ void BeStream::period_rt(Frames frames) noexcept {
     if (failed.load(std::memory_order_relaxed) != 0 || period == 0) return;
     frames = std::min(frames, period);
     const size_t samples = static_cast<size_t>(frames) * channels;
-    const int slot = rt_reader_slot();
-    rt_epoch().enter(slot);
+    RtSection section;
     const PortSet* set = ports.load(std::memory_order_acquire);
     const uint32_t n = set ? set->count : 0;
     auto fe_of = [&](uint32_t i) -> FeStream& { return *(*fes)[set->fe[i]]; };
@@ -186,7 +177,7 @@ void BeStream::period_rt(Frames frames) noexcept {
         // An FE stage above may have stopped this BE (its FE's xrun or drain end reached the
         // BE's executor, which ran the STOP at once): then the device is stopped and takes no
         // more data; this period is dropped, as a stopped DMA would drop it.
-        if (dma->running()) {
+        if (timer->running()) {
             rc = backend->write_rt(raw.data(), frames);
             if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
         }
@@ -221,7 +212,6 @@ void BeStream::period_rt(Frames frames) noexcept {
             pcm->hw_error_rt(!other);
         }
     }
-    rt_epoch().exit(slot);
 }
 
 }  // namespace dynpcm::detail

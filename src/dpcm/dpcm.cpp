@@ -14,10 +14,10 @@
 #include <thread>
 
 #include "dynpcm/core/thread_role.h"
-#include "dynpcm/dpcm/test_hooks.h"
+#include "dynpcm/core/test_hooks.h"
 #include "dynpcm/rt/rt_epoch.h"
 #include "dynpcm/rt/serial_executor.h"
-#include "dynpcm/sim/sim_dma.h"
+#include "core/test_point.h"
 #include "dpcm/streams.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -32,54 +32,6 @@
 namespace dynpcm {
 
 using namespace detail;
-
-// ------------------------------------------------------------------------------------------
-// test hooks
-
-namespace {
-#if defined(DYNPCM_TEST_HOOKS)
-std::atomic<uint64_t> g_retired_reads{0};
-// The hook and its context change together, through one pointer: a reader must never pair an
-// old hook with a new (or cleared) context. Slots are reused round-robin, never freed.
-struct HookSlot {
-    test::Hook hook;
-    void* context;
-};
-std::array<HookSlot, 64> g_hook_slots{};
-std::atomic<unsigned> g_next_hook_slot{0};
-std::atomic<const HookSlot*> g_hook{nullptr};
-inline void test_point(test::Point p, uint32_t fe) {
-    if (const HookSlot* h = g_hook.load(std::memory_order_acquire)) h->hook(p, fe, h->context);
-}
-#else
-inline void test_point(test::Point, uint32_t) {}
-#endif
-}  // namespace
-
-uint64_t test::retired_link_reads() noexcept {
-#if defined(DYNPCM_TEST_HOOKS)
-    return g_retired_reads.load(std::memory_order_relaxed);
-#else
-    return 0;
-#endif
-}
-
-bool test::set_hook(Hook hook, void* context) noexcept {
-#if defined(DYNPCM_TEST_HOOKS)
-    if (!hook) {
-        g_hook.store(nullptr, std::memory_order_release);
-        return true;
-    }
-    HookSlot& slot = g_hook_slots[g_next_hook_slot.fetch_add(1) % g_hook_slots.size()];
-    slot = HookSlot{hook, context};
-    g_hook.store(&slot, std::memory_order_release);
-    return true;
-#else
-    (void)hook;
-    (void)context;
-    return false;
-#endif
-}
 
 const char* dpcm_state_name(DpcmState s) noexcept {
     switch (s) {
@@ -127,14 +79,14 @@ public:
         return d_.fe_prepare(f_);
     }
     int trigger(TriggerCmd cmd) noexcept override {
-        if (thread_role() == ThreadRole::Rt) {
-            d_.fe_trigger_rt(f_, cmd);
-            return 0;
-        }
         // Control-side triggers serialise with runtime updates on the card lock, so they are
         // never deferred and report only what has actually run.
         auto lk = d_.lock();
         return d_.fe_trigger(f_, cmd);
+    }
+    int trigger_rt(TriggerCmd cmd) noexcept override {
+        d_.fe_trigger_rt(f_, cmd);
+        return 0;
     }
     Frames pointer() noexcept override { return f_.dma.pointer(); }
     int64_t now_ns() noexcept override { return f_.dma.now_ns(); }
@@ -192,7 +144,7 @@ bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
 Dpcm::Impl::~Impl() {
     for (auto& b : bes)
         if (b) {
-            b->dma->detach_client();
+            b->timer->detach();
             delete b->ports.load();
         }
     for (auto& f : fes)
@@ -357,7 +309,7 @@ void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::
         return;
     }
 #endif
-    rt_epoch().synchronize();
+    wait_for_rt();
     delete old;
     for (PortSet* ps : old_port_sets) delete ps;
     retired.clear();
@@ -460,7 +412,7 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
             }
             return ok();
         }
-        if (auto r = b.dma->hw_params(want); !r) return fail(r.error());
+        if (auto r = b.timer->configure(want.rate(), want.period_size()); !r) return fail(r.error());
         if (auto r = b.backend->hw_params(want); !r) return fail(r.error());
         // The data path's view, read by the rt thread once the BE runs.
         b.rate = want.rate();
@@ -483,14 +435,14 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
     return b.locked([&]() -> Result<void> {
         // A prepared FE starts over: whatever it contributed (a suspended or paused role that
         // the prepare path never sent a STOP for) is gone.
-        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop}, Side::Control);
         // snd_soc_dpcm_can_be_prepared: never prepare a BE another FE is using.
         if (others_in(b, f, {DpcmState::Prepare, DpcmState::Start, DpcmState::Paused})) return ok();
         if (b.state != DpcmState::HwParams && b.state != DpcmState::Stop && b.state != DpcmState::Suspend &&
             b.state != DpcmState::Paused && b.state != DpcmState::Prepare)
             return ok();
-        if (b.state == DpcmState::Paused || b.state == DpcmState::Suspend) b.hw(TriggerCmd::Stop, f.id);
-        if (auto r = b.dma->prepare(); !r)
+        if (b.state == DpcmState::Paused || b.state == DpcmState::Suspend) b.hw(TriggerCmd::Stop, f.id, Side::Control);
+        if (auto r = b.timer->rewind(); !r)
             return Error(r.code(), fmt::format("BE '{}': prepare failed: {}", b.link->name, r.error().message()));
         // A backend whose device failed gets its chance to recover here.
         if (auto r = b.backend->prepare(); !r) return r;
@@ -507,7 +459,6 @@ void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
         if (others_in(b, f, {DpcmState::Start, DpcmState::Paused, DpcmState::Suspend}) || b.users > 1) return;
         if (b.state == DpcmState::HwParams || b.state == DpcmState::Prepare || b.state == DpcmState::HwFree ||
             b.state == DpcmState::Paused || b.state == DpcmState::Stop || b.state == DpcmState::Suspend) {
-            (void)b.dma->hw_free();
             (void)b.backend->hw_free();
             b.state = DpcmState::HwFree;
         }
@@ -516,14 +467,12 @@ void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
 
 void Dpcm::Impl::be_shutdown(BeStream& b, const FeStream& f) {
     b.locked([&] {
-        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
+        (void)b.apply(BeCmd{f.id, TriggerCmd::Stop}, Side::Control);
         b.clients &= ~(uint64_t{1} << f.id);
         if (b.users > 0 && --b.users == 0) {
             // The last user closes it.
-            if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New) {
-                (void)b.dma->hw_free();
+            if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New)
                 (void)b.backend->hw_free();
-            }
             b.backend->close();
             b.state = DpcmState::Close;
             b.params.reset();
@@ -539,14 +488,14 @@ void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
         // The BE's view of this FE moves with the ordinary commands, by the shortest way: to
         // Idle with STOP; otherwise through Running, then on to Paused or Suspended.
         if (want == FeRole::Idle) {
-            (void)b.apply(BeCmd{f.id, TriggerCmd::Stop});
+            (void)b.apply(BeCmd{f.id, TriggerCmd::Stop}, Side::Control);
             return;
         }
-        if (have == FeRole::Idle) (void)b.apply(BeCmd{f.id, TriggerCmd::Start});
-        if (have == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PauseRelease});
-        if (have == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Resume});
-        if (want == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PausePush});
-        if (want == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Suspend});
+        if (have == FeRole::Idle) (void)b.apply(BeCmd{f.id, TriggerCmd::Start}, Side::Control);
+        if (have == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PauseRelease}, Side::Control);
+        if (have == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Resume}, Side::Control);
+        if (want == FeRole::Paused) (void)b.apply(BeCmd{f.id, TriggerCmd::PausePush}, Side::Control);
+        if (want == FeRole::Suspended) (void)b.apply(BeCmd{f.id, TriggerCmd::Suspend}, Side::Control);
     });
 }
 
@@ -611,7 +560,7 @@ int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
     if (rc >= 0)
         for (uint32_t id : f.bes) {
             BeStream& b = *bes[id];
-            const int brc = b.locked([&] { return b.apply(BeCmd{f.id, cmd}); });
+            const int brc = b.locked([&] { return b.apply(BeCmd{f.id, cmd}, Side::Control); });
             if (brc < 0 && rc >= 0) rc = brc;  // dpcm_be_dai_trigger fails the FE trigger
         }
     if (rc >= 0 && !fe_first) rc = f.dma.trigger(cmd);
@@ -630,10 +579,9 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
     // The interrupt path: period elapsed -> xrun (or drain end) -> stop -> here. No lock: walk
     // the published set inside an epoch section and post to each BE's executor.
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
-    if (fe_first) (void)f.dma.trigger(cmd);
+    if (fe_first) (void)f.dma.trigger_rt(cmd);
     f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
-    const int slot = rt_reader_slot();
-    rt_epoch().enter(slot);
+    RtSection section;
     const LinkSet* set = f.published.load(std::memory_order_acquire);
     const uint32_t n = set ? set->count : 0;
     for (uint32_t i = 0; i < n; ++i) {
@@ -642,21 +590,20 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
         BeStream* b = link->be;
 #if defined(DYNPCM_TEST_HOOKS)
         if (link->be_id == kPoison || !b) {  // only reachable in the unprotected test mode
-            g_retired_reads.fetch_add(1, std::memory_order_relaxed);
+            detail::g_retired_reads.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
 #endif
 #if defined(DYNPCM_TEST_HOOKS)
         if (opt.test_rt_waits_for_be) {
-            (void)b->locked([&] { return b->apply(BeCmd{f.id, cmd}); });
+            (void)b->exec.run([&] { return b->apply(BeCmd{f.id, cmd}, Side::Rt); }, b->rt_executor());
             continue;
         }
 #endif
-        b->exec.post(BeCmd{f.id, cmd}, b->executor());
+        b->exec.post(BeCmd{f.id, cmd}, b->rt_executor());
     }
-    rt_epoch().exit(slot);
     test_point(test::Point::RtAfterFanOut, f.id);
-    if (!fe_first) (void)f.dma.trigger(cmd);
+    if (!fe_first) (void)f.dma.trigger_rt(cmd);
 }
 
 // ---- runtime update -------------------------------------------------------------------------
@@ -714,7 +661,7 @@ Result<void> Dpcm::Impl::runtime_update() {
         for (uint32_t id : removed) {
             BeStream& b = *bes[id];
             Port* p = f.ports[id].get();
-            if (running && opt.fade.count() > 0 && p && b.dma->running() && b.failed.load() == 0) {
+            if (running && opt.fade.count() > 0 && p && b.timer->running() && b.failed.load() == 0) {
                 p->set_connected(false);
                 // Bounded: the fade, two of the BE's periods, and a margin for a late clock.
                 const int64_t period_ns = b.rate ? static_cast<int64_t>(b.period * 1'000'000'000ULL / b.rate) : 0;
@@ -752,7 +699,7 @@ void Dpcm::Impl::finish_leaving() {
             const Port* p = f.ports[l.be].get();
             const BeStream& b = *bes[l.be];
             // Faded, or it never will: the stream stopped, the BE stopped, or time is up.
-            if (!p || p->faded_out() || !running || !b.dma->running() || now >= l.deadline_ns) done.push_back(l.be);
+            if (!p || p->faded_out() || !running || !b.timer->running() || now >= l.deadline_ns) done.push_back(l.be);
         }
         if (done.empty()) continue;
         auto is_done = [&](uint32_t id) { return std::find(done.begin(), done.end(), id) != done.end(); };
@@ -832,16 +779,16 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             b->be_index = i;
             b->dir = s;
             b->link = &be_links[i];
-            b->dma = std::make_unique<SimDma>(*options.clock, SimDma::Options{.name = be_links[i].name});
+            b->timer = std::make_unique<SimTimer>(*options.clock, *b);
             b->constraints = be_constraints;
             b->rt_events = &impl->rt_events;
             b->fes = &impl->fes;
             auto backend = make_backend(be_links[i].backend, BackendContext{be_links[i].name, s});
             if (!backend) return std::move(backend).error();
             b->backend = std::move(*backend);
-            if (!b->dma->attach_client(*b))
+            if (!b->timer->attach())
                 return Error(-ENOSPC, fmt::format("dpcm: the clock has room for at most {} BE streams",
-                                                  SimClock::kMaxDmas));
+                                                  SimClock::kMaxTimers));
             impl->bes[b->id] = std::move(b);
         }
     impl->card = std::move(card);
@@ -1041,9 +988,9 @@ Result<void> Dpcm::check_invariants() const {
                                                   dpcm_state_name(b.state)));
             if (b.users > 0 && b.be_start == 0 && b.state == DpcmState::Start)
                 return Error(-EPROTO, fmt::format("BE '{}': running with no running FE", b.link->name));
-            if (b.dma->running() != (b.state == DpcmState::Start))
+            if (b.timer->running() != (b.state == DpcmState::Start))
                 return Error(-EPROTO, fmt::format("BE '{}': hardware {} but state {}", b.link->name,
-                                                  b.dma->running() ? "running" : "stopped", dpcm_state_name(b.state)));
+                                                  b.timer->running() ? "running" : "stopped", dpcm_state_name(b.state)));
             return ok();
         });
         if (!r) return r;

@@ -17,7 +17,8 @@
 #include "dynpcm/rt/event_queue.h"
 #include "dynpcm/rt/serial_executor.h"
 #include "dynpcm/rt/spsc_ring.h"
-#include "dynpcm/sim/sim_dma.h"
+#include "dynpcm/sim/sim_clock.h"
+#include "dynpcm/sim/sim_timer.h"
 
 namespace dynpcm::detail {
 
@@ -26,6 +27,9 @@ constexpr size_t kMax = Dpcm::kMaxStreams;
 /// What one FE contributes to a shared BE: the per-FE form of be_start / be_pause, so that a
 /// stale or repeated command can never count twice.
 enum class FeRole : uint8_t { Idle, Running, Paused, Suspended };
+
+/// Which thread runs a BE command: its hardware is triggered with trigger() or trigger_rt().
+enum class Side : uint8_t { Control, Rt };
 
 struct BeCmd {
     uint32_t fe;
@@ -65,12 +69,12 @@ struct RtEvent {
     int rc;
 };
 
-struct BeStream final : SimDma::Client {
+struct BeStream final : SimTimer::Client {
     uint32_t id = 0;
     size_t be_index = 0;
     Stream dir = Stream::Playback;
     const BeLink* link = nullptr;
-    std::unique_ptr<SimDma> dma;          // the BE's clock: one tick per period
+    std::unique_ptr<SimTimer> timer;      // the BE's clock: one tick per period
     std::unique_ptr<Backend> backend;     // what plays or records the samples
     std::shared_ptr<const HwConstraints> constraints;
     EventQueue<RtEvent, 256>* rt_events = nullptr;
@@ -107,18 +111,20 @@ struct BeStream final : SimDma::Client {
     std::vector<std::string> warnings;
 
     // The hardware: the backend starts before its clock ticks, and stops after it stopped.
-    int hw(TriggerCmd c, uint32_t fe) noexcept {
+    int hw(TriggerCmd c, uint32_t fe, Side side) noexcept {
+        auto timer_cmd = [&](TriggerCmd t) { return side == Side::Rt ? timer->trigger_rt(t) : timer->trigger(t); };
+        auto backend_cmd = [&](TriggerCmd t) { return side == Side::Rt ? backend->trigger_rt(t) : backend->trigger(t); };
         const bool up = c == TriggerCmd::Start || c == TriggerCmd::Resume || c == TriggerCmd::PauseRelease;
         int rc = 0;
         if (up) {
-            rc = backend->trigger(c);
+            rc = backend_cmd(c);
             if (rc >= 0) {
-                rc = dma->trigger(c);
-                if (rc < 0) (void)backend->trigger(TriggerCmd::Stop);
+                rc = timer_cmd(c);
+                if (rc < 0) (void)backend_cmd(TriggerCmd::Stop);
             }
         } else {
-            rc = dma->trigger(c);
-            if (rc >= 0) rc = backend->trigger(c);
+            rc = timer_cmd(c);
+            if (rc >= 0) rc = backend_cmd(c);
         }
         if (rc < 0 && rt_events) rt_events->push(RtEvent{RtEvent::Kind::TriggerFailed, fe, id, c, rc});
         return rc;
@@ -127,11 +133,11 @@ struct BeStream final : SimDma::Client {
     // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
     // One FE's role becomes Running; only the first running FE reaches the hardware (with
     // `hw_cmd`), and a refusal puts everything back as it was.
-    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe) noexcept {
+    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe, Side side) noexcept {
         r = FeRole::Running;
         if (from == FeRole::Paused) --be_pause;
         if (++be_start != 1) return 0;
-        if (const int rc = hw(hw_cmd, fe); rc < 0) {
+        if (const int rc = hw(hw_cmd, fe, side); rc < 0) {
             r = from;
             if (from == FeRole::Paused) ++be_pause;
             --be_start;
@@ -142,7 +148,7 @@ struct BeStream final : SimDma::Client {
     }
 
     // Returns the hardware's answer when this command reached it, else 0.
-    int apply(const BeCmd& c) noexcept {
+    int apply(const BeCmd& c, Side side) noexcept {
         FeRole& r = role[c.fe];
         switch (c.cmd) {
             case TriggerCmd::Start:
@@ -151,13 +157,13 @@ struct BeStream final : SimDma::Client {
                     state != DpcmState::Start)
                     return 0;
                 return become_running(r, FeRole::Idle,
-                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe);
+                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe, side);
             case TriggerCmd::Resume:
                 if (r != FeRole::Suspended) return 0;
-                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe);
+                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe, side);
             case TriggerCmd::PauseRelease:
                 if (r != FeRole::Paused) return 0;
-                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe);
+                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe, side);
             case TriggerCmd::Stop: {
                 if (r == FeRole::Idle) return 0;
                 const FeRole was = r;
@@ -168,8 +174,8 @@ struct BeStream final : SimDma::Client {
                 // The last running FE stopped. If another FE is only paused, the BE pauses
                 // instead of stopping (the kernel's be_pause rule).
                 if (be_pause > 0) {
-                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0) state = DpcmState::Paused;
-                } else if (hw(TriggerCmd::Stop, c.fe) >= 0) {
+                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe, side) >= 0) state = DpcmState::Paused;
+                } else if (hw(TriggerCmd::Stop, c.fe, side) >= 0) {
                     state = DpcmState::Stop;
                 }
                 return 0;
@@ -179,14 +185,14 @@ struct BeStream final : SimDma::Client {
                 r = FeRole::Paused;
                 --be_start;
                 ++be_pause;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe) >= 0)
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe, side) >= 0)
                     state = DpcmState::Paused;
                 return 0;
             case TriggerCmd::Suspend:
                 if (r != FeRole::Running) return 0;
                 r = FeRole::Suspended;
                 --be_start;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe) >= 0)
+                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe, side) >= 0)
                     state = DpcmState::Suspend;
                 return 0;
             case TriggerCmd::Drain: return 0;  // DRAIN reaches only the FE
@@ -194,37 +200,40 @@ struct BeStream final : SimDma::Client {
         return 0;
     }
 
-    auto executor() noexcept {
-        return [this](const BeCmd& c) noexcept { (void)apply(c); };
+    /// How the owner runs queued commands: a control thread triggers the hardware with
+    /// trigger(), the realtime thread with trigger_rt().
+    auto control_executor() noexcept {
+        return [this](const BeCmd& c) noexcept { (void)apply(c, Side::Control); };
+    }
+    auto rt_executor() noexcept {
+        return [this](const BeCmd& c) noexcept { (void)apply(c, Side::Rt); };
     }
     /// Runs `fn` as this BE's executor owner (control side).
     template <class Fn>
     auto locked(Fn&& fn) {
-        return exec.run(std::forward<Fn>(fn), executor());
+        return exec.run(std::forward<Fn>(fn), control_executor());
     }
 };
 
 /// The FE's DMA as its PcmRuntime sees it. There is no host clock of its own: the data path
 /// moves the FE's frames whenever the BE that paces the FE ticks, and the position is what it
-/// has moved. Control stops it by clearing `running` and waiting out an FE stage in flight
-/// (`busy`), the way snd_pcm_stop's sync_stop waits out an interrupt.
+/// has moved. Control stops it by clearing `running` and waiting out the realtime thread (an FE
+/// stage runs inside its BE's tick, a realtime section), the way snd_pcm_stop's sync_stop
+/// waits out an interrupt.
 class FeDma final : public PcmHardware {
 public:
     explicit FeDma(SimClock& clock) : clock_(clock) {}
 
-    // PcmHardware. hw_params/prepare: control, allocate scratch. trigger: any thread.
+    // PcmHardware. hw_params/prepare: control, allocate scratch.
     Result<void> hw_params(const HwParams& p) override;
     Result<void> prepare() override;
     int trigger(TriggerCmd cmd) noexcept override;
+    int trigger_rt(TriggerCmd cmd) noexcept override;
     Frames pointer() noexcept override;
     int64_t now_ns() noexcept override { return clock_.now_ns(); }
     Frames delay() noexcept override { return extra_delay.load(std::memory_order_relaxed); }
     void attach(PcmRuntime& r) override { pcm.store(&r, std::memory_order_release); }
     void detach(PcmRuntime&) override { pcm.store(nullptr, std::memory_order_release); }
-
-    /// The rt thread's side of the stop handshake: false when the FE is not running.
-    bool begin_rt() noexcept;
-    void end_rt() noexcept { busy.store(false, std::memory_order_release); }
 
     SimClock& clock_;
     std::atomic<PcmRuntime*> pcm{nullptr};
@@ -238,7 +247,6 @@ public:
     std::vector<std::byte> raw;  // one period in the FE's format
     std::vector<float> mix;      // one period in float
     std::atomic<bool> running{false};
-    std::atomic<bool> busy{false};
     std::atomic<Frames> pos{0};          // frames moved since prepare
     std::atomic<Frames> extra_delay{0};  // frames queued past the ring (ports, device)
     // Pacing, rt-owned: FE frames due = BE frames ticked * rate / pace_rate, exactly.

@@ -7,22 +7,29 @@
 #include <thread>
 
 #include "dynpcm/core/thread_role.h"
+#include "dynpcm/rt/rt_epoch.h"
 
 namespace dynpcm {
 
 namespace {
 
 
-// Counts callers inside a transfer so close() and the destructor can wait for them to leave.
+// Counts callers inside a transfer so close() and the destructor can wait for them to leave;
+// the last one out wakes close().
 class CallerCount {
 public:
-    explicit CallerCount(std::atomic<uint32_t>& n) : n_(n) { n_.fetch_add(1, std::memory_order_acq_rel); }
-    ~CallerCount() { n_.fetch_sub(1, std::memory_order_acq_rel); }
+    CallerCount(std::atomic<uint32_t>& n, WaitWord& left) : n_(n), left_(left) {
+        n_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    ~CallerCount() {
+        if (n_.fetch_sub(1, std::memory_order_acq_rel) == 1) left_.wake_all();
+    }
     CallerCount(const CallerCount&) = delete;
     CallerCount& operator=(const CallerCount&) = delete;
 
 private:
     std::atomic<uint32_t>& n_;
+    WaitWord& left_;
 };
 
 }  // namespace
@@ -103,13 +110,19 @@ void PcmRuntime::force_state(PcmState to) noexcept {
 
 void PcmRuntime::sync_rt() const noexcept {
     // The state already left RUNNING/DRAINING (seq_cst), so an interrupt that starts now sees it
-    // and does nothing; wait only for one that started before. Control waits for rt, never the
-    // reverse.
-    while (rt_busy_.load(std::memory_order_seq_cst)) std::this_thread::yield();
+    // and does nothing; wait only for one that started before (each runs in a realtime
+    // section). Control waits for rt, never the reverse.
+    wait_for_rt();
 }
 
 int PcmRuntime::trigger(TriggerCmd cmd) noexcept {
     const int rc = hw_.trigger(cmd);
+    if (rc < 0) report(PcmEvent::Kind::TriggerFailed, state(), state(), rc);
+    return rc;
+}
+
+int PcmRuntime::trigger_rt(TriggerCmd cmd) noexcept {
+    const int rc = hw_.trigger_rt(cmd);
     if (rc < 0) report(PcmEvent::Kind::TriggerFailed, state(), state(), rc);
     return rc;
 }
@@ -345,7 +358,7 @@ Result<void> PcmRuntime::pause_locked(bool enable) {
 
 Result<void> PcmRuntime::drain() {
     DYNPCM_ASSERT_THREAD(control);
-    CallerCount caller(blocked_callers_);
+    CallerCount caller(blocked_callers_, callers_left_);
     std::unique_lock lk(app_mutex_);
     if (auto r = check_configured("drain"); !r) return r;
     PcmState s = state();
@@ -483,9 +496,11 @@ void PcmRuntime::close() {
         sync_rt();
     }
     // Blocked callers wake, see closed_, and return -EBADFD; wait until they are out.
-    while (blocked_callers_.load(std::memory_order_acquire) != 0) {
+    for (;;) {
+        const uint32_t seen = callers_left_.seq();
+        if (blocked_callers_.load(std::memory_order_acquire) == 0) break;
         wake_.wake_all();
-        std::this_thread::yield();
+        callers_left_.wait(seen, std::chrono::milliseconds(10));
     }
 }
 
@@ -588,7 +603,7 @@ Result<Frames> PcmRuntime::transfer(Xfer kind, bool write, const void* const* in
                            : (kind == Xfer::Interleaved ? "readi" : "readn");
     if (write != playback)
         return Error(-EINVAL, fmt::format("pcm '{}': {} on a {} stream", opt_.name, op, stream_name(stream_)));
-    CallerCount caller(blocked_callers_);
+    CallerCount caller(blocked_callers_, callers_left_);
     std::unique_lock lk(app_mutex_);
     if (auto r = check_configured(op); !r) return std::move(r).error();
     const Access want_access = kind == Xfer::Interleaved ? Access::RwInterleaved : Access::RwNonInterleaved;
@@ -661,7 +676,7 @@ Result<Frames> PcmRuntime::transfer(Xfer kind, bool write, const void* const* in
 
 Result<bool> PcmRuntime::wait(std::chrono::milliseconds timeout) {
     DYNPCM_ASSERT_THREAD(control);
-    CallerCount caller(blocked_callers_);
+    CallerCount caller(blocked_callers_, callers_left_);
     std::unique_lock lk(app_mutex_);
     if (auto r = check_configured("wait"); !r) return std::move(r).error();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -685,32 +700,35 @@ Result<bool> PcmRuntime::wait(std::chrono::milliseconds timeout) {
 
 void PcmRuntime::period_elapsed_rt() noexcept {
     DYNPCM_ASSERT_THREAD(rt);
-    rt_busy_.store(true, std::memory_order_seq_cst);
-    const PcmState s = state_.load(std::memory_order_seq_cst);
-    if (hw_running(s)) {
-        periods_elapsed_.fetch_add(1, std::memory_order_relaxed);
-        update_hw_ptr(true, s);
+    {
+        // The section is what sync_rt() waits out: the state is read inside it.
+        RtSection section;
+        const PcmState s = state_.load(std::memory_order_seq_cst);
+        if (hw_running(s)) {
+            periods_elapsed_.fetch_add(1, std::memory_order_relaxed);
+            update_hw_ptr(true, s);
+        }
     }
-    rt_busy_.store(false, std::memory_order_release);
     wake_.wake_all();
 }
 
 void PcmRuntime::hw_error_rt(bool gone) noexcept {
     DYNPCM_ASSERT_THREAD(rt);
-    rt_busy_.store(true, std::memory_order_seq_cst);
-    PcmState s = state_.load(std::memory_order_seq_cst);
-    if (gone) {
-        while (s != PcmState::Disconnected && !state_.compare_exchange_weak(s, PcmState::Disconnected)) {
+    {
+        RtSection section;
+        PcmState s = state_.load(std::memory_order_seq_cst);
+        if (gone) {
+            while (s != PcmState::Disconnected && !state_.compare_exchange_weak(s, PcmState::Disconnected)) {
+            }
+            if (s != PcmState::Disconnected) {
+                report(PcmEvent::Kind::State, s, PcmState::Disconnected, 0);
+                if (is_active(s)) trigger_rt(TriggerCmd::Stop);
+            }
+        } else if (hw_running(s) && set_state(s, PcmState::Xrun)) {
+            xruns_.fetch_add(1, std::memory_order_relaxed);
+            trigger_rt(TriggerCmd::Stop);
         }
-        if (s != PcmState::Disconnected) {
-            report(PcmEvent::Kind::State, s, PcmState::Disconnected, 0);
-            if (is_active(s)) trigger(TriggerCmd::Stop);
-        }
-    } else if (hw_running(s) && set_state(s, PcmState::Xrun)) {
-        xruns_.fetch_add(1, std::memory_order_relaxed);
-        trigger(TriggerCmd::Stop);
     }
-    rt_busy_.store(false, std::memory_order_release);
     wake_.wake_all();
 }
 
@@ -720,7 +738,7 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
     if (pos == kPosXrun) {
         if (set_state(expected, PcmState::Xrun)) {
             xruns_.fetch_add(1, std::memory_order_relaxed);
-            trigger(TriggerCmd::Stop);
+            in_interrupt ? trigger_rt(TriggerCmd::Stop) : trigger(TriggerCmd::Stop);
         }
         return;
     }
@@ -768,22 +786,23 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
     rt_.hw_ptr_base = base;
     rt_.hw_ptr_time_ns = now;
     hw_ptr_.store(new_hw, std::memory_order_release);
-    update_state(avail_of(new_hw, appl_ptr_.load(std::memory_order_acquire)), expected);
+    update_state(avail_of(new_hw, appl_ptr_.load(std::memory_order_acquire)), expected, in_interrupt);
 }
 
-void PcmRuntime::update_state(Frames avail, PcmState expected) noexcept {
+void PcmRuntime::update_state(Frames avail, PcmState expected, bool in_interrupt) noexcept {
+    auto stop = [&] { in_interrupt ? trigger_rt(TriggerCmd::Stop) : trigger(TriggerCmd::Stop); };
     if (expected == PcmState::Draining) {
         // Drained once the ring is empty and, beyond the kernel's rule, the frames queued past
         // it (hardware FIFOs; a DPCM FE's port FIFOs) have played too: the DMA has moved that
         // much silence past the last frame. Stopping at the empty ring would cut them off.
         const Frames queued = stream_ == Stream::Playback ? hw_.delay() : 0;
         if (avail >= buffer_size_ + queued && set_state(PcmState::Draining, PcmState::Setup))
-            trigger(TriggerCmd::Stop);  // snd_pcm_drain_done
+            stop();  // snd_pcm_drain_done
         return;
     }
     if (avail >= stop_threshold_.load(std::memory_order_relaxed) && set_state(expected, PcmState::Xrun)) {
         xruns_.fetch_add(1, std::memory_order_relaxed);
-        trigger(TriggerCmd::Stop);
+        stop();
     }
 }
 

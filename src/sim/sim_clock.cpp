@@ -7,9 +7,10 @@
 #include <cstring>
 #include <limits>
 
+#include "core/test_point.h"
 #include "dynpcm/core/thread_role.h"
 #include "dynpcm/rt/rt_epoch.h"
-#include "dynpcm/sim/sim_dma.h"
+#include "dynpcm/sim/sim_timer.h"
 
 namespace dynpcm {
 
@@ -33,32 +34,37 @@ bool SimClock::on_clock_thread() const noexcept {
     return clock_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
-bool SimClock::needs_mailbox() const noexcept {
-    return opt_.mode == Mode::Realtime && running() && !on_clock_thread();
-}
-
-Result<void> SimClock::attach(SimDma* dma) {
-    for (auto& slot : dmas_) {
-        SimDma* expected = nullptr;
-        if (slot.compare_exchange_strong(expected, dma, std::memory_order_seq_cst)) {
+bool SimClock::attach(SimTimer* timer) {
+    for (auto& slot : timers_) {
+        SimTimer* expected = nullptr;
+        if (slot.compare_exchange_strong(expected, timer, std::memory_order_release)) {
             wake();
-            return ok();
+            return true;
         }
     }
-    return Error(-ENOSPC, fmt::format("sim clock: more than {} DMA engines", kMaxDmas));
+    return false;
 }
 
-void SimClock::detach(SimDma* dma) {
-    for (auto& slot : dmas_) {
-        SimDma* expected = dma;
+void SimClock::detach(SimTimer* timer) {
+    for (auto& slot : timers_) {
+        SimTimer* expected = timer;
         if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) break;
     }
-    if (on_clock_thread()) return;
-    // Grace period: a pass that may have loaded `dma` before we unpublished it must end before
-    // the caller frees it. Passes are short, so waiting here is bounded.
-    const uint64_t seq = loop_seq_.load(std::memory_order_seq_cst);
-    if (seq & 1U)
-        while (loop_seq_.load(std::memory_order_seq_cst) == seq) std::this_thread::yield();
+    // A pass that loaded the timer before it was unpublished ends before the caller may free
+    // it: the one way to wait for the realtime thread (rt_epoch.h).
+    if (!on_clock_thread()) wait_for_rt();
+}
+
+int64_t SimClock::pass_rt(int64_t now) noexcept {
+    int64_t earliest = kNever;
+    for (size_t i = 0; i < timers_.size(); ++i) {
+        SimTimer* t = timers_[i].load(std::memory_order_acquire);
+        if (!t) continue;
+        detail::test_point(test::Point::ClockHoldsTimer, static_cast<uint32_t>(i));
+        t->service_rt(now);
+        earliest = std::min(earliest, t->next_deadline_ns());
+    }
+    return earliest;
 }
 
 Result<void> SimClock::advance(std::chrono::nanoseconds by) {
@@ -69,23 +75,23 @@ Result<void> SimClock::advance(std::chrono::nanoseconds by) {
     // Meanwhile this thread is the realtime thread: interrupts run here.
     const ThreadRole previous_role = thread_role();
     set_thread_role(ThreadRole::Rt);
-    (void)rt_reader_slot();
     const int64_t target = virtual_now_.load() + by.count();
     for (;;) {
-        SimDma* next = nullptr;
+        RtSection section;
+        SimTimer* next = nullptr;
         int64_t when = kNever;
-        for (auto& slot : dmas_) {
-            SimDma* d = slot.load(std::memory_order_acquire);
-            if (!d) continue;
-            const int64_t t = d->next_deadline_ns();
-            if (t < when) {
-                when = t;
-                next = d;
+        for (auto& slot : timers_) {
+            SimTimer* t = slot.load(std::memory_order_acquire);
+            if (!t) continue;
+            const int64_t d = t->next_deadline_ns();
+            if (d < when) {
+                when = d;
+                next = t;
             }
         }
         if (!next || when > target) break;
         if (when > virtual_now_.load()) virtual_now_.store(when, std::memory_order_release);
-        next->service(virtual_now_.load());
+        next->service_rt(virtual_now_.load());
     }
     virtual_now_.store(target, std::memory_order_release);
     clock_thread_.store(previous);
@@ -99,6 +105,10 @@ Result<void> SimClock::start() {
     if (opt_.mode != Mode::Realtime) return Error(-EINVAL, "sim clock: start() needs real-time mode");
     if (running()) return ok();
     stop_requested_.store(false);
+    wakeups_.store(0);
+    late_.store(0);
+    max_late_ns_.store(0);
+    max_late_at_ns_.store(0);
     running_.store(true, std::memory_order_release);
     thread_ = std::thread([this] { thread_main(); });
     if (opt_.try_sched_fifo) {
@@ -122,28 +132,44 @@ void SimClock::stop() {
     running_.store(false, std::memory_order_release);
 }
 
+SimClock::Timing SimClock::timing() const noexcept {
+    Timing t;
+    t.wakeups = wakeups_.load(std::memory_order_relaxed);
+    t.late = late_.load(std::memory_order_relaxed);
+    t.max_late_ns = max_late_ns_.load(std::memory_order_relaxed);
+    t.max_late_at_ns = max_late_at_ns_.load(std::memory_order_relaxed);
+    return t;
+}
+
+void SimClock::note_wakeup(int64_t deadline, int64_t now) noexcept {
+    const int64_t late = now - deadline;
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
+    if (late > std::chrono::duration_cast<std::chrono::nanoseconds>(opt_.late_after).count())
+        late_.fetch_add(1, std::memory_order_relaxed);
+    if (late > max_late_ns_.load(std::memory_order_relaxed)) {
+        max_late_ns_.store(late, std::memory_order_relaxed);
+        max_late_at_ns_.store(now, std::memory_order_relaxed);
+    }
+}
+
 void SimClock::thread_main() {
     set_thread_role(ThreadRole::Rt);
     (void)rt_reader_slot();  // claimed before the loop, not in it
     clock_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+    int64_t deadline = kNever;  // what the last sleep waited for
     while (!stop_requested_.load(std::memory_order_acquire)) {
         const uint32_t seen = wake_.seq();
-        loop_seq_.fetch_add(1, std::memory_order_seq_cst);  // odd: inside a pass
         const int64_t now = now_ns();
+        if (deadline != kNever && now >= deadline) note_wakeup(deadline, now);
         int64_t earliest = kNever;
-        for (auto& slot : dmas_) {
-            SimDma* d = slot.load(std::memory_order_seq_cst);
-            if (!d) continue;
-            d->service(now);
-            earliest = std::min(earliest, d->next_deadline_ns());
+        {
+            RtSection section;
+            earliest = pass_rt(now);
         }
-        loop_seq_.fetch_add(1, std::memory_order_seq_cst);  // even: outside
+        deadline = earliest;
         const int64_t sleep_ns = std::min(earliest == kNever ? kIdleWakeNs : earliest - now_ns(), kIdleWakeNs);
         if (sleep_ns > 0) wake_.wait(seen, std::chrono::nanoseconds(sleep_ns));
     }
-    // Apply any command posted while we were stopping, so its poster is not left waiting.
-    for (auto& slot : dmas_)
-        if (SimDma* d = slot.load(std::memory_order_seq_cst)) d->take_pending_command();
     clock_thread_.store(std::thread::id{}, std::memory_order_release);
     release_rt_reader_slot();
 }

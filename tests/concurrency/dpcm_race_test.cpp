@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "dpcm_race_fixture.h"
-#include "dynpcm/dpcm/test_hooks.h"
+#include "dynpcm/core/test_hooks.h"
 
 namespace dynpcm::racetest {
 namespace {

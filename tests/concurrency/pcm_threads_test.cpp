@@ -502,6 +502,7 @@ public:
         }
         return 0;
     }
+    int trigger_rt(TriggerCmd cmd) noexcept override { return trigger(cmd); }
     Result<void> prepare() override {
         if (running.load()) {
             prepared_while_running.fetch_add(1);

@@ -13,7 +13,7 @@
 
 #include "dpcm_race_fixture.h"
 #include "unit/alloc_count.h"
-#include "dynpcm/dpcm/test_hooks.h"
+#include "dynpcm/core/test_hooks.h"
 
 namespace {
 bool on_rt_thread() noexcept { return dynpcm::thread_role() == dynpcm::ThreadRole::Rt; }

@@ -169,13 +169,19 @@ class ModelExecutor {
 public:
     template <class Fn, class Exec>
     void run(Fn&& fn, Exec&& exec) {
-        while (!try_own()) P::wait_a_bit();
+        if (!try_own()) sleepers_.wait_until([this] { return try_own(); });
         fn();
         drain_and_leave(exec);
     }
 
     template <class Exec>
     bool post(uint32_t cmd, Exec&& exec) {
+        if (try_own()) {
+            drain(exec);
+            exec(cmd);
+            drain_and_leave(exec);
+            return true;
+        }
         if (!queue_.push(cmd)) return false;
         if (kProto.fence_in_post) P::fence(P::seq_cst);
         if (try_own()) drain_and_leave(exec);
@@ -189,18 +195,25 @@ private:
     }
 
     template <class Exec>
+    void drain(Exec& exec) {
+        uint32_t c = 0;
+        while (queue_.pop(c)) exec(c);
+    }
+
+    template <class Exec>
     void drain_and_leave(Exec& exec) {
         for (;;) {
-            uint32_t c = 0;
-            while (queue_.pop(c)) exec(c);
+            drain(exec);
             P::store(owned_, false, P::release);
             if (kProto.fence_in_leave) P::fence(P::seq_cst);
+            sleepers_.wake_after_fence();
             if (!kProto.recheck || queue_.empty_hint() || !try_own()) return;
         }
     }
 
     RlEventQueue<kQueue> queue_;
     typename P::template atomic<bool> owned_{false};
+    BasicSleepers<P> sleepers_;
 };
 
 template <class Policy, Protocol kProto, int kRt, int kPosts, int kControlRuns>

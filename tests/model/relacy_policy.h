@@ -47,10 +47,39 @@ struct RlPolicy {
         // from `o` the way the standard does (acq_rel -> acquire, release -> relaxed).
         return a.compare_exchange_strong(expected, desired, o, RL_INFO);
     }
+    template <class T>
+    static T fetch_sub(atomic<T>& a, T v, order o) noexcept {
+        return a.fetch_sub(v, o, RL_INFO);
+    }
     static void fence(order o) noexcept { rl::atomic_thread_fence(o, RL_INFO); }
-    /// Control-side wait loops: hand the CPU to another Relacy thread. Without this a wait
-    /// loop is an infinite run of one thread and Relacy reports a livelock.
-    static void wait_a_bit() noexcept { rl::yield(1, RL_INFO); }
+    /// The spin before a sleep: one look is enough for the model (every schedule of the spin
+    /// is a schedule of the sleep path with fewer steps), and it keeps the search small.
+    static constexpr unsigned kSpinsBeforeSleep = 1;
+    static void cpu_relax() noexcept { rl::yield(1, RL_INFO); }
+    /// futex(FUTEX_WAIT) as Relacy's own pthread model has it (rl_int_futex_impl): the check of
+    /// the word and the park are one step with respect to a wake, with the full barrier the
+    /// kernel's futex implies. Untimed and without spurious wake-ups: a lost wake is a
+    /// deadlock, which Relacy reports.
+    static void futex_wait(const atomic<uint32_t>& word, uint32_t seen) noexcept {
+        auto& w = const_cast<atomic<uint32_t>&>(word);
+        rl::context& c = rl::ctx();
+        c.sched();
+        c.atomic_thread_fence_seq_cst();
+        uint32_t now = 0;
+        {
+            rl::preemption_disabler pd(c);
+            now = w.load(rl::mo_acquire, RL_INFO);
+        }
+        if (now != seen) return;
+        (void)w.wait(c, false, false, RL_INFO);
+    }
+    static void futex_wake_all(const atomic<uint32_t>& word) noexcept {
+        auto& w = const_cast<atomic<uint32_t>&>(word);
+        rl::context& c = rl::ctx();
+        c.sched();
+        c.atomic_thread_fence_seq_cst();
+        (void)w.wake(c, 1000, RL_INFO);
+    }
 };
 
 /// WEAKENED: seq_cst fences do nothing (the Dekker-style pairs lose their store->load order).

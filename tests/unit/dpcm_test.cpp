@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "dpcm_fixture.h"
-#include "dynpcm/dpcm/test_hooks.h"
+#include "dynpcm/core/test_hooks.h"
 #include "dynpcm/pcm/recover.h"
 
 namespace dynpcm::dpcmtest {

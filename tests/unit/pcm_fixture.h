@@ -100,6 +100,10 @@ public:
         if (log_.size() < kCapacity) log_.push_back(cmd);  // never reallocates: reserved
         return dma_.trigger(cmd);
     }
+    int trigger_rt(TriggerCmd cmd) noexcept override {
+        if (log_.size() < kCapacity) log_.push_back(cmd);
+        return dma_.trigger_rt(cmd);
+    }
     Frames pointer() noexcept override { return dma_.pointer(); }
     int64_t now_ns() noexcept override { return dma_.now_ns(); }
     Frames delay() noexcept override { return dma_.delay(); }

@@ -43,6 +43,7 @@ public:
         commands.push_back(cmd);
         return 0;
     }
+    int trigger_rt(TriggerCmd cmd) noexcept override { return trigger(cmd); }
     Frames pointer() noexcept override {
         ++pointer_calls;
         return pos;

@@ -11,8 +11,8 @@
 /// difference in the device buffer and reports what it cannot absorb as an xrun.
 ///
 /// Threads. open/hw_params/prepare/hw_free/close run on the control thread and may block and
-/// allocate. trigger() runs on the control thread or the realtime thread, always serialised
-/// by the BE's executor. write_rt/read_rt run on the realtime thread only, between a start
+/// allocate. trigger() runs on the control thread and trigger_rt() on the realtime thread,
+/// always serialised by the BE's executor. write_rt/read_rt run on the realtime thread only, between a start
 /// and a stop: they never block, allocate, free, format strings or take a lock the control
 /// thread holds. position()/delay() may be called from any thread.
 
@@ -60,8 +60,13 @@ public:
     virtual void close() {}
 
     /// START, STOP, PAUSE_PUSH/RELEASE, SUSPEND, RESUME. Returns 0 or a negative errno.
-    /// Thread: control or rt, serialised by the BE's executor. Blocking: no. Allocates: no.
+    /// Thread: control, serialised by the BE's executor. Blocking: may (device I/O).
+    /// Allocates: no.
     virtual int trigger(TriggerCmd cmd) noexcept = 0;
+    /// The same from the realtime thread (an xrun or a drain end stops the BE), serialised by
+    /// the BE's executor. It must not block: a backend whose trigger() may block hands the
+    /// work to a thread of its own and returns. Thread: rt. Blocking: no. Allocates: no.
+    virtual int trigger_rt(TriggerCmd cmd) noexcept { return trigger(cmd); }
 
     /// Playback: takes `frames` interleaved frames in the configured format. Capture: fills
     /// `frames` frames. Returns `frames`, or a negative errno: -EPIPE when the device ran

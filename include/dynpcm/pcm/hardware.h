@@ -41,10 +41,15 @@ public:
     /// About to start from position 0. Thread: control.
     virtual Result<void> prepare() { return ok(); }
 
-    /// Start, stop, pause, suspend... Returns 0 or a negative errno.
-    /// Thread: any (the rt thread stops the hardware on xrun and at drain end).
-    /// Blocking: must not block the rt thread. Allocates: no.
+    /// Start, stop, pause, suspend... from the control side. Returns 0 or a negative errno.
+    /// After a stopping command returns, the hardware moves no more data and raises no more
+    /// interrupts (the kernel's sync_stop). Thread: control. Blocking: may wait for the
+    /// realtime thread. Allocates: no.
     virtual int trigger(TriggerCmd cmd) noexcept = 0;
+    /// The same from the interrupt path (it stops the hardware on xrun and at drain end), inside
+    /// the interrupt's own realtime section: it must not wait for the realtime thread, which is
+    /// the caller. Thread: rt. Blocking: wait-free. Allocates: no.
+    virtual int trigger_rt(TriggerCmd cmd) noexcept = 0;
 
     /// DMA position inside the buffer, in [0, buffer_size), or kPosXrun.
     /// Thread: any. Blocking: wait-free. Allocates: no.

@@ -10,7 +10,7 @@
 /// application is the single writer of appl_ptr, and state moves by compare-and-swap, so the
 /// interrupt path never waits for the application. A control operation that must reset the
 /// pointers first moves the state out of RUNNING, then waits for an interrupt already in flight
-/// to finish (the kernel's sync_stop): control may wait for rt, never the reverse.
+/// to finish (wait_for_rt: the kernel's sync_stop): control may wait for rt, never the reverse.
 /// docs/CONCURRENCY.md has the full argument.
 
 #include <atomic>
@@ -190,12 +190,13 @@ private:
     bool hw_running(PcmState s) const noexcept;
     bool is_active(PcmState s) const noexcept;
     int trigger(TriggerCmd cmd) noexcept;
+    int trigger_rt(TriggerCmd cmd) noexcept;
     Result<Frames> wait_for_avail(std::unique_lock<std::mutex>& lock, Frames want, const char* op);
 
     // snd_pcm_update_hw_ptr0 / snd_pcm_update_state: run by the rt thread while RUNNING or
     // DRAINING, or by control after it has moved the state and synced.
     void update_hw_ptr(bool in_interrupt, PcmState expected) noexcept;
-    void update_state(Frames avail, PcmState expected) noexcept;
+    void update_state(Frames avail, PcmState expected, bool in_interrupt) noexcept;
     Frames avail_of(Frames hw, Frames appl) const noexcept;
     bool playback_has_data() const noexcept;
     void report(PcmEvent::Kind kind, PcmState from, PcmState to, int64_t detail) noexcept;
@@ -209,6 +210,7 @@ private:
     std::atomic<bool> nonblock_{false};
     std::atomic<bool> closed_{false};
     std::atomic<uint32_t> blocked_callers_{0};
+    WaitWord callers_left_;  // bumped when the last blocked caller leaves
     WaitWord wake_;
 
     // Configuration: written only by control while no interrupt can run (OPEN/SETUP/PREPARED).
@@ -228,7 +230,6 @@ private:
     std::atomic<PcmState> suspended_state_{PcmState::Open};  // read by status() from any thread
     std::atomic<Frames> hw_ptr_{0};
     std::atomic<Frames> appl_ptr_{0};
-    std::atomic<bool> rt_busy_{false};
     std::atomic<uint64_t> periods_elapsed_{0};
     std::atomic<uint64_t> xruns_{0};
 

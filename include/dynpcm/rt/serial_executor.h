@@ -4,19 +4,29 @@
 ///
 /// Every operation on the object runs while its runner owns the executor, so operations never
 /// overlap and run in a single order. A control thread takes ownership (waiting, if it must,
-/// for the current owner: control may wait for rt). The realtime thread instead posts its
-/// command to a bounded lock-free queue and tries to take ownership once: if it gets it, it
-/// runs everything queued; if not, the current owner runs the command before it lets go
-/// ("flat combining"). Either way the command runs exactly once and the realtime thread has not
-/// waited. An owner leaving re-checks the queue after letting go, so no command is stranded.
+/// for the current owner: control may wait for rt; it spins briefly, then sleeps). The
+/// realtime thread instead posts its command to a bounded lock-free queue and tries to take
+/// ownership once: if it gets it, it runs everything queued; if not, the current owner runs the
+/// command before it lets go ("flat combining"). Either way the command runs exactly once and
+/// the realtime thread has not waited. An owner leaving re-checks the queue after letting go,
+/// so no command is stranded.
 ///
-/// Commands are plain data; `Exec` is what the owner calls for each one.
+/// Order. Commands from one poster run in the order it posted them: a poster that gets
+/// ownership first runs what is still queued, then its own command. Control functions run in
+/// the order their threads took ownership. Between a control function and posted commands
+/// there is no order beyond "a command posted while a control function runs runs after it".
+///
+/// Commands are plain data. `run` is given the executor the control side runs queued commands
+/// with, `post` the one the realtime side runs them with, so each command knows which thread
+/// runs it.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
 #include "dynpcm/rt/atomic_policy.h"
 #include "dynpcm/rt/event_queue.h"
+#include "dynpcm/rt/sleepers.h"
 
 namespace dynpcm {
 
@@ -24,11 +34,11 @@ template <class Cmd, size_t kQueue, class P = StdAtomicPolicy>
 class SerialExecutor {
 public:
     /// Runs `fn` as the owner, then any commands the realtime thread posted meanwhile (with
-    /// `exec`). Returns what `fn` returns. Thread: control. Blocking: may wait for the current
-    /// owner. Allocates: no (fn may).
+    /// `exec`, on this thread). Returns what `fn` returns. Thread: control. Blocking: may wait
+    /// (spin, then sleep) for the current owner. Allocates: no (fn may).
     template <class Fn, class Exec>
     auto run(Fn&& fn, Exec&& exec) -> decltype(fn()) {
-        while (!try_own()) P::wait_a_bit();
+        if (!try_own()) sleepers_.wait_until([this] { return try_own(); });
         struct Leave {
             SerialExecutor& self;
             Exec& exec;
@@ -42,10 +52,10 @@ public:
     /// the worst case). Thread: rt (any). Blocking: lock-free, never waits. Allocates: no.
     template <class Exec>
     bool post(const Cmd& cmd, Exec&& exec) noexcept {
-        // Fast path: nobody owns the executor, so run the command as its owner without queueing
-        // it. Nothing this poster queued earlier can still be waiting: whoever owned the
-        // executor then ran it before letting go (the store-buffering argument below).
         if (try_own()) {
+            // Nobody owns it: run as the owner without queueing. What this poster queued
+            // earlier and is still waiting runs first, to keep its order.
+            drain(exec);
             exec(cmd);
             drain_and_leave(exec);
             return true;
@@ -68,17 +78,26 @@ private:
     }
 
     template <class Exec>
+    void drain(Exec& exec) noexcept {
+        while (std::optional<Cmd> c = queue_.pop()) exec(*c);
+    }
+
+    template <class Exec>
     void drain_and_leave(Exec& exec) noexcept {
         for (;;) {
-            while (std::optional<Cmd> c = queue_.pop()) exec(*c);
+            drain(exec);
             P::store(owned_, false, P::release);
+            // One fence for both partners: a poster's (its command is seen below) and a
+            // sleeping control thread's (it sees the executor free, or is woken here).
             P::fence(P::seq_cst);
+            sleepers_.wake_after_fence();
             if (queue_.empty_hint() || !try_own()) return;
         }
     }
 
     EventQueue<Cmd, kQueue> queue_;
     typename P::template atomic<bool> owned_{false};
+    BasicSleepers<P> sleepers_;
 };
 
 }  // namespace dynpcm

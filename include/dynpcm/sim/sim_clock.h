@@ -1,5 +1,5 @@
 #pragma once
-/// SimClock: the time base of simulated DMA engines (SimDma).
+/// SimClock: the time base of simulated DMA engines (SimTimer, and SimDma on top of it).
 ///
 /// Virtual mode: time moves only when a control thread calls advance(); every due period
 /// interrupt fires on that thread in time order, so runs are deterministic and as fast as the
@@ -7,6 +7,9 @@
 /// with external ordering). Real-time mode: start() launches a periodic thread on
 /// CLOCK_MONOTONIC that fires interrupts as they come due, with SCHED_FIFO when the system
 /// allows it, otherwise with a warning at normal priority.
+///
+/// Every pass of the clock thread over its timers is one realtime section (rt_epoch.h): a
+/// timer taken off the list is no longer held by the clock thread once wait_for_rt() returns.
 
 #include <array>
 #include <atomic>
@@ -20,7 +23,7 @@
 
 namespace dynpcm {
 
-class SimDma;
+class SimTimer;
 
 class SimClock {
 public:
@@ -29,13 +32,23 @@ public:
         Mode mode = Mode::Virtual;
         bool try_sched_fifo = true;  ///< real-time mode: ask for SCHED_FIFO
         int fifo_priority = 70;
+        /// Real-time mode: a wake-up this much later than the deadline it slept for counts as
+        /// late in timing().
+        std::chrono::microseconds late_after{2000};
     };
-    static constexpr int kMaxDmas = 64;
+    /// How well the real-time thread kept its deadlines since start().
+    struct Timing {
+        uint64_t wakeups = 0;        ///< wake-ups for a due deadline
+        uint64_t late = 0;           ///< of those, later than Options::late_after
+        int64_t max_late_ns = 0;     ///< the latest one
+        int64_t max_late_at_ns = 0;  ///< when it happened (now_ns())
+    };
+    static constexpr int kMaxTimers = 64;
 
     /// Thread: control. Allocates: no.
     SimClock();
     explicit SimClock(Options options);
-    /// Stops the real-time thread. Every SimDma must be destroyed first.
+    /// Stops the real-time thread. Every SimTimer must be destroyed first.
     /// Thread: control. Blocking: joins the thread. Allocates: no.
     ~SimClock();
     SimClock(const SimClock&) = delete;
@@ -61,22 +74,24 @@ public:
     bool sched_fifo() const noexcept { return fifo_.load(std::memory_order_relaxed); }
     /// Why SCHED_FIFO was not used, or empty.
     const std::string& fifo_warning() const noexcept { return fifo_warning_; }
+    /// The real-time thread's punctuality since start(). Thread: any. Blocking: wait-free.
+    Timing timing() const noexcept;
 
 private:
-    friend class SimDma;
-    Result<void> attach(SimDma* dma);
-    void detach(SimDma* dma);
+    friend class SimTimer;
+    bool attach(SimTimer* timer);
+    void detach(SimTimer* timer);
     bool on_clock_thread() const noexcept;
-    // True when a control-side trigger must go through the clock thread's mailbox.
-    bool needs_mailbox() const noexcept;
     void wake() noexcept { wake_.wake_all(); }
     void thread_main();
+    // One pass over the timers: services every due one; returns the earliest next deadline.
+    int64_t pass_rt(int64_t now) noexcept;
+    void note_wakeup(int64_t deadline, int64_t now) noexcept;
 
     Options opt_;
     std::chrono::steady_clock::time_point epoch_;
     std::atomic<int64_t> virtual_now_{0};
-    std::array<std::atomic<SimDma*>, kMaxDmas> dmas_{};
-    std::atomic<uint64_t> loop_seq_{0};  // odd while the clock thread is inside a pass
+    std::array<std::atomic<SimTimer*>, kMaxTimers> timers_{};
     std::atomic<std::thread::id> clock_thread_{};
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
@@ -84,6 +99,11 @@ private:
     std::string fifo_warning_;
     WaitWord wake_;
     std::thread thread_;
+    // Timing (written by the clock thread only).
+    std::atomic<uint64_t> wakeups_{0};
+    std::atomic<uint64_t> late_{0};
+    std::atomic<int64_t> max_late_ns_{0};
+    std::atomic<int64_t> max_late_at_ns_{0};
 };
 
 }  // namespace dynpcm

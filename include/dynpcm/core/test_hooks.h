@@ -9,6 +9,7 @@ namespace dynpcm::test {
 
 enum class Point : uint8_t {
     /// The interrupt path has read a link from an FE's published BE set and not yet used it.
+    /// `id`: the FE stream (Dpcm::fe_id).
     RtAfterLinkRead,
     /// The control path has published a new BE set and is about to wait for the grace period.
     ControlBeforeGrace,
@@ -16,10 +17,21 @@ enum class Point : uint8_t {
     ControlOwnsBe,
     /// The interrupt path has finished an FE's trigger fan-out.
     RtAfterFanOut,
+    /// A SimClock's realtime thread holds a timer it loaded from the clock's list and is about
+    /// to service it. `id`: the timer's slot on the clock.
+    ClockHoldsTimer,
+    /// Dpcm::close has released the card lock and is about to destroy the FE's old runtime.
+    ControlCloseBeforeDestroy,
+    /// A control-side FE trigger has read the FE's DPCM state and not yet moved it.
+    ControlFeTrigger,
+    /// An FE's hw_free reaches its own DMA (`id`: the FE) or one of its BEs (`id`: the BE).
+    ControlFeHwFree,
+    ControlBeHwFree,
 };
 
-/// `fe` identifies the FE stream (Dpcm::fe_id). The hook may block (that is its purpose).
-using Hook = void (*)(Point point, uint32_t fe, void* context);
+/// `id` identifies the FE stream, BE stream or timer the point is about. The hook may block
+/// (that is its purpose).
+using Hook = void (*)(Point point, uint32_t id, void* context);
 
 /// Installs (or, with nullptr, removes) the hook. Thread: any. Returns false when the library
 /// was built without DYNPCM_TEST_HOOKS.

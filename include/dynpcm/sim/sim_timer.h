@@ -1,0 +1,109 @@
+#pragma once
+/// SimTimer: one periodic interrupt source on a SimClock -- a DMA engine's period clock.
+///
+/// While started, its position advances at the configured rate; at each period boundary the
+/// clock calls the client's period_rt() on the realtime thread (the clock thread in real time,
+/// the caller of SimClock::advance() in virtual time). A SimDma uses one to move a PcmRuntime's
+/// data; each DPCM BE stream is the client of one to tick its data path.
+///
+/// Who writes the timing state (position anchor, next period boundary, running): the clock
+/// thread while the timer runs; the control side only after it has stopped the timer and
+/// waited out the realtime thread (wait_for_rt), or before it starts it. The START that sets
+/// `running` (release) publishes what control wrote; the clock thread reads the rest only
+/// after it has seen `running` (acquire).
+
+#include <atomic>
+#include <cstdint>
+
+#include "dynpcm/core/result.h"
+#include "dynpcm/pcm/state.h"
+#include "dynpcm/pcm/sw_params.h"
+
+namespace dynpcm {
+
+class SimClock;
+
+class SimTimer {
+public:
+    /// What the timer drives. period_rt() runs on the realtime thread, inside a realtime
+    /// section, once per period boundary: it must not block, allocate or lock.
+    class Client {
+    public:
+        virtual void period_rt(Frames frames) noexcept = 0;
+
+    protected:
+        ~Client() = default;
+    };
+
+    /// Thread: control. Allocates: no. The clock and the client must outlive the timer.
+    SimTimer(SimClock& clock, Client& client) noexcept;
+    /// Detaches. Thread: control. Blocking: waits out a clock pass that holds the timer.
+    ~SimTimer();
+    SimTimer(const SimTimer&) = delete;
+    SimTimer& operator=(const SimTimer&) = delete;
+
+    /// Puts the timer on its clock's list; false when the clock is full (SimClock::kMaxTimers).
+    /// Attaching an attached timer does nothing. Thread: control. Allocates: no.
+    bool attach() noexcept;
+    /// Takes it off the list and returns once no realtime thread holds it any more.
+    /// Thread: control. Blocking: waits out the clock pass in progress. Allocates: no.
+    void detach() noexcept;
+    bool attached() const noexcept { return attached_; }
+
+    /// Rate and period. -EBUSY while running. Thread: control. Allocates: no.
+    Result<void> configure(uint32_t rate, Frames period);
+    /// Back to position 0 (prepare). -EBUSY while running. Thread: control. Allocates: no.
+    Result<void> rewind();
+
+    /// START, STOP, PAUSE_PUSH/RELEASE, SUSPEND, RESUME (DRAIN does nothing). Returns 0 or a
+    /// negative errno. Control side: returns once applied; after a stopping command returns,
+    /// no period of this timer is in progress and none will start until the next start.
+    /// Thread: control. Blocking: a stopping command waits out the realtime thread (sleeping).
+    /// Allocates: no.
+    int trigger(TriggerCmd cmd) noexcept;
+    /// The same from the realtime thread of this timer's clock (a period callback stopping
+    /// its own timer or another on the same clock). Thread: rt. Blocking: wait-free.
+    /// Allocates: no.
+    int trigger_rt(TriggerCmd cmd) noexcept;
+
+    // ---- state. Thread: any. Blocking: wait-free. Allocates: no.
+    bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+    /// Frames of the periods completed since the last rewind (the next boundary minus one
+    /// period): what a period-at-a-time DMA has moved.
+    Frames moved() const noexcept;
+    uint32_t rate() const noexcept { return rate_; }
+    Frames period() const noexcept { return period_; }
+    /// Period callbacks made so far.
+    uint64_t periods() const noexcept { return periods_.load(std::memory_order_relaxed); }
+    /// How many times each command was applied (fail_next_trigger refusals not counted).
+    uint64_t triggers(TriggerCmd cmd) const noexcept;
+
+    /// Fault injection: the next trigger fails with `negative_errno`. Thread: control.
+    void fail_next_trigger(int negative_errno) noexcept { fail_next_.store(negative_errno); }
+
+private:
+    friend class SimClock;
+    // Clock side (inside a realtime section). next_deadline_ns() is INT64_MAX when nothing is due.
+    int64_t next_deadline_ns() const noexcept;
+    void service_rt(int64_t now) noexcept;
+    int apply(TriggerCmd cmd, bool control) noexcept;
+    Frames position(int64_t now) const noexcept;
+    int64_t time_of(Frames frames) const noexcept;
+
+    SimClock& clock_;
+    Client& client_;
+    bool attached_ = false;  // control side
+    // Configuration: control, while stopped.
+    uint32_t rate_ = 0;
+    Frames period_ = 0;
+    // Timing (see the class comment).
+    std::atomic<bool> running_{false};
+    std::atomic<Frames> anchor_frames_{0};
+    std::atomic<int64_t> anchor_ns_{0};
+    std::atomic<Frames> next_irq_frames_{0};
+    std::atomic<int> fail_next_{0};
+    std::atomic<uint64_t> periods_{0};
+    std::atomic<uint64_t> trigger_counts_[7]{};
+};
+
+}  // namespace dynpcm
