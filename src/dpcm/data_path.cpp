@@ -88,6 +88,12 @@ int FeDma::trigger(TriggerCmd cmd) noexcept {
     return rc;
 }
 
+void FeDma::detach(PcmRuntime& r) {
+    PcmRuntime* mine = &r;
+    pcm.compare_exchange_strong(mine, nullptr, std::memory_order_acq_rel);
+    wait_for_rt();
+}
+
 Frames FeDma::pointer() noexcept { return buffer ? pos.load(std::memory_order_acquire) % buffer : 0; }
 
 // ---- FE stage ---------------------------------------------------------------------------------

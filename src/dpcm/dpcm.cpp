@@ -892,6 +892,8 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
         impl_->collect_rt_events();
     }
     // Destroyed outside the card lock too: the runtime's destructor takes the stream's lock.
+    // Another client may open the FE again meanwhile.
+    test_point(test::Point::ControlCloseBeforeDestroy, f->id);
     pcm.reset();
     hw.reset();
     return ok();

@@ -233,7 +233,10 @@ public:
     int64_t now_ns() noexcept override { return clock_.now_ns(); }
     Frames delay() noexcept override { return extra_delay.load(std::memory_order_relaxed); }
     void attach(PcmRuntime& r) override { pcm.store(&r, std::memory_order_release); }
-    void detach(PcmRuntime&) override { pcm.store(nullptr, std::memory_order_release); }
+    /// Forgets `r` only if it is still the attached runtime: the FE may have been opened again
+    /// (another runtime attached) before the old one is destroyed. Returns once no realtime
+    /// section can still hold `r`.
+    void detach(PcmRuntime& r) override;
 
     SimClock& clock_;
     std::atomic<PcmRuntime*> pcm{nullptr};
