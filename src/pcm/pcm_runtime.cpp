@@ -348,9 +348,14 @@ Result<void> PcmRuntime::pause_locked(bool enable) {
     } else {
         if (state() != PcmState::Paused) return bad_state("pause release", state());
         rt_.hw_ptr_time_ns = hw_.now_ns();  // no time passed for the pointer while paused
-        if (const int rc = trigger(TriggerCmd::PauseRelease); rc < 0)
+        // RUNNING before the trigger, as in start(): an interrupt the hardware raises as soon
+        // as it runs again must not be ignored.
+        if (!set_state(PcmState::Paused, PcmState::Running)) return bad_state("pause release", state());
+        if (const int rc = trigger(TriggerCmd::PauseRelease); rc < 0) {
+            set_state(PcmState::Running, PcmState::Paused);
+            sync_rt();
             return Error(rc, fmt::format("pcm '{}': the hardware refused PAUSE_RELEASE", opt_.name));
-        set_state(PcmState::Paused, PcmState::Running);
+        }
     }
     wake_.wake_all();
     return ok();
@@ -459,12 +464,18 @@ Result<void> PcmRuntime::resume() {
         return Error(-ENOSYS, fmt::format("pcm '{}': the hardware cannot resume; prepare again", opt_.name));
     if (state() != PcmState::Suspended) return bad_state("resume", state());
     const PcmState prev = suspended_state_.load(std::memory_order_relaxed);
-    if (prev == PcmState::Running || (prev == PcmState::Draining && stream_ == Stream::Playback)) {
+    if (!hw_running(prev)) {
+        set_state(PcmState::Suspended, prev);
+    } else {
         rt_.hw_ptr_time_ns = hw_.now_ns();
-        if (const int rc = trigger(TriggerCmd::Resume); rc < 0)
+        // The running state first, then the trigger (as start() and pause release do).
+        if (!set_state(PcmState::Suspended, prev)) return bad_state("resume", state());
+        if (const int rc = trigger(TriggerCmd::Resume); rc < 0) {
+            set_state(prev, PcmState::Suspended);
+            sync_rt();
             return Error(rc, fmt::format("pcm '{}': the hardware refused RESUME", opt_.name));
+        }
     }
-    set_state(PcmState::Suspended, prev);
     wake_.wake_all();
     return ok();
 }

@@ -541,6 +541,70 @@ TEST(PcmPointer, PeriodElapsedOutsideRunningOrDrainingIsIgnored) {
     EXPECT_EQ(s.pcm.status().xruns, 1U);
 }
 
+// An interrupt that arrives while the runtime is still inside its PAUSE_RELEASE or RESUME
+// trigger (the hardware moved a period at once) must be counted: the stream is RUNNING from
+// the moment the hardware is told to run, as start() already has it (defect 7 of the
+// hardening issue: the state used to follow the trigger, so that interrupt was dropped, the
+// next one reported LostInterrupts, and a wake-up came a period late).
+void interrupt_on(FakeStream& s, TriggerCmd cmd, int64_t at_ns) {
+    s.hw.on_trigger = [&s, cmd, at_ns, fired = false](TriggerCmd c) mutable {
+        if (c != cmd || fired) return;
+        fired = true;
+        s.irq(s.hw.pos + kPeriod, at_ns);
+    };
+}
+
+TEST(PcmPointer, AnInterruptDuringPauseReleaseIsCounted) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(32, 1 * kMs);
+    PTR_ASSERT_OK(s.pcm.pause(true));
+    (void)take_events(s.pcm);
+    interrupt_on(s, TriggerCmd::PauseRelease, 5 * kMs);
+    PTR_ASSERT_OK(s.pcm.pause(false));
+    EXPECT_EQ(s.pcm.state(), PcmState::Running);
+    EXPECT_EQ(s.pcm.hw_ptr(), 64U) << "the interrupt raised during PAUSE_RELEASE was ignored";
+    s.irq(96, 6 * kMs);
+    EXPECT_EQ(s.pcm.hw_ptr(), 96U);
+    EXPECT_EQ(count_kind(take_events(s.pcm), Kind::LostInterrupts), 0U);
+}
+
+TEST(PcmPointer, AnInterruptDuringResumeIsCounted) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(32, 1 * kMs);
+    PTR_ASSERT_OK(s.pcm.suspend());
+    (void)take_events(s.pcm);
+    interrupt_on(s, TriggerCmd::Resume, 5 * kMs);
+    PTR_ASSERT_OK(s.pcm.resume());
+    EXPECT_EQ(s.pcm.state(), PcmState::Running);
+    EXPECT_EQ(s.pcm.hw_ptr(), 64U) << "the interrupt raised during RESUME was ignored";
+    s.irq(96, 6 * kMs);
+    EXPECT_EQ(s.pcm.hw_ptr(), 96U);
+    EXPECT_EQ(count_kind(take_events(s.pcm), Kind::LostInterrupts), 0U);
+}
+
+TEST(PcmPointer, APauseReleaseTheHardwareRefusesLeavesTheStreamPaused) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(32, 1 * kMs);
+    PTR_ASSERT_OK(s.pcm.pause(true));
+    s.hw.fail_next = -EIO;
+    EXPECT_EQ(s.pcm.pause(false).code(), -EIO);
+    EXPECT_EQ(s.pcm.state(), PcmState::Paused);
+    PTR_ASSERT_OK(s.pcm.drop());
+    PTR_ASSERT_OK(s.pcm.prepare());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(32, 2 * kMs);
+    PTR_ASSERT_OK(s.pcm.suspend());
+    s.hw.fail_next = -EIO;
+    EXPECT_EQ(s.pcm.resume().code(), -EIO);
+    EXPECT_EQ(s.pcm.state(), PcmState::Suspended);
+}
+
 // ------------------------------------------------------------------------------------------
 // xrun and drain (snd_pcm_update_state)
 

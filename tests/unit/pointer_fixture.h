@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -41,6 +42,7 @@ public:
             return rc;
         }
         commands.push_back(cmd);
+        if (on_trigger) on_trigger(cmd);
         return 0;
     }
     int trigger_rt(TriggerCmd cmd) noexcept override { return trigger(cmd); }
@@ -57,6 +59,9 @@ public:
         return n;
     }
 
+    /// Called after a command was accepted, before trigger() returns: what the hardware does at
+    /// once (an interrupt that arrives while the runtime is still in its trigger call).
+    std::function<void(TriggerCmd)> on_trigger;
     Frames pos = 0;
     int64_t now = 0;
     Frames extra_delay = 0;
