@@ -87,18 +87,24 @@ Result<void> SimBackend::prepare() {
         return Error(-ENODEV, fmt::format("BE '{}': sim codec is unplugged", ctx_.be_name));
     position_.store(0, std::memory_order_release);
     phase_ = 0.0;
+    run_.store(Run::Stopped);
     return ok();
 }
 
 int SimBackend::trigger(TriggerCmd cmd) noexcept {
     if (const int e = fail_trigger_.exchange(0); e != 0) return e < 0 ? e : -e;
+    const Run now = run_.load();
+    auto to = [this](Run r) {
+        run_.store(r);
+        return 0;
+    };
     switch (cmd) {
-        case TriggerCmd::Start:
-        case TriggerCmd::PauseRelease:
-        case TriggerCmd::Resume: running_.store(true); return 0;
-        case TriggerCmd::Stop:
-        case TriggerCmd::PausePush:
-        case TriggerCmd::Suspend: running_.store(false); return 0;
+        case TriggerCmd::Start: return now == Run::Stopped || now == Run::Running ? to(Run::Running) : -EBADFD;
+        case TriggerCmd::PauseRelease: return now == Run::Paused ? to(Run::Running) : -EBADFD;
+        case TriggerCmd::Resume: return now == Run::Suspended ? to(Run::Running) : -EBADFD;
+        case TriggerCmd::PausePush: return now == Run::Running ? to(Run::Paused) : -EBADFD;
+        case TriggerCmd::Suspend: return now == Run::Running || now == Run::Paused ? to(Run::Suspended) : -EBADFD;
+        case TriggerCmd::Stop: return to(Run::Stopped);
         case TriggerCmd::Drain: return 0;
     }
     return -EINVAL;

@@ -550,27 +550,45 @@ Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
 }
 
 int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
-    // Control side: the card lock is held, so the BE set cannot change underneath. The FE's
-    // state is stored first, as the interrupt path does, so a stop the interrupt path makes
-    // meanwhile (an xrun right after the host DMA starts) is never overwritten.
+    // Control side: the card lock is held, so the BE set cannot change underneath. The
+    // interrupt path may stop the FE at any moment (an xrun, a drain end, a device gone), so
+    // the FE's state moves by compare-and-swap: a stop it made is never overwritten by a state
+    // derived from an older one. If it stopped the FE first, this trigger has nothing to do.
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
     const DpcmState before = f.state.load(std::memory_order_seq_cst);
-    if (cmd != TriggerCmd::Drain) f.state.store(dpcm_state_after(cmd, before), std::memory_order_seq_cst);
+    test_point(test::Point::ControlFeTrigger, f.id);
+    const DpcmState after = dpcm_state_after(cmd, before);
+    if (cmd != TriggerCmd::Drain) {
+        DpcmState expected = before;
+        if (!f.state.compare_exchange_strong(expected, after, std::memory_order_seq_cst)) {
+            for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
+            return -EPIPE;
+        }
+    }
+    // A STOP always stops the FE itself, whatever its BEs answer (snd_pcm_do_stop ignores the
+    // trigger's result); any other command the hardware refuses is undone.
+    const bool stop = cmd == TriggerCmd::Stop;
     int rc = fe_first ? f.dma.trigger(cmd) : 0;
-    if (rc >= 0)
+    if (rc >= 0 || stop)
         for (uint32_t id : f.bes) {
             BeStream& b = *bes[id];
             const int brc = b.locked([&] { return b.apply(BeCmd{f.id, cmd}, Side::Control); });
             if (brc < 0 && rc >= 0) rc = brc;  // dpcm_be_dai_trigger fails the FE trigger
         }
-    if (rc >= 0 && !fe_first) rc = f.dma.trigger(cmd);
-    const bool start_like = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease;
-    if (rc < 0 && start_like) {
-        // Unwind: the FE did not start; nothing it started may keep running.
-        f.state.store(before, std::memory_order_seq_cst);
-        (void)f.dma.trigger(TriggerCmd::Stop);
+    if (!fe_first && (rc >= 0 || stop)) {
+        const int frc = f.dma.trigger(cmd);
+        if (rc >= 0) rc = frc;
     }
-    // Whatever the interrupt path did meanwhile, leave every BE's view of this FE as the FE is.
+    if (rc < 0 && !stop && cmd != TriggerCmd::Drain) {
+        // Unwind: the FE stays as it was (unless the interrupt path stopped it meanwhile), and
+        // its DMA with it; the reconciliation below puts back every BE that moved.
+        DpcmState expected = after;
+        f.state.compare_exchange_strong(expected, before, std::memory_order_seq_cst);
+        const bool run = f.state.load(std::memory_order_seq_cst) == DpcmState::Start;
+        (void)f.dma.trigger(run ? TriggerCmd::Start : TriggerCmd::Stop);
+    }
+    // Whatever the interrupt path did meanwhile, leave every BE's view of this FE as the FE is
+    // (this also tries once more a STOP a BE refused).
     for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
     return rc;
 }
@@ -580,7 +598,11 @@ void Dpcm::Impl::fe_trigger_rt(FeStream& f, TriggerCmd cmd) noexcept {
     // the published set inside an epoch section and post to each BE's executor.
     const bool fe_first = fe_goes_first(f.link->trigger[static_cast<size_t>(f.dir)], cmd);
     if (fe_first) (void)f.dma.trigger_rt(cmd);
-    f.state.store(dpcm_state_after(cmd, f.state.load()), std::memory_order_seq_cst);
+    // A stop from here always wins: it is later than any state the control side stored, and a
+    // control trigger that has not stored its state yet finds this one and gives up.
+    DpcmState s = f.state.load(std::memory_order_seq_cst);
+    while (!f.state.compare_exchange_weak(s, dpcm_state_after(cmd, s), std::memory_order_seq_cst)) {
+    }
     RtSection section;
     const LinkSet* set = f.published.load(std::memory_order_acquire);
     const uint32_t n = set ? set->count : 0;

@@ -110,13 +110,13 @@ struct BeStream final : SimTimer::Client {
     std::optional<HwParams> params;
     std::vector<std::string> warnings;
 
-    // The hardware: the backend starts before its clock ticks, and stops after it stopped.
+    // The hardware: the backend starts before its clock ticks, and stops after it stopped. A
+    // stopping command the backend refuses restarts the clock, so the two agree again.
     int hw(TriggerCmd c, uint32_t fe, Side side) noexcept {
         auto timer_cmd = [&](TriggerCmd t) { return side == Side::Rt ? timer->trigger_rt(t) : timer->trigger(t); };
         auto backend_cmd = [&](TriggerCmd t) { return side == Side::Rt ? backend->trigger_rt(t) : backend->trigger(t); };
-        const bool up = c == TriggerCmd::Start || c == TriggerCmd::Resume || c == TriggerCmd::PauseRelease;
         int rc = 0;
-        if (up) {
+        if (starts(c)) {
             rc = backend_cmd(c);
             if (rc >= 0) {
                 rc = timer_cmd(c);
@@ -124,20 +124,44 @@ struct BeStream final : SimTimer::Client {
             }
         } else {
             rc = timer_cmd(c);
-            if (rc >= 0) rc = backend_cmd(c);
+            if (rc >= 0) {
+                rc = backend_cmd(c);
+                if (rc < 0) (void)timer_cmd(undo(c));
+            }
         }
         if (rc < 0 && rt_events) rt_events->push(RtEvent{RtEvent::Kind::TriggerFailed, fe, id, c, rc});
         return rc;
     }
+    static bool starts(TriggerCmd c) noexcept {
+        return c == TriggerCmd::Start || c == TriggerCmd::Resume || c == TriggerCmd::PauseRelease;
+    }
+    static TriggerCmd undo(TriggerCmd c) noexcept {
+        return c == TriggerCmd::PausePush ? TriggerCmd::PauseRelease : c == TriggerCmd::Suspend ? TriggerCmd::Resume : TriggerCmd::Start;
+    }
+
+    // What makes this BE's hardware run, from the state it is in; Drain (no command) when it
+    // cannot run (not prepared), where the kernel's dpcm_be_dai_trigger skips the BE.
+    TriggerCmd run_command() const noexcept {
+        switch (state) {
+            case DpcmState::Prepare:
+            case DpcmState::Stop:
+            case DpcmState::Start: return TriggerCmd::Start;
+            case DpcmState::Paused: return TriggerCmd::PauseRelease;
+            case DpcmState::Suspend: return TriggerCmd::Resume;
+            default: return TriggerCmd::Drain;
+        }
+    }
 
     // dpcm_be_dai_trigger for one FE. Runs as the executor's owner, on either thread.
-    // One FE's role becomes Running; only the first running FE reaches the hardware (with
-    // `hw_cmd`), and a refusal puts everything back as it was.
-    int become_running(FeRole& r, FeRole from, TriggerCmd hw_cmd, uint32_t fe, Side side) noexcept {
+    // One FE's role becomes Running; only the first running FE reaches the hardware, with the
+    // command the BE's state calls for, and a refusal puts everything back as it was.
+    int become_running(FeRole& r, FeRole from, uint32_t fe, Side side) noexcept {
+        const TriggerCmd cmd = run_command();
+        if (cmd == TriggerCmd::Drain) return 0;
         r = FeRole::Running;
         if (from == FeRole::Paused) --be_pause;
         if (++be_start != 1) return 0;
-        if (const int rc = hw(hw_cmd, fe, side); rc < 0) {
+        if (const int rc = hw(cmd, fe, side); rc < 0) {
             r = from;
             if (from == FeRole::Paused) ++be_pause;
             --be_start;
@@ -147,54 +171,56 @@ struct BeStream final : SimTimer::Client {
         return 0;
     }
 
+    // Takes FE `fe` out of the running count (to Idle, Paused or Suspended); the last running
+    // FE moves the hardware with `hw_cmd` to `to`. A refusal restores the role and the counts
+    // and returns the error: the BE's counts always say what its hardware does.
+    int leave_running(FeRole& r, FeRole to, TriggerCmd hw_cmd, DpcmState to_state, uint32_t fe, Side side) noexcept {
+        const FeRole was = r;
+        r = to;
+        if (was == FeRole::Running) --be_start;
+        if (was == FeRole::Paused) --be_pause;
+        if (to == FeRole::Paused) ++be_pause;
+        if (be_start != 0 || !(state == DpcmState::Start || (state == DpcmState::Paused && hw_cmd == TriggerCmd::Stop)))
+            return 0;
+        if (const int rc = hw(hw_cmd, fe, side); rc < 0) {
+            r = was;
+            if (to == FeRole::Paused) --be_pause;
+            if (was == FeRole::Paused) ++be_pause;
+            if (was == FeRole::Running) ++be_start;
+            return rc;
+        }
+        state = to_state;
+        return 0;
+    }
+
     // Returns the hardware's answer when this command reached it, else 0.
     int apply(const BeCmd& c, Side side) noexcept {
         FeRole& r = role[c.fe];
         switch (c.cmd) {
             case TriggerCmd::Start:
                 if (r != FeRole::Idle) return 0;
-                if (state != DpcmState::Prepare && state != DpcmState::Stop && state != DpcmState::Paused &&
-                    state != DpcmState::Start)
-                    return 0;
-                return become_running(r, FeRole::Idle,
-                                      state == DpcmState::Paused ? TriggerCmd::PauseRelease : TriggerCmd::Start, c.fe, side);
+                return become_running(r, FeRole::Idle, c.fe, side);
             case TriggerCmd::Resume:
                 if (r != FeRole::Suspended) return 0;
-                return become_running(r, FeRole::Suspended, TriggerCmd::Resume, c.fe, side);
+                return become_running(r, FeRole::Suspended, c.fe, side);
             case TriggerCmd::PauseRelease:
                 if (r != FeRole::Paused) return 0;
-                return become_running(r, FeRole::Paused, TriggerCmd::PauseRelease, c.fe, side);
+                return become_running(r, FeRole::Paused, c.fe, side);
             case TriggerCmd::Stop: {
                 if (r == FeRole::Idle) return 0;
-                const FeRole was = r;
-                r = FeRole::Idle;
-                if (was == FeRole::Running) --be_start;
-                if (was == FeRole::Paused) --be_pause;
-                if (be_start != 0 || (state != DpcmState::Start && state != DpcmState::Paused)) return 0;
                 // The last running FE stopped. If another FE is only paused, the BE pauses
                 // instead of stopping (the kernel's be_pause rule).
-                if (be_pause > 0) {
-                    if (state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe, side) >= 0) state = DpcmState::Paused;
-                } else if (hw(TriggerCmd::Stop, c.fe, side) >= 0) {
-                    state = DpcmState::Stop;
-                }
-                return 0;
+                const bool others_paused = be_pause > (r == FeRole::Paused ? 1U : 0U);
+                if (others_paused)
+                    return leave_running(r, FeRole::Idle, TriggerCmd::PausePush, DpcmState::Paused, c.fe, side);
+                return leave_running(r, FeRole::Idle, TriggerCmd::Stop, DpcmState::Stop, c.fe, side);
             }
             case TriggerCmd::PausePush:
                 if (r != FeRole::Running) return 0;
-                r = FeRole::Paused;
-                --be_start;
-                ++be_pause;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::PausePush, c.fe, side) >= 0)
-                    state = DpcmState::Paused;
-                return 0;
+                return leave_running(r, FeRole::Paused, TriggerCmd::PausePush, DpcmState::Paused, c.fe, side);
             case TriggerCmd::Suspend:
                 if (r != FeRole::Running) return 0;
-                r = FeRole::Suspended;
-                --be_start;
-                if (be_start == 0 && state == DpcmState::Start && hw(TriggerCmd::Suspend, c.fe, side) >= 0)
-                    state = DpcmState::Suspend;
-                return 0;
+                return leave_running(r, FeRole::Suspended, TriggerCmd::Suspend, DpcmState::Suspend, c.fe, side);
             case TriggerCmd::Drain: return 0;  // DRAIN reaches only the FE
         }
         return 0;

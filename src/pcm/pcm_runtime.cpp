@@ -352,7 +352,8 @@ Result<void> PcmRuntime::pause_locked(bool enable) {
         // as it runs again must not be ignored.
         if (!set_state(PcmState::Paused, PcmState::Running)) return bad_state("pause release", state());
         if (const int rc = trigger(TriggerCmd::PauseRelease); rc < 0) {
-            set_state(PcmState::Running, PcmState::Paused);
+            // The interrupt path may have stopped the stream meanwhile (device gone): say so.
+            if (!set_state(PcmState::Running, PcmState::Paused)) return bad_state("pause release", state());
             sync_rt();
             return Error(rc, fmt::format("pcm '{}': the hardware refused PAUSE_RELEASE", opt_.name));
         }
@@ -449,7 +450,11 @@ Result<void> PcmRuntime::suspend() {
         suspended_state_.store(s, std::memory_order_relaxed);
         if (hw_running(s)) {
             sync_rt();
-            trigger(TriggerCmd::Suspend);
+            if (const int rc = trigger(TriggerCmd::Suspend); rc < 0) {
+                // snd_pcm_do_suspend fails the suspend: the stream goes on as it was.
+                set_state(PcmState::Suspended, s);
+                return Error(rc, fmt::format("pcm '{}': the hardware refused SUSPEND", opt_.name));
+            }
         }
         wake_.wake_all();
         return ok();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dpcm_fixture.h"
+#include "dynpcm/backend/sim_backend.h"
 #include "dynpcm/core/test_hooks.h"
 #include "dynpcm/pcm/recover.h"
 
@@ -947,6 +948,95 @@ TEST(DpcmSuspend, WithoutResumeSupportPrepareAndStartBringTheBackendsBack) {
     DPCM_ASSERT_OK(DpcmRig::run(*a));
     EXPECT_EQ(rig.fe_status("FE A"), "START / RUNNING");
     EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
+}
+
+// =========================================================================================
+// BE triggers the hardware refuses (dpcm_be_dai_trigger's unwinding): the BE's counts stay as
+// they were, the FE trigger fails, and nothing is left half-moved (defect 9 of the hardening
+// issue: STOP, PAUSE_PUSH and SUSPEND used to change the roles and counts and return 0).
+
+SimBackend& sim_of(DpcmRig& rig, std::string_view be) {
+    auto* b = dynamic_cast<SimBackend*>(rig.dpcm->backend(be, Stream::Playback));
+    EXPECT_NE(b, nullptr);
+    return *b;
+}
+
+TEST(DpcmTriggerFailure, ARefusedPausePushFailsThePauseAndTheStreamKeepsRunning) {
+    DpcmRig rig;
+    PcmRuntime* a = rig.open("FE A");
+    ASSERT_NE(a, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*a));
+    DPCM_ASSERT_OK(DpcmRig::run(*a));
+    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
+    EXPECT_EQ(a->pause(true).code(), -EIO);
+    EXPECT_EQ(a->state(), PcmState::Running);
+    EXPECT_EQ(rig.fe_status("FE A"), "START / RUNNING");
+    EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
+    const Frames hw = a->hw_ptr();
+    DPCM_ASSERT_OK(rig.advance_periods(1));
+    EXPECT_EQ(a->hw_ptr(), hw + kPeriod) << "the FE must keep moving after a refused pause";
+}
+
+TEST_F(DpcmSharing, ARefusedPausePushOnOneBackendPutsTheOthersBackAsTheyWere) {
+    // FE A runs on Speaker (shared with B) and, here, Headset too; Headset refuses the pause.
+    DPCM_ASSERT_OK(rig.put("HS Mixer FEA", "on"));
+    DPCM_ASSERT_OK(DpcmRig::run(*a));
+    sim_of(rig, "Headset").fail_next_trigger(-EIO);
+    EXPECT_EQ(a->pause(true).code(), -EIO);
+    EXPECT_EQ(a->state(), PcmState::Running);
+    EXPECT_EQ(spk(), "START users 2 be_start 1 be_pause 0");
+    EXPECT_EQ(rig.be_status("FE A", "Headset"), "START users 1 be_start 1 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
+}
+
+TEST(DpcmTriggerFailure, ARefusedSuspendFailsTheSuspendAndTheStreamKeepsRunning) {
+    DpcmRig rig;
+    PcmRuntime* a = rig.open("FE A");
+    ASSERT_NE(a, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*a));
+    DPCM_ASSERT_OK(DpcmRig::run(*a));
+    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
+    EXPECT_EQ(a->suspend().code(), -EIO);
+    EXPECT_EQ(a->state(), PcmState::Running);
+    EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
+}
+
+TEST(DpcmTriggerFailure, ARefusedStopIsReportedAndTheBackendIsNotLeftRunningUncounted) {
+    // snd_pcm_drop does not fail on a refused STOP (snd_pcm_do_stop ignores it): the FE stops.
+    // The BE's counts must still say what its hardware does; the reconciliation after the
+    // trigger tries the STOP once more (it succeeds here: the sim codec refuses one command).
+    DpcmRig rig;
+    PcmRuntime* a = rig.open("FE A");
+    ASSERT_NE(a, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*a));
+    DPCM_ASSERT_OK(DpcmRig::run(*a));
+    (void)rig.dpcm->take_events();
+    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
+    DPCM_ASSERT_OK(a->drop());
+    EXPECT_EQ(a->state(), PcmState::Setup);
+    EXPECT_EQ(rig.fe_status("FE A"), "STOP / SETUP");
+    EXPECT_EQ(rig.be_status("FE A", "Speaker"), "STOP users 1 be_start 0 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
+    bool reported = false;
+    for (const auto& e : rig.dpcm->take_events()) reported = reported || e.kind == DpcmEvent::Kind::BeTriggerFailed;
+    EXPECT_TRUE(reported) << "the refused STOP was not reported";
+}
+
+TEST_F(DpcmSharing, AResumeAfterAnotherFrontendPreparedTheSuspendedBackendStartsIt) {
+    // FE A suspends Speaker; FE B prepares it again (allowed from SUSPEND). The BE is no longer
+    // suspended, so A's resume must START it (the kernel's dpcm_be_dai_trigger only RESUMEs a
+    // SUSPENDed BE). The sim codec refuses a RESUME it was not suspended for, as a device would.
+    DPCM_ASSERT_OK(DpcmRig::run(*a));
+    DPCM_ASSERT_OK(a->suspend());
+    EXPECT_EQ(spk(), "SUSPEND users 2 be_start 0 be_pause 0");
+    DPCM_ASSERT_OK(b->prepare());
+    EXPECT_EQ(spk(), "PREPARE users 2 be_start 0 be_pause 0");
+    DPCM_ASSERT_OK(a->resume());
+    EXPECT_EQ(a->state(), PcmState::Running);
+    EXPECT_EQ(spk(), "START users 2 be_start 1 be_pause 0");
     DPCM_EXPECT_INVARIANTS(rig);
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 /// SimBackend: a simulated codec behind a BE. Playback: keeps what it receives in a monitor
 /// buffer (for tests, levels and `dynpcm run` reports) and discards the rest. Capture:
-/// generates a sine, silence or noise. Faults can be injected: a failed trigger, a device
-/// xrun, the device disappearing.
+/// generates a sine, silence or noise. It follows its commands as a device does (RESUME only
+/// when suspended, PAUSE_RELEASE only when paused; -EBADFD otherwise). Faults can be injected:
+/// a failed trigger, a device xrun, the device disappearing.
 
 #include <atomic>
 #include <cstddef>
@@ -73,7 +74,10 @@ private:
     double phase_ = 0.0;          // capture sine, in cycles
     uint32_t noise_ = 0x12345678u;
 
-    std::atomic<bool> running_{false};
+    // The codec's own state: it refuses a command this state does not allow (RESUME when it
+    // was not suspended, PAUSE_RELEASE when it was not paused), as a device driver would.
+    enum class Run : uint8_t { Stopped, Running, Paused, Suspended };
+    std::atomic<Run> run_{Run::Stopped};
     std::atomic<Frames> position_{0};
     std::atomic<uint64_t> xruns_{0};
     std::atomic<uint64_t> monitor_dropped_{0};
