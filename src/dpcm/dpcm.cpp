@@ -128,6 +128,16 @@ FeRole role_for(DpcmState s) {
     }
 }
 
+const char* fe_role_name(FeRole r) {
+    switch (r) {
+        case FeRole::Idle: return "idle";
+        case FeRole::Running: return "running";
+        case FeRole::Paused: return "paused";
+        case FeRole::Suspended: return "suspended";
+    }
+    return "?";
+}
+
 // Whether the FE is triggered before its BEs for this command (dpcm_fe_dai_do_trigger):
 // PRE puts the FE first on START-like commands and last on STOP-like ones; POST mirrors it.
 bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
@@ -1021,10 +1031,21 @@ Result<void> Dpcm::check_invariants() const {
     }
     for (const auto& fp : impl_->fes) {
         if (!fp || !fp->pcm) continue;
+        const FeRole want = role_for(fp->state.load(std::memory_order_seq_cst));
         for (uint32_t id : fp->bes) {
             BeStream& b = *impl_->bes[id];
-            const bool client = b.locked([&] { return ((b.clients >> fp->id) & 1U) != 0; });
-            if (!client) return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
+            auto r = b.locked([&]() -> Result<void> {
+                if (((b.clients >> fp->id) & 1U) == 0)
+                    return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
+                // A BE that can run plays this FE's part exactly as the FE is (a BE that cannot --
+                // not prepared, its device gone -- was left out).
+                const bool can_run = b.run_command() != TriggerCmd::Drain && b.failed.load() == 0;
+                if (can_run && b.role[fp->id] != want)
+                    return Error(-EPROTO, fmt::format("BE '{}' holds FE '{}' as {} but the FE is {}", b.link->name,
+                                                      fp->label, fe_role_name(b.role[fp->id]), fe_role_name(want)));
+                return ok();
+            });
+            if (!r) return r;
         }
         const LinkSet* set = fp->published.load();
         if (!set || set->count != fp->bes.size())

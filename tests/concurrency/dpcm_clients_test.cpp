@@ -10,6 +10,7 @@
 #include <semaphore>
 #include <thread>
 
+#include "dynpcm/backend/sim_backend.h"
 #include "dynpcm/core/test_hooks.h"
 #include "unit/dpcm_fixture.h"
 
@@ -77,6 +78,80 @@ TEST(DpcmClients, AnFeOpenedAgainWhileItsLastCloseFinishesKeepsMoving) {
     DPCM_ASSERT_OK(rig.advance_periods(2 * kPeriods));
     EXPECT_EQ(second->state(), PcmState::Setup);
     DPCM_EXPECT_INVARIANTS(rig);
+}
+
+// Two FEs on one BE, on the real-time clock (the interrupt path on its own thread).
+constexpr std::string_view kSharedCard = R"(card: Shared
+fe_links:
+  - {name: One, playback: {stream: One Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: Two, playback: {stream: Two Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+be_links:
+  - {name: X, playback: {stream: X Playback}, backend: {type: sim}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
+widgets:
+  - {name: X Mixer, type: mixer, controls: [{name: One, value: on}, {name: Two, value: on}]}
+  - {name: Out, type: spk}
+routes:
+  - [X Mixer, One, One Playback]
+  - [X Mixer, Two, Two Playback]
+  - [X Playback, ~, X Mixer]
+  - [Out, ~, X Playback]
+)";
+
+// Defect 10: the interrupt path used to move the FE's DPCM state with a plain load and store.
+// FE One is paused on X while FE Two keeps X running; One's application releases the pause
+// while X's device disappears. The interrupt path disconnects One and stops its role on X; the
+// pause release, which had read One's state before that, must not bring One's role back: a
+// DISCONNECTED FE must not keep a BE running.
+TEST(DpcmClients, APauseReleaseRacingTheInterruptPathsStopLeavesNoRoleRunningForADisconnectedFe) {
+    Park park{test::Point::ControlFeTrigger};
+    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
+    CardLoad load = load_card_string(kSharedCard, "shared.yaml");
+    ASSERT_TRUE(load.ok());
+    auto made = Dpcm::create(std::move(load.card), Dpcm::Options{.clock = &clock, .pcm_timeout = 2000ms});
+    ASSERT_TRUE(made.ok());
+    std::unique_ptr<Dpcm> dpcm = std::move(*made);
+    ASSERT_TRUE(clock.start().ok());
+    auto open = [&](std::string_view fe) {
+        auto p = dpcm->open(fe, Stream::Playback, {.nonblock = true});
+        EXPECT_TRUE(p.ok());
+        PcmRuntime* pcm = p.ok() ? *p : nullptr;
+        if (pcm) {
+            EXPECT_TRUE(is_ok(DpcmRig::configure(*pcm, {.period_size = 480, .periods = 4})));
+            SwParams sw = pcm->sw_params_current();
+            sw.stop_threshold = pcm->boundary();  // never xruns: only the device can stop it
+            EXPECT_TRUE(is_ok(pcm->sw_params(sw)));
+            EXPECT_TRUE(is_ok(DpcmRig::run(*pcm)));
+        }
+        return pcm;
+    };
+    PcmRuntime* one = open("One");
+    PcmRuntime* two = open("Two");
+    ASSERT_TRUE(one && two);
+    DPCM_ASSERT_OK(one->pause(true));
+    park.id = *dpcm->fe_id("One", Stream::Playback);
+    HookGuard guard(park);
+    if (!guard.installed) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+
+    Result<void> released = ok();
+    std::thread app([&] { released = one->pause(false); });
+    ASSERT_TRUE(park.parked.try_acquire_for(5s)) << "the pause release never reached the FE trigger";
+    dynamic_cast<SimBackend*>(dpcm->backend("X", Stream::Playback))->unplug();
+    for (int i = 0; i < 200 && one->state() != PcmState::Disconnected; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(one->state(), PcmState::Disconnected) << "the device failure never reached FE One";
+    std::this_thread::sleep_for(50ms);  // the interrupt path finishes One's stop fan-out
+    park.release.release();
+    app.join();
+    EXPECT_FALSE(released.ok());
+    EXPECT_EQ(released.code(), -ENODEV) << (released.ok() ? "" : released.error().message());
+
+    const DpcmDump d = dpcm->dump();
+    for (const auto& f : d.frontends) {
+        EXPECT_NE(f.state, DpcmState::Start) << f.name << " is DISCONNECTED but its DPCM state is START";
+        for (const auto& b : f.backends) EXPECT_EQ(b.be_start, 0U) << "BE X still counts a running FE";
+    }
+    DPCM_EXPECT_OK(dpcm->check_invariants());
+    dpcm.reset();
+    clock.stop();
 }
 
 }  // namespace
