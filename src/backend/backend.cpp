@@ -30,7 +30,7 @@ Result<void> no_check(const BackendBinding&) { return ok(); }
 const std::array<TypeInfo, 4>& types() {
     using namespace backend_detail;
     static const std::array<TypeInfo, 4> t{{
-        {"sim", {"signal", "frequency", "level", "monitor"}, check_sim, make_sim},
+        {"sim", {"signal", "frequency", "level", "monitor", "delay"}, check_sim, make_sim},
         {"null", {}, no_check, make_null},
         {"wav", {"file", "loop"}, check_wav, make_wav},
         {"alsa", {"device", "periods"}, check_alsa, make_alsa},

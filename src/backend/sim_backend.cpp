@@ -23,16 +23,23 @@ Result<SimBackend::Options> SimBackend::parse(const BackendBinding& b) {
     if (signal == "sine") o.signal = Signal::Sine;
     else if (signal == "silence") o.signal = Signal::Silence;
     else if (signal == "noise") o.signal = Signal::Noise;
-    else return Error(-EINVAL, fmt::format("backend 'sim': option signal: '{}' is not sine, silence or noise", signal));
+    else if (signal == "counter") o.signal = Signal::Counter;
+    else return Error(-EINVAL, fmt::format("backend 'sim': option signal: '{}' is not sine, silence, noise or counter", signal));
     auto f = parse_number(b, "frequency", o.frequency, 1.0, 384000.0);
     if (!f) return std::move(f).error();
     auto l = parse_number(b, "level", o.level_db, -200.0, 0.0);
     if (!l) return std::move(l).error();
     auto m = parse_number(b, "monitor", o.monitor_seconds, 0.0, 3600.0);
     if (!m) return std::move(m).error();
+    auto d = parse_number(b, "delay", 0.0, 0.0, 1 << 20);
+    if (!d) return std::move(d).error();
+    if (*d != std::floor(*d))
+        return Error(-EINVAL, fmt::format("backend 'sim': option delay: '{}' is not a whole number of frames",
+                                          option_or(b, "delay", "")));
     o.frequency = *f;
     o.level_db = *l;
     o.monitor_seconds = *m;
+    o.delay_frames = static_cast<Frames>(*d);
     return o;
 }
 
@@ -63,6 +70,7 @@ std::string SimBackend::describe() const {
         case Signal::Sine: return fmt::format("sim codec (sine {} Hz, {} dBFS)", opt_.frequency, opt_.level_db);
         case Signal::Silence: return "sim codec (silence)";
         case Signal::Noise: return fmt::format("sim codec (noise, {} dBFS)", opt_.level_db);
+        case Signal::Counter: return "sim codec (frame counter)";
     }
     return "sim codec";
 }
@@ -75,6 +83,11 @@ Result<void> SimBackend::hw_params(const HwParams& p) {
     frame_bytes_ = frame_bytes(format_, channels_);
     scratch_.assign(static_cast<size_t>(period_) * channels_, 0.0f);
     monitor_.reset();
+    fifo_.assign(static_cast<size_t>(opt_.delay_frames) * frame_bytes_, std::byte{format_info(format_).silence_byte});
+    delayed_.assign(static_cast<size_t>(period_) * frame_bytes_, std::byte{0});
+    fifo_at_ = 0;
+    fifo_held_ = 0;
+    discarded_.store(0);
     if (ctx_.dir == Stream::Playback && opt_.monitor_seconds > 0) {
         const auto frames = static_cast<size_t>(std::ceil(opt_.monitor_seconds * rate_));
         monitor_ = std::make_unique<SpscRing<std::byte>>(frames * frame_bytes_);
@@ -87,6 +100,7 @@ Result<void> SimBackend::prepare() {
         return Error(-ENODEV, fmt::format("BE '{}': sim codec is unplugged", ctx_.be_name));
     position_.store(0, std::memory_order_release);
     phase_ = 0.0;
+    counter_ = 0;
     run_.store(Run::Stopped);
     return ok();
 }
@@ -104,7 +118,12 @@ int SimBackend::trigger(TriggerCmd cmd) noexcept {
         case TriggerCmd::Resume: return now == Run::Suspended ? to(Run::Running) : -EBADFD;
         case TriggerCmd::PausePush: return now == Run::Running ? to(Run::Paused) : -EBADFD;
         case TriggerCmd::Suspend: return now == Run::Running || now == Run::Paused ? to(Run::Suspended) : -EBADFD;
-        case TriggerCmd::Stop: return to(Run::Stopped);
+        case TriggerCmd::Stop:
+            // What the FIFO still holds is never played (snd_pcm_drop).
+            discarded_.fetch_add(fifo_held_, std::memory_order_relaxed);
+            std::fill(fifo_.begin(), fifo_.end(), std::byte{format_info(format_).silence_byte});
+            fifo_held_ = 0;
+            return to(Run::Stopped);
         case TriggerCmd::Drain: return 0;
     }
     return -EINVAL;
@@ -119,8 +138,8 @@ int64_t SimBackend::transfer_check() noexcept {
     return 0;
 }
 
-int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {
-    if (const int64_t e = transfer_check(); e < 0) return e;
+// What the codec plays: its level and, when monitored, the frames themselves.
+void SimBackend::monitor(const std::byte* data, Frames frames) noexcept {
     const size_t samples = static_cast<size_t>(frames) * channels_;
     if (frames <= period_) {
         dsp::to_float(format_, data, scratch_.data(), samples);
@@ -132,8 +151,36 @@ int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {
     }
     if (monitor_) {
         const size_t bytes = static_cast<size_t>(frames) * frame_bytes_;
-        const size_t put = monitor_->push(static_cast<const std::byte*>(data), bytes);
+        const size_t put = monitor_->push(data, bytes);
         if (put < bytes) monitor_dropped_.fetch_add((bytes - put) / frame_bytes_, std::memory_order_relaxed);
+    }
+}
+
+// The codec's FIFO: each frame in pushes out the one received delay_frames earlier (silence at
+// first), which is what is played now.
+void SimBackend::delay_line(const std::byte* in, Frames frames) noexcept {
+    const size_t fb = frame_bytes_;
+    const size_t depth = static_cast<size_t>(opt_.delay_frames);
+    Frames done = 0;
+    while (done < frames) {
+        const size_t n = std::min(static_cast<size_t>(frames - done), depth - fifo_at_);
+        std::byte* slot = fifo_.data() + fifo_at_ * fb;
+        std::memcpy(delayed_.data() + done * fb, slot, n * fb);
+        std::memcpy(slot, in + done * fb, n * fb);
+        fifo_at_ = (fifo_at_ + n) % depth;
+        done += n;
+    }
+    fifo_held_ = std::min<Frames>(fifo_held_ + frames, opt_.delay_frames);
+}
+
+int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {
+    if (const int64_t e = transfer_check(); e < 0) return e;
+    const auto* in = static_cast<const std::byte*>(data);
+    if (opt_.delay_frames > 0 && frames <= period_) {
+        delay_line(in, frames);
+        monitor(delayed_.data(), frames);
+    } else {
+        monitor(in, frames);
     }
     position_.fetch_add(frames, std::memory_order_release);
     return static_cast<int64_t>(frames);
@@ -158,6 +205,12 @@ int64_t SimBackend::read_rt(void* data, Frames frames) noexcept {
             } else if (opt_.signal == Signal::Noise) {
                 noise_ = noise_ * 1664525u + 1013904223u;  // LCG: deterministic runs
                 v = static_cast<float>(amp * (static_cast<double>(noise_ >> 8) / 8388608.0 - 1.0));
+            } else if (opt_.signal == Signal::Counter) {
+                const Frames number = counter_++;
+                for (uint32_t c = 0; c < channels_; ++c)
+                    scratch_[static_cast<size_t>(i) * channels_ + c] =
+                        static_cast<float>((c == 1 ? number >> 15 : number) & 0x7FFF) / 32768.0f;
+                continue;
             }
             for (uint32_t c = 0; c < channels_; ++c) scratch_[static_cast<size_t>(i) * channels_ + c] = v;
         }

@@ -141,15 +141,18 @@ void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
         // The FE's period interrupt: may stop the stream (xrun, drain done).
         if ((pos + chunk) % d.period == 0) pcm->period_elapsed_rt();
     }
-    // What sits between the ring and the converter: the pacing port's FIFO, in FE frames, as
-    // this stage leaves it (its BE stage has yet to take this tick's block out: if the FE stops
-    // now, at a drain's end, that block is not played either).
+    // What sits between the ring and the converters, in FE frames: for each healthy link its
+    // port's FIFO and resampler and its device's own delay (BE frames, converted), and of those
+    // the longest, so that a drain ends only when every BE has played the last frame. Measured
+    // as this stage leaves it (the BE stage has yet to take this tick's block out: if the FE
+    // stops now, at a drain's end, that block is not played either).
+    Frames longest = 0;
     for (uint32_t i = 0; i < links; ++i)
         if (const Port* p = set->links[i].port; p && healthy(set->links[i].be)) {
-            d.extra_delay.store(p->queued() * d.rate / p->config().be_rate + set->links[i].be->backend->delay(),
-                                std::memory_order_relaxed);
-            break;
+            const Frames queued = p->queued() + set->links[i].be->backend->delay();
+            longest = std::max<Frames>(longest, queued * d.rate / p->config().be_rate);
         }
+    d.extra_delay.store(longest, std::memory_order_relaxed);
 }
 
 // ---- BE tick ------------------------------------------------------------------------------------
@@ -192,8 +195,11 @@ void BeStream::period_rt(Frames frames) noexcept {
         if (rc >= 0) dsp::to_float(format, raw.data(), bus.data(), samples);
         else std::fill_n(bus.data(), samples, 0.0f);
         if (tap && rc >= 0) tap->push(raw.data(), static_cast<size_t>(frames) * frame_bytes(format, channels));
+        // Only FEs that run take audio: a prepared or paused one would fill its FIFO with
+        // what it will never play in time, and start late and stale.
         for (uint32_t i = 0; i < n; ++i)
-            if (fits(i)) set->ports[i]->push_from_be(bus.data(), frames);
+            if (fits(i) && fe_of(i).dma.running.load(std::memory_order_relaxed))
+                set->ports[i]->push_from_be(bus.data(), frames);
         for (uint32_t i = 0; i < n; ++i)
             if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
     }

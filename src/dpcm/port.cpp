@@ -44,6 +44,9 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
                                            : dsp::Resampler::create(c.be_channels, c.be_rate, c.fe_rate);
         if (!r) return std::move(r).error();
         p->src_ = std::move(*r);
+        // Its output latency is in output frames: the BE's for playback, the FE's for capture.
+        const auto lat = static_cast<Frames>(p->src_->latency());
+        p->src_latency_ = c.dir == Stream::Playback ? lat : lat * c.be_rate / c.fe_rate;
     }
     // One FE chunk expressed in BE frames, with room for the resampler's rounding.
     const Frames fe_in_be = ceil_div(c.fe_period * c.be_rate, c.fe_rate) + 16;

@@ -59,8 +59,11 @@ public:
     bool faded_out() const noexcept { return faded_out_.load(std::memory_order_acquire); }
     uint64_t underruns() const noexcept { return underruns_.load(std::memory_order_relaxed); }
     uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
-    /// BE frames queued in the FIFO (approximate while running). Thread: any.
-    Frames queued() const noexcept { return static_cast<Frames>(fifo_->readable() / cfg_.be_channels); }
+    /// BE frames between the FE and the BE stage: the FIFO and, when the rates differ, what the
+    /// resampler holds back (approximate while running). Thread: any.
+    Frames queued() const noexcept {
+        return static_cast<Frames>(fifo_->readable() / cfg_.be_channels) + (src_ ? src_latency_ : 0);
+    }
 
     // ---- the data path. Thread: rt. Blocking: wait-free. Allocates: no.
     /// Playback, FE stage: `frames` (<= fe_period) FE frames in.
@@ -89,6 +92,7 @@ private:
     std::vector<float> staged_;   // resampler output (playback) / input (capture) / a BE period
     std::vector<float> work_;     // capture: resampled FE frames, still in BE channels
     size_t staged_at_ = 0, staged_len_ = 0;  // capture: unconsumed resampler input (frames)
+    Frames src_latency_ = 0;  // the resampler's delay, in BE frames (fixed at creation)
 
     std::atomic<float> gain_{1.0f};
     std::atomic<bool> connected_{true};

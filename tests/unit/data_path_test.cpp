@@ -730,5 +730,135 @@ TEST(Formats, AFloatFrontendReachesAnS16BackendRoundedAndSaturated) {
     EXPECT_GT(checked, 1000u);
 }
 
+// ---- latency: what waits between the ring and the device ---------------------------------------
+
+// Capture FEs on a BE whose samples number its frames, and one playback FE that runs at 96 kHz
+// into 48 kHz codecs with FIFOs of their own (sim `delay`).
+constexpr const char* kLatencyCard = R"(card: Latency
+fe_links:
+  - {name: Rec1, capture: {stream: Rec1 Capture, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: Rec2, capture: {stream: Rec2 Capture, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: Play, playback: {stream: Play Playback, formats: [S16_LE], rates: [48000, 96000], channels: 2}}
+be_links:
+  - {name: Ctr, capture: {stream: Ctr Capture}, backend: {type: sim, signal: counter}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
+  - {name: Slow, playback: {stream: Slow Playback}, backend: {type: sim, monitor: 10, delay: 1440}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
+  - {name: Deep, playback: {stream: Deep Playback}, backend: {type: sim, monitor: 10, delay: 4800}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
+widgets:
+  - {name: Rec1 Mixer, type: mixer, controls: [{name: Ctr, value: on}]}
+  - {name: Rec2 Mixer, type: mixer, controls: [{name: Ctr, value: on}]}
+  - {name: Slow Mixer, type: mixer, controls: [{name: Play, value: on}]}
+  - {name: Deep Mixer, type: mixer, controls: [{name: Play}]}
+  - {name: Mic, type: mic}
+  - {name: Out1, type: spk}
+  - {name: Out2, type: spk}
+routes:
+  - [Ctr Capture, ~, Mic]
+  - [Rec1 Mixer, Ctr, Ctr Capture]
+  - [Rec2 Mixer, Ctr, Ctr Capture]
+  - [Rec1 Capture, ~, Rec1 Mixer]
+  - [Rec2 Capture, ~, Rec2 Mixer]
+  - [Slow Mixer, Play, Play Playback]
+  - [Deep Mixer, Play, Play Playback]
+  - [Slow Playback, ~, Slow Mixer]
+  - [Deep Playback, ~, Deep Mixer]
+  - [Out1, ~, Slow Playback]
+  - [Out2, ~, Deep Playback]
+)";
+
+/// Reads what is there; appends the frame numbers the counter signal carries.
+void read_numbers(PcmRuntime& pcm, std::vector<uint32_t>* out) {
+    std::vector<int16_t> raw(static_cast<size_t>(pcm.avail_update()) * 2);
+    auto r = pcm.readi(raw.data(), raw.size() / 2);
+    if (!r || !out) return;
+    for (size_t i = 0; i < *r; ++i)
+        out->push_back(static_cast<uint32_t>(raw[2 * i] & 0x7FFF) | static_cast<uint32_t>(raw[2 * i + 1] & 0x7FFF) << 15);
+}
+
+// Defect 3 of the hardening issue: every BE period used to be pushed into every port, so a
+// capture FE prepared (or paused) on a BE another FE keeps running filled its FIFO to capacity,
+// then started with stale audio and a dropped period, and kept ~4 blocks of extra latency.
+TEST(CaptureLatency, AFrontendStartedLateOnASharedBackendCapturesFromNowWithoutAGap) {
+    DpcmRig rig(kLatencyCard);
+    PcmRuntime* one = rig.open("Rec1", Stream::Capture);
+    PcmRuntime* two = rig.open("Rec2", Stream::Capture);
+    ASSERT_TRUE(one && two);
+    DPCM_ASSERT_OK(DpcmRig::configure(*one));
+    DPCM_ASSERT_OK(DpcmRig::configure(*two));
+    DPCM_ASSERT_OK(one->start());
+    for (int i = 0; i < 200; ++i) {  // 1 s: Rec2 is prepared and waits
+        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        read_numbers(*one, nullptr);
+    }
+    const Frames now = rig.dpcm->backend("Ctr", Stream::Capture)->position();
+    DPCM_ASSERT_OK(two->start());
+    std::vector<uint32_t> got;
+    for (int i = 0; i < 60; ++i) {
+        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        read_numbers(*one, nullptr);
+        read_numbers(*two, &got);
+    }
+    const auto first = std::find_if(got.begin(), got.end(), [](uint32_t n) { return n != 0; });  // after the prefill
+    ASSERT_NE(first, got.end()) << "Rec2 captured nothing";
+    // Fresh: what the BE captured around the start (its prefill and a period or two of
+    // transfer), not what it captured a second earlier.
+    EXPECT_GE(*first + 3 * kPeriod, now) << "Rec2 started with audio from " << (now - *first) << " frames before its start";
+    size_t gaps = 0;
+    for (auto it = first + 1; it != got.end(); ++it) gaps += *it != *(it - 1) + 1 ? 1U : 0U;
+    EXPECT_EQ(gaps, 0U) << "Rec2's audio jumps";
+    EXPECT_LE(got.size() - static_cast<size_t>(first - got.begin()), 60 * 240 + 1) << "more frames than time passed";
+}
+
+/// Frames from the first to the last sample of the first channel above `floor`.
+size_t sounding(const std::vector<float>& x, float floor) {
+    size_t a = x.size(), b = 0;
+    for (size_t i = 0; i < x.size(); i += 2) {
+        if (std::fabs(x[i]) <= floor) continue;
+        a = std::min(a, i / 2);
+        b = i / 2;
+    }
+    return a <= b ? b - a + 1 : 0;
+}
+
+// Defect 4: the FE's delay() added the BE's device delay in BE frames to FE frames and counted
+// only the first healthy link, so a 96 kHz FE on 48 kHz codecs ended its drain early and the
+// STOP that follows discarded the tail still in the codecs' FIFOs.
+TEST(PlaybackLatency, DrainPlaysToTheLastFrameThroughEveryCodecsFifo) {
+    DpcmRig rig(kLatencyCard);
+    DPCM_ASSERT_OK(rig.put("Deep Mixer Play", "on"));
+    PcmRuntime* p = rig.open("Play");
+    ASSERT_NE(p, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*p, {.rate = 96000, .period_size = 2048}));
+    const Frames tone = 96000;  // 1 s
+    std::vector<int16_t> pcm(2 * 4096);
+    Frames written = 0;
+    while (written < tone) {
+        const Frames n = std::min<Frames>({p->avail_update(), tone - written, 4096});
+        for (Frames i = 0; i < n; ++i)
+            pcm[2 * i] = pcm[2 * i + 1] = static_cast<int16_t>(
+                16000 * std::sin(2 * std::numbers::pi * 1000.0 * static_cast<double>(written + i) / 96000.0));
+        if (n > 0) {
+            auto w = p->writei(pcm.data(), n);
+            ASSERT_TRUE(w.ok());
+            written += *w;
+        }
+        if (p->state() == PcmState::Prepared) {
+            DPCM_ASSERT_OK(p->start());
+        }
+        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+    }
+    EXPECT_EQ(p->drain().code(), -EAGAIN);
+    for (int i = 0; i < 400 && p->state() == PcmState::Draining; ++i) DPCM_ASSERT_OK(rig.clock.advance(kStep));
+    ASSERT_EQ(p->state(), PcmState::Setup);
+    for (const char* be : {"Slow", "Deep"}) {
+        auto* sim = dynamic_cast<SimBackend*>(rig.dpcm->backend(be, Stream::Playback));
+        std::vector<std::byte> raw;
+        sim->take_monitor(raw);
+        std::vector<float> x(raw.size() / 2);
+        dsp::to_float(Format::S16_LE, raw.data(), x.data(), x.size());
+        EXPECT_NEAR(static_cast<double>(sounding(x, 0.01f)), 48000.0, 48.0)
+            << be << " did not play the whole second (its codec FIFO was cut)";
+    }
+}
+
 }  // namespace
 }  // namespace dynpcm::dpcmtest

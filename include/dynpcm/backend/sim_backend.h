@@ -17,14 +17,22 @@ namespace dynpcm {
 
 class SimBackend final : public Backend {
 public:
-    enum class Signal : uint8_t { Sine, Silence, Noise };
+    /// Counter: a test signal that numbers the frames. Channel 0 carries the frame number
+    /// modulo 32768, channel 1 the frame number divided by 32768 (modulo 32768), as S16 values
+    /// (n / 32768 of full scale); further channels repeat channel 0. Exact through any path that
+    /// does not mix, resample or change gain.
+    enum class Signal : uint8_t { Sine, Silence, Noise, Counter };
     struct Options {
         Signal signal = Signal::Sine;  ///< capture: what the "microphone" hears
         double frequency = 1000.0;     ///< capture sine, Hz
         double level_db = -20.0;       ///< capture level, dBFS (peak of the sine)
         double monitor_seconds = 0.0;  ///< playback: how much received audio to keep
+        /// Playback: frames the codec holds between what it receives and what it plays (its
+        /// FIFO), reported as delay(). The monitor keeps what is played; a STOP discards what
+        /// the FIFO still holds, as snd_pcm_drop does with a device buffer.
+        Frames delay_frames = 0;
     };
-    /// Options from a binding's option map (signal, frequency, level, monitor).
+    /// Options from a binding's option map (signal, frequency, level, monitor, delay).
     /// Thread: any. Allocates: yes.
     static Result<Options> parse(const BackendBinding& binding);
 
@@ -39,6 +47,7 @@ public:
     int64_t write_rt(const void* data, Frames frames) noexcept override;
     int64_t read_rt(void* data, Frames frames) noexcept override;
     Frames position() const noexcept override { return position_.load(std::memory_order_acquire); }
+    Frames delay() const noexcept override { return ctx_.dir == Stream::Playback ? opt_.delay_frames : 0; }
     uint64_t xruns() const noexcept override { return xruns_.load(std::memory_order_relaxed); }
 
     // ---- fault injection. Thread: control. Blocking: wait-free. Allocates: no.
@@ -54,6 +63,8 @@ public:
     /// Moves the monitored bytes (the BE's format, interleaved) out, oldest first.
     /// Allocates: grows `out`.
     size_t take_monitor(std::vector<std::byte>& out);
+    /// Frames a STOP discarded from the codec's FIFO (Options::delay_frames) since hw_params.
+    uint64_t discarded() const noexcept { return discarded_.load(std::memory_order_relaxed); }
     /// Frames that did not fit in the monitor.
     uint64_t monitor_dropped() const noexcept { return monitor_dropped_.load(std::memory_order_relaxed); }
     /// The largest |sample| received, full scale 1.0, since the last call.
@@ -61,6 +72,8 @@ public:
 
 private:
     int64_t transfer_check() noexcept;
+    void monitor(const std::byte* data, Frames frames) noexcept;
+    void delay_line(const std::byte* in, Frames frames) noexcept;
 
     BackendContext ctx_;
     Options opt_;
@@ -70,6 +83,11 @@ private:
     uint32_t frame_bytes_ = 0;
     std::unique_ptr<SpscRing<std::byte>> monitor_;
     std::vector<float> scratch_;  // one period, for levels and generation
+    std::vector<std::byte> fifo_;     // the codec's FIFO (delay_frames), circular; rt-owned
+    std::vector<std::byte> delayed_;  // one period out of the FIFO
+    size_t fifo_at_ = 0;           // next frame slot of fifo_
+    Frames fifo_held_ = 0;         // real frames in it (silence before the first ones)
+    Frames counter_ = 0;           // capture counter: the next frame's number
     Frames period_ = 0;
     double phase_ = 0.0;          // capture sine, in cycles
     uint32_t noise_ = 0x12345678u;
@@ -81,6 +99,7 @@ private:
     std::atomic<Frames> position_{0};
     std::atomic<uint64_t> xruns_{0};
     std::atomic<uint64_t> monitor_dropped_{0};
+    std::atomic<uint64_t> discarded_{0};
     std::atomic<float> peak_{0.0f};
     std::atomic<int> fail_trigger_{0};
     std::atomic<bool> xrun_pending_{false};
