@@ -8,6 +8,23 @@
 
 namespace dynpcm {
 
+
+const char* dpcm_state_name(DpcmState s) noexcept {
+    switch (s) {
+        case DpcmState::New: return "NEW";
+        case DpcmState::Open: return "OPEN";
+        case DpcmState::HwParams: return "HW_PARAMS";
+        case DpcmState::Prepare: return "PREPARE";
+        case DpcmState::Start: return "START";
+        case DpcmState::Stop: return "STOP";
+        case DpcmState::Paused: return "PAUSED";
+        case DpcmState::Suspend: return "SUSPEND";
+        case DpcmState::HwFree: return "HW_FREE";
+        case DpcmState::Close: return "CLOSE";
+    }
+    return "?";
+}
+
 namespace {
 
 void be_text(std::string& s, const BeDump& b) {

@@ -1,7 +1,7 @@
 #pragma once
-// The DPCM engine's internal types, shared by the control side (dpcm.cpp) and the data path
-// (data_path.cpp): FE and BE streams, the link sets published to the realtime thread, and
-// the engine's Impl. Not a public header.
+// The DPCM engine's internal types, shared by the files of src/dpcm/ (the control side) and
+// the data path (data_path.cpp): FE and BE streams, the BE state machine, the link sets
+// published to the realtime thread, and the engine's Impl. Not a public header.
 
 #include <array>
 #include <atomic>
@@ -30,6 +30,53 @@ enum class FeRole : uint8_t { Idle, Running, Paused, Suspended };
 
 /// Which thread runs a BE command: its hardware is triggered with trigger() or trigger_rt().
 enum class Side : uint8_t { Control, Rt };
+
+// ---- the kernel's rules, shared by the files of the DPCM core
+
+constexpr uint32_t kPoison = 0xDEADBEEF;  // a retired link's BE id (the unprotected test mode)
+
+inline bool is_active(DpcmState s) { return s == DpcmState::Start || s == DpcmState::Paused || s == DpcmState::Suspend; }
+
+inline DpcmState dpcm_state_after(TriggerCmd cmd, DpcmState before) {
+    switch (cmd) {
+        case TriggerCmd::Start:
+        case TriggerCmd::Resume:
+        case TriggerCmd::PauseRelease: return DpcmState::Start;
+        case TriggerCmd::Stop: return DpcmState::Stop;
+        case TriggerCmd::PausePush: return DpcmState::Paused;
+        case TriggerCmd::Suspend: return DpcmState::Suspend;
+        case TriggerCmd::Drain: return before;
+    }
+    return before;
+}
+
+inline FeRole role_for(DpcmState s) {
+    switch (s) {
+        case DpcmState::Start: return FeRole::Running;
+        case DpcmState::Paused: return FeRole::Paused;
+        case DpcmState::Suspend: return FeRole::Suspended;
+        default: return FeRole::Idle;
+    }
+}
+
+inline const char* fe_role_name(FeRole r) {
+    switch (r) {
+        case FeRole::Idle: return "idle";
+        case FeRole::Running: return "running";
+        case FeRole::Paused: return "paused";
+        case FeRole::Suspended: return "suspended";
+    }
+    return "?";
+}
+
+// Whether the FE is triggered before its BEs for this command (dpcm_fe_dai_do_trigger):
+// PRE puts the FE first on START-like commands and last on STOP-like ones; POST mirrors it.
+inline bool fe_goes_first(TriggerOrder order, TriggerCmd cmd) {
+    const bool up = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease ||
+                    cmd == TriggerCmd::Drain;
+    return (order == TriggerOrder::Pre) == up;
+}
+
 
 struct BeCmd {
     uint32_t fe;

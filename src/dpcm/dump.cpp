@@ -1,0 +1,109 @@
+// The state of every FE and BE (the kernel's debugfs state files), and the consistency check
+// the tests run at quiescent points.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "dpcm/streams.h"
+
+namespace dynpcm {
+
+using namespace detail;
+
+DpcmDump Dpcm::dump() const {
+    auto lk = impl_->lock();
+    DpcmDump d;
+    d.card = impl_->card->name();
+    auto be_dump = [](BeStream& b) {
+        return b.locked([&] {
+            BeDump bd;
+            bd.name = b.link->name;
+            bd.stream = b.dir;
+            bd.state = b.state;
+            bd.users = b.users;
+            bd.be_start = b.be_start;
+            bd.be_pause = b.be_pause;
+            if (b.params) bd.params = b.params->summary();
+            bd.warnings = b.warnings;
+            return bd;
+        });
+    };
+    std::vector<bool> used(impl_->bes.size(), false);
+    for (const auto& f : impl_->fes) {
+        if (!f || !f->pcm) continue;
+        FeDump fd;
+        fd.name = f->link->name;
+        fd.stream = f->dir;
+        fd.pcm_state = f->pcm->state();
+        fd.state = f->state.load();
+        if (f->params) fd.params = f->params->summary();
+        for (uint32_t id : f->bes) {
+            fd.backends.push_back(be_dump(*impl_->bes[id]));
+            used[id] = true;
+        }
+        d.frontends.push_back(std::move(fd));
+    }
+    for (size_t id = 0; id < impl_->bes.size(); ++id)
+        if (impl_->bes[id] && !used[id]) d.idle_backends.push_back(be_dump(*impl_->bes[id]));
+    return d;
+}
+
+
+Result<void> Dpcm::check_invariants() const {
+    auto lk = impl_->lock();
+    for (const auto& bp : impl_->bes) {
+        if (!bp) continue;
+        BeStream& b = *bp;
+        auto r = b.locked([&]() -> Result<void> {
+            uint32_t running = 0, paused = 0, clients = 0;
+            for (size_t fe = 0; fe < kMax; ++fe) {
+                const bool client = (b.clients >> fe) & 1U;
+                clients += client ? 1U : 0U;
+                if (!client && b.role[fe] != FeRole::Idle)
+                    return Error(-EPROTO, fmt::format("BE '{}': FE {} has a role but is not a client", b.link->name, fe));
+                running += b.role[fe] == FeRole::Running ? 1U : 0U;
+                paused += b.role[fe] == FeRole::Paused ? 1U : 0U;
+            }
+            if (running != b.be_start || paused != b.be_pause)
+                return Error(-EPROTO, fmt::format("BE '{}': be_start {} be_pause {} but {} running and {} paused FEs",
+                                                  b.link->name, b.be_start, b.be_pause, running, paused));
+            if (clients != b.users)
+                return Error(-EPROTO, fmt::format("BE '{}': {} users but {} client FEs", b.link->name, b.users, clients));
+            if (b.be_start > 0 && b.state != DpcmState::Start)
+                return Error(-EPROTO, fmt::format("BE '{}': be_start {} in state {}", b.link->name, b.be_start,
+                                                  dpcm_state_name(b.state)));
+            if (b.users > 0 && b.be_start == 0 && b.state == DpcmState::Start)
+                return Error(-EPROTO, fmt::format("BE '{}': running with no running FE", b.link->name));
+            if (b.timer->running() != (b.state == DpcmState::Start))
+                return Error(-EPROTO, fmt::format("BE '{}': hardware {} but state {}", b.link->name,
+                                                  b.timer->running() ? "running" : "stopped", dpcm_state_name(b.state)));
+            return ok();
+        });
+        if (!r) return r;
+    }
+    for (const auto& fp : impl_->fes) {
+        if (!fp || !fp->pcm) continue;
+        const FeRole want = role_for(fp->state.load(std::memory_order_seq_cst));
+        for (uint32_t id : fp->bes) {
+            BeStream& b = *impl_->bes[id];
+            auto r = b.locked([&]() -> Result<void> {
+                if (((b.clients >> fp->id) & 1U) == 0)
+                    return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
+                // A BE that can run plays this FE's part exactly as the FE is (a BE that cannot --
+                // not prepared, its device gone -- was left out).
+                const bool can_run = b.run_command() != TriggerCmd::Drain && b.failed.load() == 0;
+                if (can_run && b.role[fp->id] != want)
+                    return Error(-EPROTO, fmt::format("BE '{}' holds FE '{}' as {} but the FE is {}", b.link->name,
+                                                      fp->label, fe_role_name(b.role[fp->id]), fe_role_name(want)));
+                return ok();
+            });
+            if (!r) return r;
+        }
+        const LinkSet* set = fp->published.load();
+        if (!set || set->count != fp->bes.size())
+            return Error(-EPROTO, fmt::format("FE '{}': published set differs from the connected BEs", fp->label));
+    }
+    return ok();
+}
+
+}  // namespace dynpcm
