@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "core/test_point.h"
 #include "dpcm/streams.h"
@@ -34,11 +35,6 @@ Dpcm::Impl::~Impl() {
 }
 
 
-std::unique_lock<std::mutex> Dpcm::Impl::lock() {
-    std::unique_lock lk(mutex);
-    finish_leaving();
-    return lk;
-}
 
 
 FeStream* Dpcm::Impl::fe(size_t fe_index, Stream dir) const {
@@ -155,6 +151,7 @@ PcmRuntime* Dpcm::pcm(std::string_view fe_link, Stream dir) const {
 Result<PcmRuntime*> Dpcm::open(std::string_view fe_link, Stream dir, PcmRuntime::Options options) {
     DYNPCM_ASSERT_THREAD(control);
     auto lk = impl_->lock();
+    impl_->service();
     const auto i = impl_->card->find_fe(fe_link);
     if (!i) return Error(-ENOENT, fmt::format("card '{}' has no FE link '{}'", impl_->card->name(), fe_link));
     FeStream* f = impl_->fe(*i, dir);
@@ -189,6 +186,7 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
     FeStream* f = nullptr;
     {
         auto lk = impl_->lock();
+        impl_->service();
         const auto i = impl_->card->find_fe(fe_link);
         f = i ? impl_->fe(*i, dir) : nullptr;
         if (!f || !f->pcm || f->closing)
@@ -225,28 +223,36 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
 
 Result<bool> Dpcm::put(std::string_view control, std::string_view value) {
     DYNPCM_ASSERT_THREAD(control);
-    auto lk = impl_->lock();
-    auto r = impl_->card->put(control, value);
-    if (!r || !*r) return r;
-    if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
-    impl_->update_gains();
-    impl_->settle_fades();
-    return true;
+    return impl_->put([&] { return impl_->card->put(control, value); });
 }
 
 Result<bool> Dpcm::put(uint32_t numid, const std::vector<int64_t>& values) {
     DYNPCM_ASSERT_THREAD(control);
-    auto lk = impl_->lock();
-    auto r = impl_->card->put(numid, values);
-    if (!r || !*r) return r;
-    if (auto u = impl_->runtime_update(); !u) return std::move(u).error();
-    impl_->update_gains();
-    impl_->settle_fades();
+    return impl_->put([&] { return impl_->card->put(numid, values); });
+}
+
+Result<bool> Dpcm::Impl::put(const std::function<Result<bool>()>& write) {
+    {
+        auto lk = lock();
+        service();
+        auto r = write();
+        if (!r || !*r) return r;
+        if (auto u = runtime_update(); !u) return std::move(u).error();
+        update_gains();
+    }
+    settle_fades();
     return true;
+}
+
+void Dpcm::service() {
+    DYNPCM_ASSERT_THREAD(control);
+    auto lk = impl_->lock();
+    impl_->service();
 }
 
 std::vector<DpcmEvent> Dpcm::take_events() {
     auto lk = impl_->lock();
+    impl_->service();
     impl_->collect_rt_events();
     return std::exchange(impl_->events, {});
 }

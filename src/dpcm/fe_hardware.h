@@ -15,20 +15,24 @@ public:
 
     Result<void> hw_params(const HwParams& p) override {
         auto lk = d_.lock();
+        d_.service();
         return d_.fe_hw_params(f_, p);
     }
     Result<void> hw_free() override {
         auto lk = d_.lock();
+        d_.service();
         return d_.fe_hw_free(f_);
     }
     Result<void> prepare() override {
         auto lk = d_.lock();
+        d_.service();
         return d_.fe_prepare(f_);
     }
     int trigger(TriggerCmd cmd) noexcept override {
         // Control-side triggers serialise with runtime updates on the card lock, so they are
         // never deferred and report only what has actually run.
         auto lk = d_.lock();
+        d_.service();
         return d_.fe_trigger(f_, cmd);
     }
     int trigger_rt(TriggerCmd cmd) noexcept override {

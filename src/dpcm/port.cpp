@@ -94,14 +94,20 @@ void Port::apply_gain(float* acc, const float* src, Frames frames, unsigned chan
     if (done < frames && gain_now_ != 0.0f)
         dsp::mix_add(acc + static_cast<size_t>(done) * channels, src + static_cast<size_t>(done) * channels,
                      static_cast<size_t>(frames - done) * channels, gain_now_);
-    if (!on && ramp_left_ == 0 && gain_now_ == 0.0f) faded_out_.store(true, std::memory_order_release);
+    if (!on && ramp_left_ == 0 && gain_now_ == 0.0f) mark_faded_out();
+}
+
+void Port::mark_faded_out() noexcept {
+    if (faded_out_.load(std::memory_order_relaxed)) return;
+    faded_out_.store(true, std::memory_order_release);
+    if (cfg_.faded) cfg_.faded->wake_all();  // a non-blocking futex wake, only if put() sleeps
 }
 
 void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept {
     const Frames skip = std::min(lead_, frames);
     lead_ -= skip;
     if (skip == frames) {  // silence: adds nothing, and the ramp waits
-        if (!connected_.load(std::memory_order_acquire)) faded_out_.store(true, std::memory_order_release);
+        if (!connected_.load(std::memory_order_acquire)) mark_faded_out();
         return;
     }
     const size_t off = static_cast<size_t>(skip) * channels;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dynpcm/core/result.h"
+#include "dynpcm/core/wait_word.h"
 #include "dynpcm/dsp/mix.h"
 #include "dynpcm/dsp/resampler.h"
 #include "dynpcm/pcm/state.h"
@@ -38,6 +39,7 @@ struct PortConfig {
     float gain = 1.0f;        ///< linear, from the routing mixer's volume
     bool fade_in = false;     ///< start silent and ramp up (joined a running stream)
     std::vector<int> channel_map;  ///< per BE channel, its FE channel (-1: none); empty: standard
+    WaitWord* faded = nullptr;     ///< woken (from the rt thread) when a fade-out has played
 };
 
 class Port {
@@ -83,6 +85,7 @@ private:
     /// apply_gain() after skipping what is left of the lead-in silence: a fade-in ramps the
     /// link's first real frames, not the silence queued ahead of them.
     void gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
+    void mark_faded_out() noexcept;
 
     PortConfig cfg_;
     dsp::ChannelMap map_;

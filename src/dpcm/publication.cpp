@@ -79,6 +79,7 @@ std::unique_ptr<Port> Dpcm::Impl::make_port(FeStream& f, BeStream& b, bool fade_
     c.gain = static_cast<float>(card->route_gain(f.fe_index, b.be_index, f.dir).value_or(0.0));
     c.fade_in = fade_in && c.fade_frames > 0;
     c.channel_map = b.link->fixup.channel_map;
+    c.faded = &faded;
     auto p = Port::create(c);
     if (!p) {
         event(DpcmEvent::Kind::Warning, f, &b, fmt::format("no data path: {}", p.error().message()));

@@ -4,6 +4,7 @@
 // published to the realtime thread, and the engine's Impl. Not a public header.
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 
 #include "dpcm/port.h"
 #include "dynpcm/backend/backend.h"
+#include "dynpcm/core/wait_word.h"
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/rt/event_queue.h"
 #include "dynpcm/rt/serial_executor.h"
@@ -385,9 +387,16 @@ struct Dpcm::Impl {
     std::vector<PortSet*> port_graveyard;
     std::vector<std::unique_ptr<Port>> retired_ports_graveyard;
 
+    WaitWord faded;  // the realtime side wakes it when a leaving link has faded out
+
     ~Impl();
-    /// Takes the card lock and finishes links whose fade-out has played.
-    std::unique_lock<std::mutex> lock();
+    /// Takes the card lock. Nothing else.
+    std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex); }
+    /// The control-side work the realtime side has made due (links whose fade-out has played
+    /// are disconnected, and BEs that waited for them connected). Every operation that changes
+    /// the engine calls it first; Dpcm::service() is the same for virtual-time drivers.
+    /// Under the card lock.
+    void service() { finish_leaving(); }
     FeStream* fe(size_t fe_index, Stream dir) const;
     BeStream* be_by_link(size_t be_index, Stream dir) const;
     void event(DpcmEvent::Kind k, const FeStream& f, const BeStream* b, std::string message);
@@ -421,16 +430,30 @@ struct Dpcm::Impl {
     /// Fresh ports for every connected BE (at prepare), published.
     void renew_ports(FeStream& f);
     void update_gains();
+    /// Dpcm::put: the control write, the runtime update, then (real time) the fades it began.
+    Result<bool> put(const std::function<Result<bool>()>& write);
     std::vector<uint32_t> routed_bes(const FeStream& f) const;
+    // The runtime update (runtime_update.cpp): every open FE's pruned BEs first, then the
+    // added ones.
     Result<void> runtime_update();
-    /// Disconnects `be` from `f` now (runtime update or finished fade).
-    void disconnect(FeStream& f, uint32_t be);
-    /// Disconnects the leaving links whose fade has played (or can no longer play).
-    void finish_leaving();
+    bool updatable(const FeStream* f) const;
+    void prune_paths(FeStream& f);
+    void add_paths();
+    void add_paths(FeStream& f);
+    // Fades (fades.cpp).
+    /// The link to `b` starts fading out of the running FE; it leaves once it has.
+    void start_leaving(FeStream& f, const BeStream& b, Port& p);
+    bool leaving(const FeStream& f, uint32_t be) const;
+    /// Whether any FE's link to BE `be` is fading out.
+    bool any_leaving(uint32_t be) const;
     bool any_leaving() const;
-    /// On a real-time clock, waits (bounded by their deadlines) for the links that started
-    /// fading out to finish and disconnect, so put() returns with the routing applied. On a
-    /// virtual clock the control thread drives time, so they finish at a later control call.
+    /// Disconnects the leaving links whose fade has played (or can no longer play), then
+    /// connects the BEs that waited for them.
+    void finish_leaving();
+    /// On a real-time clock, waits (bounded by their deadlines, without the card lock) for the
+    /// links that are fading out to finish and disconnect, so put() returns with the routing
+    /// applied. On a virtual clock the caller drives time: service() finishes them later.
+    /// Called without the card lock.
     void settle_fades();
     std::shared_ptr<const HwConstraints> merged_constraints(const FeStream& f, const std::vector<uint32_t>& be_ids,
                                                             std::string* conflict) const;

@@ -154,5 +154,55 @@ TEST(DpcmClients, APauseReleaseRacingTheInterruptPathsStopLeavesNoRoleRunningFor
     clock.stop();
 }
 
+// A control write on a real-time clock returns once the links it took away have faded out; it
+// waits for that without the card lock, so another client's start() on the same card goes
+// ahead meanwhile instead of waiting a fade and a BE period or two.
+TEST(DpcmClients, AControlWriteWaitingForItsFadesDoesNotHoldOtherClientsBack) {
+    Park park{test::Point::ControlSettling, 0};
+    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
+    CardLoad load = load_card_string(kSharedCard, "shared.yaml");
+    ASSERT_TRUE(load.ok());
+    auto made = Dpcm::create(std::move(load.card), Dpcm::Options{.clock = &clock, .pcm_timeout = 2000ms});
+    ASSERT_TRUE(made.ok());
+    std::unique_ptr<Dpcm> dpcm = std::move(*made);
+    ASSERT_TRUE(clock.start().ok());
+    auto open = [&](std::string_view fe) -> PcmRuntime* {
+        auto p = dpcm->open(fe, Stream::Playback, {.nonblock = true});
+        if (!p.ok()) return nullptr;
+        EXPECT_TRUE(is_ok(DpcmRig::configure(**p, {.period_size = 480, .periods = 4})));
+        SwParams sw = (*p)->sw_params_current();
+        sw.stop_threshold = (*p)->boundary();
+        EXPECT_TRUE(is_ok((*p)->sw_params(sw)));
+        return *p;
+    };
+    PcmRuntime* one = open("One");
+    PcmRuntime* two = open("Two");
+    ASSERT_TRUE(one && two);
+    DPCM_ASSERT_OK(DpcmRig::run(*one));
+    HookGuard guard(park);
+    if (!guard.installed) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+
+    std::atomic<bool> put_done{false};
+    std::thread writer([&] {
+        EXPECT_TRUE(is_ok(dpcm->put("X Mixer One", "off")));  // One's link to X fades out
+        put_done = true;
+    });
+    ASSERT_TRUE(park.parked.try_acquire_for(5s)) << "put() never waited for its fade";
+    std::atomic<bool> started{false};
+    std::thread app([&] {
+        EXPECT_TRUE(is_ok(DpcmRig::run(*two)));
+        started = true;
+    });
+    for (int i = 0; i < 100 && !started.load(); ++i) std::this_thread::sleep_for(5ms);
+    const bool started_while_put_waits = started.load() && !put_done.load();
+    park.release.release();
+    writer.join();
+    app.join();
+    EXPECT_TRUE(started_while_put_waits) << "start() waited for another client's put() to finish its fades";
+    DPCM_EXPECT_OK(dpcm->check_invariants());
+    dpcm.reset();
+    clock.stop();
+}
+
 }  // namespace
 }  // namespace dynpcm::dpcmtest

@@ -122,7 +122,7 @@ protected:
             if (pcm.state() == PcmState::Prepared) {
                 EXPECT_TRUE(is_ok(pcm.start()));
             }
-            if (!rig.clock.advance(kStep)) return false;
+            if (!rig.advance(kStep)) return false;
             if (pcm.state() != PcmState::Running) return false;
         }
         return true;
@@ -301,7 +301,7 @@ TEST_F(DataPath, CaptureFansOneBackendOutToTwoFrontendsAtTheirOwnRates) {
     DPCM_ASSERT_OK(b->start());
     std::vector<int16_t> ra, rb;
     for (int step = 0; step < 400; ++step) {  // 2 s
-        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        DPCM_ASSERT_OK(rig.advance(kStep));
         for (auto [pcm, out] : {std::pair{a, &ra}, std::pair{b, &rb}}) {
             const Frames n = pcm->avail_update();
             const size_t at = out->size();
@@ -359,7 +359,7 @@ TEST_F(DataPath, AHostlessFrontendAdvancesWithItsBackendsClock) {
     sw.stop_threshold = m->boundary();  // never writes, never xruns: a hostless FE
     DPCM_ASSERT_OK(m->sw_params(sw));
     DPCM_ASSERT_OK(m->start());
-    DPCM_ASSERT_OK(rig.clock.advance(std::chrono::seconds(1)));
+    DPCM_ASSERT_OK(rig.advance(std::chrono::seconds(1)));
     // The BE (48 kHz, a period of 441 frames as the FE asked) ticked 108 times in the second;
     // the FE moved 441/480 of that, and its pointer stands at the last whole FE period.
     const Frames be_ticked = sim("Spk").position();
@@ -375,11 +375,11 @@ TEST_F(DataPath, ABackendNoFrontendUsesIsStoppedAndClosed) {
     EXPECT_GT(sim("Spk").position(), 0u);
     DPCM_ASSERT_OK(rig.put("Hp Mixer Music", "on"));
     DPCM_ASSERT_OK(rig.put("Spk Mixer Music", "0"));  // routed away: it fades out, then leaves
-    DPCM_ASSERT_OK(rig.clock.advance(std::chrono::milliseconds(30)));
+    DPCM_ASSERT_OK(rig.advance(std::chrono::milliseconds(30)));
     EXPECT_EQ(rig.idle_status("Spk"), "CLOSE users 0 be_start 0 be_pause 0");
     DPCM_EXPECT_INVARIANTS(rig);
     const Frames before = sim("Spk").position();
-    DPCM_ASSERT_OK(rig.clock.advance(std::chrono::milliseconds(100)));
+    DPCM_ASSERT_OK(rig.advance(std::chrono::milliseconds(100)));
     EXPECT_EQ(sim("Spk").position(), before) << "its clock stopped with it";
     EXPECT_GT(sim("Hp").position(), 0u) << "the FE moved on to the headphone";
 }
@@ -414,7 +414,8 @@ TEST_F(DataPath, ARerouteMidStreamFadesOutAndInWithNoStepAboveTheSignalsOwn) {
     PcmRuntime* m = open("Music", {});
     ASSERT_NE(m, nullptr);
     const Reroute r = reroute_cosine(*this, rig, *m);
-    ASSERT_GT(r.spk.size(), 2u * 24000);
+    // The speaker played the first half but what was still queued (ring and FIFO) when it left.
+    ASSERT_GT(r.spk.size(), 2u * 18000);
     ASSERT_GT(r.hp.size(), 2u * 20000);
     EXPECT_LT(max_step(r.spk, 2, first_sound(r.spk, 2) + 1), kMaxStep);  // the stream's own start aside
     EXPECT_LT(max_step(r.hp, 2), kMaxStep);
@@ -542,13 +543,13 @@ std::vector<int16_t> play_pattern_and_close(DpcmRig& rig, Frames frames) {
         if (p->state() == PcmState::Prepared) {
             EXPECT_TRUE(is_ok(p->start()));
         }
-        EXPECT_TRUE(is_ok(rig.clock.advance(kStep)));
+        EXPECT_TRUE(is_ok(rig.advance(kStep)));
     }
     // Silence after it, while the tail leaves the ring and the port's FIFO.
     const std::vector<int16_t> zeros(2 * 4096, 0);
     for (int i = 0; i < 40; ++i) {
         EXPECT_TRUE(is_ok(p->writei(zeros.data(), p->avail_update())));
-        EXPECT_TRUE(is_ok(rig.clock.advance(kStep)));
+        EXPECT_TRUE(is_ok(rig.advance(kStep)));
     }
     EXPECT_EQ(p->state(), PcmState::Running);
     EXPECT_TRUE(is_ok(rig.dpcm->close("Out", Stream::Playback)));
@@ -786,14 +787,14 @@ TEST(CaptureLatency, AFrontendStartedLateOnASharedBackendCapturesFromNowWithoutA
     DPCM_ASSERT_OK(DpcmRig::configure(*two));
     DPCM_ASSERT_OK(one->start());
     for (int i = 0; i < 200; ++i) {  // 1 s: Rec2 is prepared and waits
-        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        DPCM_ASSERT_OK(rig.advance(kStep));
         read_numbers(*one, nullptr);
     }
     const Frames now = rig.dpcm->backend("Ctr", Stream::Capture)->position();
     DPCM_ASSERT_OK(two->start());
     std::vector<uint32_t> got;
     for (int i = 0; i < 60; ++i) {
-        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        DPCM_ASSERT_OK(rig.advance(kStep));
         read_numbers(*one, nullptr);
         read_numbers(*two, &got);
     }
@@ -844,10 +845,10 @@ TEST(PlaybackLatency, DrainPlaysToTheLastFrameThroughEveryCodecsFifo) {
         if (p->state() == PcmState::Prepared) {
             DPCM_ASSERT_OK(p->start());
         }
-        DPCM_ASSERT_OK(rig.clock.advance(kStep));
+        DPCM_ASSERT_OK(rig.advance(kStep));
     }
     EXPECT_EQ(p->drain().code(), -EAGAIN);
-    for (int i = 0; i < 400 && p->state() == PcmState::Draining; ++i) DPCM_ASSERT_OK(rig.clock.advance(kStep));
+    for (int i = 0; i < 400 && p->state() == PcmState::Draining; ++i) DPCM_ASSERT_OK(rig.advance(kStep));
     ASSERT_EQ(p->state(), PcmState::Setup);
     for (const char* be : {"Slow", "Deep"}) {
         auto* sim = dynamic_cast<SimBackend*>(rig.dpcm->backend(be, Stream::Playback));

@@ -215,7 +215,14 @@ public:
         return pcm.start();
     }
 
-    Result<void> advance_periods(int64_t n) { return clock.advance(std::chrono::nanoseconds(n * kPeriodNs)); }
+    /// Moves virtual time on, then does what a virtual-time driver does after each step:
+    /// Dpcm::service() (links that have faded out leave).
+    Result<void> advance(std::chrono::nanoseconds by) {
+        if (auto r = clock.advance(by); !r) return r;
+        dpcm->service();
+        return ok();
+    }
+    Result<void> advance_periods(int64_t n) { return advance(std::chrono::nanoseconds(n * kPeriodNs)); }
 
     Result<bool> put(std::string_view control, std::string_view value) { return dpcm->put(control, value); }
 

@@ -653,6 +653,78 @@ TEST(DpcmNoBackend, PrepareFailsWithEinvalNamingTheFrontendAndTheControlsThatCou
 // =========================================================================================
 // runtime update (Dpcm::put -> soc_dpcm_runtime_update)
 
+// A mux moves BE X from FE One (44.1 kHz) to FE Two (48 kHz). X has no fixup: it runs at its
+// FE's configuration. Two comes first in card order. The kernel's runtime update prunes every
+// FE's old BEs before it adds the new ones, so One lets X go (closed, its last user) before
+// Two opens it again with Two's parameters. Going FE by FE and adding before removing (defect 8
+// of the hardening issue) left X at One's 44.1 kHz under Two, depending on card order.
+constexpr std::string_view kMuxCard = R"(card: Mux
+fe_links:
+  - {name: Two, playback: {stream: Two Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+  - {name: One, playback: {stream: One Playback, formats: [S16_LE], rates: [44100], channels: 2}}
+be_links:
+  - {name: X, playback: {stream: X Playback, formats: [S16_LE], rates: {min: 8000, max: 192000}, channels: 2}, backend: {type: sim}}
+  - {name: Y, playback: {stream: Y Playback}, backend: {type: sim}, fixup: {rate: 48000, channels: 2, format: S16_LE}}
+widgets:
+  - {name: X Mux, type: mux, items: [One, Two], value: One}
+  - {name: Out X, type: spk}
+  - {name: Out Y, type: spk}
+routes:
+  - [X Mux, One, One Playback]
+  - [X Mux, Two, Two Playback]
+  - [X Playback, ~, X Mux]
+  - [Y Playback, ~, Two Playback]
+  - [Out X, ~, X Playback]
+  - [Out Y, ~, Y Playback]
+)";
+
+struct MuxRig {
+    DpcmRig rig{kMuxCard};
+    PcmRuntime* one = nullptr;
+    PcmRuntime* two = nullptr;
+    void SetUp() {
+        one = rig.open("One");
+        two = rig.open("Two");
+        ASSERT_TRUE(one && two);
+        DPCM_ASSERT_OK(DpcmRig::configure(*one, {.rate = 44100}));
+        DPCM_ASSERT_OK(DpcmRig::configure(*two, {.rate = 48000}));
+        ASSERT_TRUE(contains(rig.be_dump("One", "X")->params, "44100Hz"));
+    }
+};
+
+TEST(DpcmRuntimeUpdate, ABackendMovedBetweenPreparedFrontendsTakesTheNewFrontendsParams) {
+    MuxRig m;
+    m.SetUp();
+    DPCM_ASSERT_OK(m.rig.put("X Mux", "Two"));
+    EXPECT_EQ(m.rig.backends("One"), Names{});
+    EXPECT_EQ(m.rig.backends("Two"), (Names{"X", "Y"}));
+    const auto x = m.rig.be_dump("Two", "X");
+    ASSERT_TRUE(x.has_value());
+    EXPECT_TRUE(contains(x->params, "48000Hz")) << "X kept One's configuration: " << x->params;
+    EXPECT_TRUE(x->warnings.empty());
+    EXPECT_EQ(m.rig.be_status("Two", "X"), "PREPARE users 1 be_start 0 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(m.rig);
+}
+
+TEST(DpcmRuntimeUpdate, ABackendMovedBetweenRunningFrontendsJoinsTheNewOneAfterFadingOutOfTheOld) {
+    MuxRig m;
+    m.SetUp();
+    DPCM_ASSERT_OK(DpcmRig::run(*m.one));
+    DPCM_ASSERT_OK(DpcmRig::run(*m.two));
+    DPCM_ASSERT_OK(m.rig.put("X Mux", "Two"));
+    // X fades out of One first; until then Two cannot have it (it still runs at 44.1 kHz).
+    EXPECT_EQ(m.rig.backends("One"), (Names{"X"}));
+    EXPECT_EQ(m.rig.backends("Two"), (Names{"Y"}));
+    DPCM_ASSERT_OK(m.rig.advance_periods(2));  // X ticks every 23 ms (1024 frames at 44.1 kHz)
+    EXPECT_EQ(m.rig.backends("One"), Names{});
+    EXPECT_EQ(m.rig.backends("Two"), (Names{"X", "Y"}));
+    const auto x = m.rig.be_dump("Two", "X");
+    ASSERT_TRUE(x.has_value());
+    EXPECT_TRUE(contains(x->params, "48000Hz")) << "X kept One's configuration: " << x->params;
+    EXPECT_EQ(m.rig.be_status("Two", "X"), "START users 1 be_start 1 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(m.rig);
+}
+
 TEST(DpcmRuntimeUpdate, ARouteTurnedOnWhileRunningBringsTheNewBackendToStart) {
     DpcmRig rig;
     PcmRuntime* a = rig.open("FE A");

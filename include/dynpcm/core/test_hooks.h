@@ -27,6 +27,8 @@ enum class Point : uint8_t {
     /// An FE's hw_free reaches its own DMA (`id`: the FE) or one of its BEs (`id`: the BE).
     ControlFeHwFree,
     ControlBeHwFree,
+    /// Dpcm::put is about to wait for the fades its update began (real time). `id`: 0.
+    ControlSettling,
 };
 
 /// `id` identifies the FE stream, BE stream or timer the point is about. The hook may block

@@ -114,11 +114,19 @@ public:
     size_t take_tap(std::string_view be_link, Stream dir, std::vector<std::byte>& out,
                     std::optional<HwParams>* params = nullptr);
 
-    /// The state of every FE and BE. Thread: control. Blocking: the card lock and each BE's
-    /// executor, briefly. Allocates: yes.
+    /// The state of every FE and BE; changes nothing. Thread: control. Blocking: the card lock
+    /// and each BE's executor, briefly. Allocates: yes.
     DpcmDump dump() const;
-    /// Events since the last call, oldest first. Thread: control. Blocking: the card lock.
-    /// Allocates: yes.
+    /// Does the control-side work the realtime side has made due: links whose fade-out has
+    /// played are disconnected (stopped, freed, closed), and BEs that waited for them join the
+    /// FEs that route to them. Every operation that changes the engine (open, close, put, an
+    /// FE's hw_params, prepare, trigger, hw_free) and take_events() do this first; on a virtual
+    /// clock, call it (or take_events) after advancing time. On a real-time clock put() waits
+    /// for the fades it begins. Thread: control. Blocking: the card lock, grace periods.
+    /// Allocates: may.
+    void service();
+    /// Events since the last call, oldest first; service() first. Thread: control. Blocking:
+    /// the card lock. Allocates: yes.
     std::vector<DpcmEvent> take_events();
 
     /// Checks the BE bookkeeping against the FEs (users, be_start, be_pause, states); returns
