@@ -58,6 +58,14 @@ Result<void> FeDma::hw_params(const HwParams& p) {
     return ok();
 }
 
+Result<void> FeDma::hw_free() {
+    rate = 0;
+    period = buffer = 0;
+    raw = {};
+    mix = {};
+    return ok();
+}
+
 Result<void> FeDma::prepare() {
     pos.store(0, std::memory_order_release);
     extra_delay.store(0, std::memory_order_relaxed);

@@ -177,6 +177,7 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
 
 
 void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
+    test_point(test::Point::ControlBeHwFree, b.id);
     b.locked([&] {
         // Only when no other FE is active on the BE (snd_soc_dpcm_can_be_free_stop) and this
         // is its last user.
@@ -272,8 +273,10 @@ Result<void> Dpcm::Impl::fe_prepare(FeStream& f) {
 
 Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
     publish(f, f.bes, drop_ports(f));
-    for (uint32_t id : f.bes) be_hw_free(*bes[id], f);
+    // dpcm_fe_dai_hw_free: the FE first (soc_pcm_hw_clean), then its BEs.
+    test_point(test::Point::ControlFeHwFree, f.id);
     (void)f.dma.hw_free();
+    for (uint32_t id : f.bes) be_hw_free(*bes[id], f);
     f.state.store(DpcmState::HwFree, std::memory_order_seq_cst);
     return ok();
 }

@@ -301,6 +301,8 @@ public:
 
     // PcmHardware. hw_params/prepare: control, allocate scratch.
     Result<void> hw_params(const HwParams& p) override;
+    /// Forgets the configuration and its scratch; the FE is stopped, so no FE stage runs.
+    Result<void> hw_free() override;
     Result<void> prepare() override;
     int trigger(TriggerCmd cmd) noexcept override;
     int trigger_rt(TriggerCmd cmd) noexcept override;

@@ -13,6 +13,21 @@ namespace dynpcm {
 
 namespace {
 
+// The interrupt path's side of the status() seqlock: odd while it updates.
+class SnapshotWrite {
+public:
+    explicit SnapshotWrite(std::atomic<uint32_t>& seq) : seq_(seq), at_(seq.load(std::memory_order_relaxed) + 1) {
+        seq_.store(at_, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+    }
+    ~SnapshotWrite() { seq_.store(at_ + 1, std::memory_order_release); }
+    SnapshotWrite(const SnapshotWrite&) = delete;
+    SnapshotWrite& operator=(const SnapshotWrite&) = delete;
+
+private:
+    std::atomic<uint32_t>& seq_;
+    uint32_t at_;
+};
 
 // Counts callers inside a transfer so close() and the destructor can wait for them to leave;
 // the last one out wakes close().
@@ -231,6 +246,19 @@ Result<void> PcmRuntime::sw_params(const SwParams& p) {
     stop_threshold_.store(p.stop_threshold);
     silence_threshold_ = p.silence_threshold;
     silence_size_ = p.silence_size;
+    // snd_pcm_sw_params: on a running stream the new thresholds apply at once
+    // (snd_pcm_update_state): a stop threshold already reached is an xrun, a drain may be done.
+    const PcmState s = state();
+    if (hw_running(s)) {
+        const Frames avail = avail_update();
+        const bool drained = s == PcmState::Draining && avail >= buffer_size_ + hw_.delay();
+        const bool xrun = s == PcmState::Running && avail >= p.stop_threshold;
+        if ((drained || xrun) && set_state(s, drained ? PcmState::Setup : PcmState::Xrun)) {
+            if (xrun) xruns_.fetch_add(1, std::memory_order_relaxed);
+            sync_rt();
+            trigger(TriggerCmd::Stop);
+        }
+    }
     wake_.wake_all();  // a lower avail_min may satisfy a sleeper now
     return ok();
 }
@@ -545,17 +573,35 @@ Result<int64_t> PcmRuntime::delay() const {
 }
 
 PcmStatus PcmRuntime::status() const {
-    PcmStatus st;
-    st.state = state();
-    st.suspended_state = suspended_state_.load(std::memory_order_relaxed);
-    st.hw_ptr = hw_ptr();
-    st.appl_ptr = appl_ptr();
-    st.avail = avail_update();
-    auto d = delay();
-    st.delay = d ? *d : 0;
-    st.periods_elapsed = periods_elapsed_.load();
-    st.xruns = xruns_.load();
-    return st;
+    // One snapshot, as snd_pcm_status64 takes under the stream lock: the stream's lock keeps
+    // the application's side still, and the interrupt path's updates are told by their
+    // sequence word (a seqlock it never waits on). A reader that keeps meeting an update waits
+    // for the interrupt to end instead of spinning.
+    std::lock_guard lk(app_mutex_);
+    for (int attempt = 0;; ++attempt) {
+        const uint32_t seq = snapshot_seq_.load(std::memory_order_acquire);
+        if ((seq & 1U) == 0) {
+            PcmStatus st;
+            st.state = state();
+            st.suspended_state = suspended_state_.load(std::memory_order_relaxed);
+            st.hw_ptr = hw_ptr();
+            st.appl_ptr = appl_ptr();
+            st.avail = buffer_size_ ? avail_of(st.hw_ptr, st.appl_ptr) : 0;
+            const bool counted = st.state == PcmState::Prepared || st.state == PcmState::Running ||
+                                 st.state == PcmState::Draining || st.state == PcmState::Paused;
+            if (counted && !closed_.load(std::memory_order_acquire)) {
+                const auto hw_delay = static_cast<int64_t>(hw_.delay());
+                st.delay = stream_ == Stream::Playback
+                               ? static_cast<int64_t>(buffer_size_) - static_cast<int64_t>(st.avail) + hw_delay
+                               : static_cast<int64_t>(st.avail) + hw_delay;
+            }
+            st.periods_elapsed = periods_elapsed_.load(std::memory_order_relaxed);
+            st.xruns = xruns_.load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (snapshot_seq_.load(std::memory_order_relaxed) == seq) return st;
+        }
+        if (attempt >= 8) sync_rt();
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -596,6 +642,10 @@ Result<Frames> PcmRuntime::wait_for_avail(std::unique_lock<std::mutex>& lock, Fr
         if (closed_.load()) return Error(-EBADFD, fmt::format("pcm '{}': closed while blocked in {}", opt_.name, op));
         const PcmState s = state();
         if (s == PcmState::Draining && stream_ == Stream::Capture) return avail_update();
+        // The kernel's wait_for_avail: a playback drain that began while we waited is -EPIPE
+        // (a transfer that starts in DRAINING is -EBADFD).
+        if (s == PcmState::Draining)
+            return Error(-EPIPE, fmt::format("pcm '{}': a drain began while {} waited", opt_.name, op));
         if (auto r = transfer_state_error(s, op); !r) return std::move(r).error();
         const Frames a = avail_update();
         if (a >= want) return a;
@@ -721,6 +771,7 @@ void PcmRuntime::period_elapsed_rt() noexcept {
         RtSection section;
         const PcmState s = state_.load(std::memory_order_seq_cst);
         if (hw_running(s)) {
+            SnapshotWrite w(snapshot_seq_);
             periods_elapsed_.fetch_add(1, std::memory_order_relaxed);
             update_hw_ptr(true, s);
         }
@@ -732,6 +783,7 @@ void PcmRuntime::hw_error_rt(bool gone) noexcept {
     DYNPCM_ASSERT_THREAD(rt);
     {
         RtSection section;
+        SnapshotWrite w(snapshot_seq_);
         PcmState s = state_.load(std::memory_order_seq_cst);
         if (gone) {
             while (s != PcmState::Disconnected && !state_.compare_exchange_weak(s, PcmState::Disconnected)) {

@@ -301,6 +301,28 @@ TEST(PcmThreads, CloseWakesABlockedReader) {
     expect_close_wakes(pcm, [&] { return pcm.readi(data.data(), 240).code(); }, "readi");
 }
 
+// A writer blocked on a full buffer when another thread starts a drain gets -EPIPE, as in the
+// kernel (wait_for_avail: DRAINING is -EPIPE for playback), not -EBADFD (defect 11 of the
+// hardening issue).
+TEST(PcmThreads, AWriterBlockedWhenADrainStartsGetsEpipe) {
+    ptrtest::FakeHw hw;
+    PcmRuntime pcm(Stream::Playback, ptrtest::wide_constraints(), hw,
+                   PcmRuntime::Options{.name = "blocked", .nonblock = false, .timeout = 3000ms});
+    PTR_ASSERT_OK(ptrtest::configure(pcm, Config{}));
+    PTR_ASSERT_OK(ptrtest::set_thresholds(pcm, pcm.boundary(), pcm.buffer_size()));  // never auto-starts
+    std::vector<int16_t> frames(2 * pcm.buffer_size(), 1);
+    ASSERT_EQ(*pcm.writei(frames.data(), pcm.buffer_size()), pcm.buffer_size());  // full
+    Result<Frames> blocked = Frames{0};
+    BoundedThread writer([&] { blocked = pcm.writei(frames.data(), 32); });
+    std::this_thread::sleep_for(100ms);
+    ASSERT_FALSE(writer.done()) << "the writer should be blocked on the full buffer";
+    pcm.set_nonblock(true);  // the drain below returns at once (-EAGAIN), the writer stays blocking
+    EXPECT_EQ(pcm.drain().code(), -EAGAIN);
+    writer.join_within(2000ms, "the blocked writer");
+    ASSERT_FALSE(blocked.ok());
+    EXPECT_EQ(blocked.code(), -EPIPE) << blocked.error().message();
+}
+
 TEST(PcmThreads, CloseEndsABlockedDrain) {
     SimClock clock;  // virtual and never advanced: the drain cannot finish by itself
     SimDma dma(clock);

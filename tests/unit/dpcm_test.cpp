@@ -500,6 +500,27 @@ TEST(DpcmHwFree, TheOnlyUserFreesTheBackendAndCanConfigureItAgain) {
     DPCM_EXPECT_INVARIANTS(rig);
 }
 
+// dpcm_fe_dai_hw_free frees the FE (soc_pcm_hw_clean) before its BEs (dpcm_be_dai_hw_free).
+TEST(DpcmHwFree, TheFrontendIsFreedBeforeItsBackends) {
+    struct Order {
+        std::vector<std::string> seen;
+        static void hook(test::Point p, uint32_t, void* ctx) {
+            if (p == test::Point::ControlFeHwFree) static_cast<Order*>(ctx)->seen.emplace_back("FE");
+            if (p == test::Point::ControlBeHwFree) static_cast<Order*>(ctx)->seen.emplace_back("BE");
+        }
+    } order;
+    DpcmRig rig;
+    DPCM_ASSERT_OK(rig.put("HS Mixer FEA", "on"));
+    PcmRuntime* a = rig.open("FE A");
+    ASSERT_NE(a, nullptr);
+    DPCM_ASSERT_OK(DpcmRig::configure(*a));
+    if (!test::set_hook(&Order::hook, &order)) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+    DPCM_ASSERT_OK(a->hw_free());
+    (void)test::set_hook(nullptr, nullptr);
+    EXPECT_EQ(order.seen, (Names{"FE", "BE", "BE"}));
+    EXPECT_EQ(rig.be_status("FE A", "Speaker"), "HW_FREE users 1 be_start 0 be_pause 0");
+}
+
 TEST_F(DpcmSharing, HwFreeLeavesABackendAnotherFrontendIsRunning) {
     DPCM_ASSERT_OK(DpcmRig::run(*a));
     DPCM_ASSERT_OK(DpcmRig::run(*b));

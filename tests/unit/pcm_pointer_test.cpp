@@ -605,6 +605,54 @@ TEST(PcmPointer, APauseReleaseTheHardwareRefusesLeavesTheStreamPaused) {
     EXPECT_EQ(s.pcm.state(), PcmState::Suspended);
 }
 
+// sw_params on a running stream takes effect at once, as the kernel's snd_pcm_sw_params runs
+// snd_pcm_update_state (defect 11 of the hardening issue): a stop threshold already reached is
+// an xrun now, not at the next interrupt.
+TEST(PcmPointer, AStopThresholdLoweredBelowAvailWhileRunningIsAnXrunAtOnce) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(64, 2 * kMs);
+    ASSERT_EQ(s.pcm.avail_update(), 64U);
+    ASSERT_EQ(s.pcm.state(), PcmState::Running);
+    PTR_ASSERT_OK(ptrtest::set_thresholds(s.pcm, 1, 64));
+    EXPECT_EQ(s.pcm.state(), PcmState::Xrun);
+    EXPECT_EQ(s.hw.count(TriggerCmd::Stop), 1U);
+    EXPECT_EQ(s.pcm.status().xruns, 1U);
+}
+
+TEST(PcmPointer, AStopThresholdAboveAvailWhileRunningChangesNothing) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(64, 2 * kMs);
+    PTR_ASSERT_OK(ptrtest::set_thresholds(s.pcm, 1, 65));
+    EXPECT_EQ(s.pcm.state(), PcmState::Running);
+    EXPECT_EQ(s.hw.count(TriggerCmd::Stop), 0U);
+}
+
+// status() is one snapshot (snd_pcm_status64 holds the stream lock): an interrupt that lands
+// while it reads must not give a delay computed from another hw_ptr than the one it reports.
+TEST(PcmPointer, StatusIsOneSnapshotEvenWhenAnInterruptLandsWhileItReads) {
+    FakeStream s(Stream::Playback);
+    PTR_ASSERT_OK(s.setup());
+    PTR_ASSERT_OK(s.write(kBuffer));
+    s.irq(32, 1 * kMs);
+    s.hw.extra_delay = 7;
+    bool fired = false;
+    s.hw.on_delay = [&] {
+        if (fired) return;
+        fired = true;
+        s.irq(64, 2 * kMs);
+    };
+    const PcmStatus st = s.pcm.status();
+    s.hw.on_delay = nullptr;
+    ASSERT_TRUE(fired);
+    EXPECT_EQ(st.avail, (st.hw_ptr + kBuffer - st.appl_ptr)) << "avail is not the one of the hw_ptr reported";
+    EXPECT_EQ(st.delay, static_cast<int64_t>(kBuffer - st.avail) + 7) << "delay is not the one of the hw_ptr reported";
+    EXPECT_EQ(st.periods_elapsed, st.hw_ptr / kPeriod);
+}
+
 // ------------------------------------------------------------------------------------------
 // xrun and drain (snd_pcm_update_state)
 

@@ -51,7 +51,10 @@ public:
         return pos;
     }
     int64_t now_ns() noexcept override { return now; }
-    Frames delay() noexcept override { return extra_delay; }
+    Frames delay() noexcept override {
+        if (on_delay) on_delay();
+        return extra_delay;
+    }
 
     size_t count(TriggerCmd cmd) const {
         size_t n = 0;
@@ -62,6 +65,8 @@ public:
     /// Called after a command was accepted, before trigger() returns: what the hardware does at
     /// once (an interrupt that arrives while the runtime is still in its trigger call).
     std::function<void(TriggerCmd)> on_trigger;
+    /// Called when the runtime reads delay(): what happens meanwhile (an interrupt).
+    std::function<void()> on_delay;
     Frames pos = 0;
     int64_t now = 0;
     Frames extra_delay = 0;

@@ -51,7 +51,8 @@ struct PcmEvent {
     int64_t detail = 0;
 };
 
-/// A snapshot for display and tests. Fields are read individually, not as one atomic cut.
+/// One consistent snapshot of a stream (snd_pcm_status): avail and delay are those of the
+/// hw_ptr and appl_ptr it reports, in the state it reports.
 struct PcmStatus {
     PcmState state = PcmState::Open;
     PcmState suspended_state = PcmState::Open;
@@ -151,6 +152,8 @@ public:
     Frames boundary() const noexcept { return boundary_; }
     Frames buffer_size() const noexcept { return buffer_size_; }
     Frames period_size() const noexcept { return period_size_; }
+    /// One consistent snapshot (snd_pcm_status). Thread: control (it takes the stream's lock
+    /// briefly; an interrupt in progress is waited out, never interrupted). Allocates: no.
     PcmStatus status() const;
     /// The oldest unread event. Thread: one consumer at a time. Allocates: no.
     std::optional<PcmEvent> pop_event() noexcept { return events_.pop(); }
@@ -231,6 +234,7 @@ private:
     std::atomic<Frames> hw_ptr_{0};
     std::atomic<Frames> appl_ptr_{0};
     std::atomic<uint64_t> periods_elapsed_{0};
+    std::atomic<uint32_t> snapshot_seq_{0};  // status()'s seqlock: odd while the interrupt path updates
     std::atomic<uint64_t> xruns_{0};
 
     // Written by whoever currently owns hw_ptr (see the class comment).
