@@ -11,11 +11,16 @@
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "backend/backends.h"
+#include "core/test_point.h"
 #include "dynpcm/core/thread_role.h"
+#include "dynpcm/core/wait_word.h"
+#include "dynpcm/rt/spsc_ring.h"
 
 namespace dynpcm {
 
@@ -76,6 +81,11 @@ Result<AlsaBackend::Options> AlsaBackend::parse(const BackendBinding& b) {
         return Error(-EINVAL, fmt::format("backend 'alsa': option periods: '{}' is not a whole number",
                                           option_or(b, "periods", "")));
     o.periods = static_cast<uint32_t>(*periods);
+    const std::string io = option_or(b, "io", "auto");
+    if (io == "auto") o.io = Io::Auto;
+    else if (io == "direct") o.io = Io::Direct;
+    else if (io == "thread") o.io = Io::Thread;
+    else return Error(-EINVAL, fmt::format("backend 'alsa': option io: '{}' is not auto, direct or thread", io));
     return o;
 }
 
@@ -98,8 +108,8 @@ struct AlsaBackend::Impl {
     BackendContext ctx;
     Options opt;
 
-    // Control thread only, except where noted: the rt thread reads these between a start and
-    // a stop, while the control thread leaves them alone.
+    // The device: the control thread's, and in real time the backend thread's, under `dev`.
+    // The realtime thread reads these between a start and a stop, while nobody changes them.
     snd_pcm_t* pcm = nullptr;
     std::optional<HwParams> last;  // what hw_params applied: re-applied after a reopen
     snd_pcm_format_t format = SND_PCM_FORMAT_UNKNOWN;
@@ -110,21 +120,38 @@ struct AlsaBackend::Impl {
     Frames prefill = 0;            // playback silence written at each start
     size_t frame_bytes = 0;
     bool can_pause = false;
+    bool threaded = false;         // transfers through `ring` and the backend's thread
     std::vector<std::byte> silence;  // one BE period of silence in the device's format
 
     std::atomic<Frames> position{0};
     std::atomic<Frames> delay{0};
     std::atomic<uint64_t> xruns{0};
+    std::atomic<uint64_t> lost{0};
     std::atomic<bool> failed{false};
     std::atomic<int> injected{0};
 
+    // Real time (ctx.realtime): what the realtime thread may do with the device, and what it
+    // asked the backend's thread to do. It only reads `io` and stores the requests.
+    enum class Io : uint8_t { Stopped, Running, Recovering };
+    std::atomic<Io> io{Io::Stopped};
+    std::atomic<int> recover{0};   // the error a realtime transfer met, for the backend thread
+    std::atomic<int> pending{0};   // a command the realtime thread asked for, + 1
+    std::mutex dev;                // the device calls of control and the backend thread
+    std::thread worker;
+    std::atomic<bool> quit{false};
+    WaitWord work;
+    std::unique_ptr<SpscRing<std::byte>> ring;  // threaded transfers (BE frames, bytes)
+    std::vector<std::byte> io_buf;              // the backend thread's transfer buffer
+    size_t io_at = 0, io_len = 0;               // playback: popped from the ring, not yet written
+
     Impl(BackendContext c, Options o) : ctx(std::move(c)), opt(std::move(o)) {}
+    ~Impl() { stop_worker(); }
 
     bool playback() const noexcept { return ctx.dir == Stream::Playback; }
     snd_pcm_stream_t alsa_stream() const noexcept {
         return playback() ? SND_PCM_STREAM_PLAYBACK : SND_PCM_STREAM_CAPTURE;
     }
-    std::string dev() const { return fmt::format("ALSA device '{}'", opt.device); }
+    std::string dev_name() const { return fmt::format("ALSA device '{}'", opt.device); }
 
     int open_pcm() noexcept { return snd_pcm_open(&pcm, opt.device.c_str(), alsa_stream(), SND_PCM_NONBLOCK); }
     void close_pcm() noexcept {
@@ -139,24 +166,36 @@ struct AlsaBackend::Impl {
 
     // The message of a failed configuration step, without the BE's name.
     Error refuse(long err, std::string what) const {
-        return Error(static_cast<int>(err), fmt::format("{} {}: {}", dev(), what, alsa_error(err)));
+        return Error(static_cast<int>(err), fmt::format("{} {}: {}", dev_name(), what, alsa_error(err)));
     }
     Result<void> apply(const HwParams& p);
     Result<void> reopen();
 
-    // ---- realtime side: no allocation, no blocking, no formatting.
+    // ---- the device's commands: control, or the backend thread in real time. May block.
+    int device_command(TriggerCmd cmd) noexcept;
     int prefill_silence() noexcept;
-    int start_device() noexcept;
     int restart() noexcept;
+    void recover_device(int err) noexcept;
+    void flush_ring() noexcept;
+    void reset_ring() noexcept;
+    enum class Moved : uint8_t { Some, Idle, Blocked };
+    Moved move_data() noexcept;  // the backend thread's share of a threaded transfer
+    void note_delay() noexcept;
+    void start_worker();
+    void stop_worker() noexcept;
+    void run_worker() noexcept;
+
+    // ---- realtime side: no allocation, no blocking, no formatting.
     long take_injected() noexcept;
     int64_t transfer_error(long err) noexcept;
-    void note_delay() noexcept;
+    int64_t write_ring(const std::byte* data, Frames frames) noexcept;
+    int64_t read_ring(std::byte* data, Frames frames) noexcept;
 };
 
 Result<void> AlsaBackend::Impl::apply(const HwParams& p) {
     const snd_pcm_format_t fmt_alsa = to_alsa(p.format());
     if (fmt_alsa == SND_PCM_FORMAT_UNKNOWN || p.period_size() == 0 || p.channels() == 0 || p.rate() == 0)
-        return Error(-EINVAL, fmt::format("{}: the BE's configuration is not chosen: {}", dev(), p.summary()));
+        return Error(-EINVAL, fmt::format("{}: the BE's configuration is not chosen: {}", dev_name(), p.summary()));
 
     snd_pcm_hw_params_t* raw_hw = nullptr;
     if (const int e = snd_pcm_hw_params_malloc(&raw_hw); e < 0) return refuse(e, "has no room for hw_params");
@@ -175,14 +214,14 @@ Result<void> AlsaBackend::Impl::apply(const HwParams& p) {
         for (int i = 0; i < count; ++i)
             if (snd_pcm_hw_params_test_format(pcm, hw.get(), to_alsa(all[i])) == 0)
                 offered += fmt::format("{}{}", offered.empty() ? "" : ", ", format_info(all[i]).name);
-        return Error(e, fmt::format("{} does not support format {} (it offers: {})", dev(),
+        return Error(e, fmt::format("{} does not support format {} (it offers: {})", dev_name(),
                                     format_info(p.format()).name, offered.empty() ? "none dynpcm knows" : offered));
     }
     if (const int e = snd_pcm_hw_params_set_channels(pcm, hw.get(), p.channels()); e < 0) {
         unsigned lo = 0, hi = 0;
         snd_pcm_hw_params_get_channels_min(hw.get(), &lo);
         snd_pcm_hw_params_get_channels_max(hw.get(), &hi);
-        return Error(e, fmt::format("{} does not support {} channels (it offers {}..{})", dev(), p.channels(), lo, hi));
+        return Error(e, fmt::format("{} does not support {} channels (it offers {}..{})", dev_name(), p.channels(), lo, hi));
     }
     if (const int e = snd_pcm_hw_params_set_rate(pcm, hw.get(), p.rate(), 0); e < 0) {
         unsigned lo = 0, hi = 0;
@@ -191,7 +230,7 @@ Result<void> AlsaBackend::Impl::apply(const HwParams& p) {
         snd_pcm_hw_params_get_rate_max(hw.get(), &hi, &hi_dir);
         if (lo_dir > 0) ++lo;  // an open bound: the next integer is the first rate offered
         if (hi_dir < 0 && hi > 0) --hi;
-        return Error(e, fmt::format("{} cannot run at {} Hz without resampling (it offers {}..{} Hz)", dev(),
+        return Error(e, fmt::format("{} cannot run at {} Hz without resampling (it offers {}..{} Hz)", dev_name(),
                                     p.rate(), lo, hi));
     }
     snd_pcm_uframes_t period_frames = p.period_size();
@@ -234,6 +273,13 @@ Result<void> AlsaBackend::Impl::apply(const HwParams& p) {
     prefill = dev_buffer > period ? std::min<Frames>(Frames{opt.periods - 1} * period, dev_buffer - period) : 0;
     silence.assign(static_cast<size_t>(period) * frame_bytes, std::byte{0});
     snd_pcm_format_set_silence(format, silence.data(), static_cast<unsigned>(period * channels));
+    if (threaded) {
+        // The realtime thread may run this far ahead of the device before periods are lost.
+        const size_t bytes = static_cast<size_t>(std::max(dev_buffer, 2 * period)) * frame_bytes;
+        ring = std::make_unique<SpscRing<std::byte>>(bytes);
+        io_buf.assign(bytes, std::byte{0});
+        io_at = io_len = 0;
+    }
     last = p;
     return ok();
 }
@@ -242,7 +288,7 @@ Result<void> AlsaBackend::Impl::reopen() {
     close_pcm();
     if (const int e = open_pcm(); e < 0) {
         pcm = nullptr;
-        return Error(-ENODEV, fmt::format("BE '{}': {} is gone and cannot be opened again: {}", ctx.be_name, dev(),
+        return Error(-ENODEV, fmt::format("BE '{}': {} is gone and cannot be opened again: {}", ctx.be_name, dev_name(),
                                           alsa_error(e)));
     }
     if (last) {
@@ -250,13 +296,14 @@ Result<void> AlsaBackend::Impl::reopen() {
         if (auto r = apply(p); !r) {
             close_pcm();
             return Error(-ENODEV, fmt::format("BE '{}': {} was gone; opened again, it refuses its configuration: {}",
-                                              ctx.be_name, dev(), r.error().message()));
+                                              ctx.be_name, dev_name(), r.error().message()));
         }
     }
     return ok();
 }
 
 int AlsaBackend::Impl::prefill_silence() noexcept {
+    detail::test_point(test::Point::BackendDeviceCall, 0);
     Frames left = prefill;
     while (left > 0) {
         const Frames n = std::min(left, period);
@@ -268,21 +315,182 @@ int AlsaBackend::Impl::prefill_silence() noexcept {
     return 0;
 }
 
-int AlsaBackend::Impl::start_device() noexcept {
-    if (playback())
-        if (const int e = prefill_silence(); e < 0) return e;
-    return snd_pcm_start(pcm);
-}
-
 // Back to PREPARED from wherever the device is (running, xrun, paused, suspended, stopped),
-// then the start sequence.
+// then the start sequence: playback prefills silence, then snd_pcm_start.
 int AlsaBackend::Impl::restart() noexcept {
+    detail::test_point(test::Point::BackendDeviceCall, 0);
     const snd_pcm_state_t s = snd_pcm_state(pcm);
     if (s != SND_PCM_STATE_PREPARED) {
         if (s != SND_PCM_STATE_SETUP) (void)snd_pcm_drop(pcm);
         if (const int e = snd_pcm_prepare(pcm); e < 0) return e;
     }
-    return start_device();
+    if (playback())
+        if (const int e = prefill_silence(); e < 0) return e;
+    return snd_pcm_start(pcm);
+}
+
+// After a device xrun (-EPIPE) or a suspend (-ESTRPIPE): resume or restart, and count it.
+void AlsaBackend::Impl::recover_device(int err) noexcept {
+    detail::test_point(test::Point::BackendDeviceCall, 0);
+    int e = 0;
+    if (err == -ESTRPIPE) {
+        e = snd_pcm_resume(pcm);
+        if (e == 0 && snd_pcm_state(pcm) != SND_PCM_STATE_RUNNING) e = -EBADFD;
+    }
+    if (err == -EPIPE || e < 0) e = restart();
+    if (e < 0 && device_gone(e)) {
+        failed.store(true, std::memory_order_release);
+        io.store(Io::Stopped, std::memory_order_release);
+        return;
+    }
+    io.store(Io::Running, std::memory_order_release);
+}
+
+void AlsaBackend::Impl::reset_ring() noexcept {
+    if (!ring) return;
+    // Nobody transfers now (the BE's clock is stopped, the backend thread waits for `dev`).
+    while (ring->readable() > 0) ring->pop(io_buf.data(), io_buf.size());
+    io_at = io_len = 0;
+}
+
+void AlsaBackend::Impl::flush_ring() noexcept {
+    // What the backend still holds reaches the device before a stop drops the device's buffer.
+    if (!ring || !playback()) return;
+    while (move_data() == Moved::Some) {
+    }
+    reset_ring();
+}
+
+int AlsaBackend::Impl::device_command(TriggerCmd cmd) noexcept {
+    detail::test_point(test::Point::BackendDeviceCall, 0);
+    const bool gone = failed.load(std::memory_order_acquire);
+    recover.store(0, std::memory_order_relaxed);  // a command supersedes a recovery in progress
+    int e = 0;
+    switch (cmd) {
+        case TriggerCmd::Start:
+        case TriggerCmd::Resume:
+            if (gone) return -ENODEV;
+            if (!pcm || !last) return -EBADFD;
+            reset_ring();
+            e = restart();
+            if (e >= 0 && ring && !playback()) ring->push(silence.data(), silence.size());  // one period ahead
+            break;
+        case TriggerCmd::PauseRelease:
+            if (gone) return -ENODEV;
+            if (!pcm || !last) return -EBADFD;
+            e = can_pause ? snd_pcm_pause(pcm, 0) : restart();
+            break;
+        case TriggerCmd::PausePush:
+            io.store(Io::Stopped, std::memory_order_release);
+            if (gone) return 0;  // a gone device is stopped already
+            if (!pcm) return -EBADFD;
+            e = can_pause ? snd_pcm_pause(pcm, 1) : snd_pcm_drop(pcm);
+            break;
+        case TriggerCmd::Stop:
+        case TriggerCmd::Suspend:
+            io.store(Io::Stopped, std::memory_order_release);
+            if (gone) return 0;
+            if (!pcm) return -EBADFD;
+            flush_ring();
+            e = snd_pcm_drop(pcm);
+            break;
+        case TriggerCmd::Drain: return 0;  // the engine stops the BE once its FE has drained
+        default: return -EINVAL;
+    }
+    if (e == -ENODEV) failed.store(true, std::memory_order_release);
+    const bool up = cmd == TriggerCmd::Start || cmd == TriggerCmd::Resume || cmd == TriggerCmd::PauseRelease;
+    if (up && e >= 0) io.store(Io::Running, std::memory_order_release);
+    return e < 0 ? e : 0;
+}
+
+// The backend thread's part of a threaded transfer: ring -> device (playback) or device ->
+// ring (capture), as far as the device takes or gives now.
+AlsaBackend::Impl::Moved AlsaBackend::Impl::move_data() noexcept {
+    if (!pcm || !ring || frame_bytes == 0) return Moved::Idle;
+    long n = 0;
+    if (playback()) {
+        if (io_len == 0) {
+            io_at = 0;
+            io_len = ring->pop(io_buf.data(), io_buf.size());
+        }
+        if (io_len == 0) return Moved::Idle;
+        n = snd_pcm_writei(pcm, io_buf.data() + io_at, static_cast<snd_pcm_uframes_t>(io_len / frame_bytes));
+        if (n > 0) {
+            io_at += static_cast<size_t>(n) * frame_bytes;
+            io_len -= static_cast<size_t>(n) * frame_bytes;
+        }
+    } else {
+        n = snd_pcm_readi(pcm, io_buf.data(), static_cast<snd_pcm_uframes_t>(io_buf.size() / frame_bytes));
+        if (n > 0) {
+            const size_t bytes = static_cast<size_t>(n) * frame_bytes;
+            const size_t put = ring->push(io_buf.data(), bytes - bytes % frame_bytes);
+            if (put < bytes) lost.fetch_add((bytes - put) / frame_bytes, std::memory_order_relaxed);  // rt fell behind
+        }
+    }
+    if (n > 0) {
+        note_delay();
+        return Moved::Some;
+    }
+    if (n == 0 || n == -EAGAIN) return Moved::Blocked;
+    if (n == -EPIPE || n == -ESTRPIPE) {
+        xruns.fetch_add(1, std::memory_order_relaxed);
+        recover_device(static_cast<int>(n));
+        return Moved::Some;
+    }
+    if (device_gone(n)) {
+        failed.store(true, std::memory_order_release);
+        io.store(Io::Stopped, std::memory_order_release);
+    }
+    return Moved::Idle;
+}
+
+void AlsaBackend::Impl::note_delay() noexcept {
+    snd_pcm_sframes_t d = 0;
+    if (snd_pcm_delay(pcm, &d) != 0) return;
+    Frames total = d > 0 ? static_cast<Frames>(d) : 0;
+    if (ring && frame_bytes) total += static_cast<Frames>((ring->readable() + io_len) / frame_bytes);
+    delay.store(total, std::memory_order_relaxed);
+}
+
+void AlsaBackend::Impl::start_worker() {
+    if (!ctx.realtime || worker.joinable()) return;
+    quit.store(false);
+    worker = std::thread([this] { run_worker(); });
+}
+
+void AlsaBackend::Impl::stop_worker() noexcept {
+    if (!worker.joinable()) return;
+    quit.store(true);
+    work.wake_all();
+    worker.join();
+}
+
+void AlsaBackend::Impl::run_worker() noexcept {
+    set_thread_role(ThreadRole::Control);
+    for (;;) {
+        const uint32_t seen = work.seq();
+        if (quit.load(std::memory_order_acquire)) return;
+        Moved moved = Moved::Idle;
+        {
+            std::lock_guard lk(dev);
+            if (const int p = pending.exchange(0); p != 0) {
+                (void)device_command(static_cast<TriggerCmd>(p - 1));
+                moved = Moved::Some;
+            }
+            if (const int e = recover.exchange(0); e != 0 && io.load() == Io::Recovering) {
+                recover_device(e);
+                moved = Moved::Some;
+            }
+            if (threaded && io.load(std::memory_order_acquire) == Io::Running) {
+                const Moved m = move_data();
+                if (moved != Moved::Some) moved = m;
+            }
+        }
+        // Device full (or empty): look again in a millisecond. Ring empty: until the realtime
+        // thread hands it a period (it wakes us).
+        if (moved == Moved::Blocked) work.wait(seen, std::chrono::milliseconds(1));
+        else if (moved == Moved::Idle) work.wait(seen, std::chrono::milliseconds(100));
+    }
 }
 
 long AlsaBackend::Impl::take_injected() noexcept {
@@ -290,7 +498,8 @@ long AlsaBackend::Impl::take_injected() noexcept {
     return injected.exchange(0, std::memory_order_relaxed);
 }
 
-// What a transfer does with an error alsa-lib returned (or the injection stood in for).
+// What a transfer does with an error alsa-lib returned (or the injection stood in for). The
+// frames of the period that did not move are already counted as lost.
 int64_t AlsaBackend::Impl::transfer_error(long err) noexcept {
     switch (err) {
         case -EAGAIN:
@@ -299,20 +508,18 @@ int64_t AlsaBackend::Impl::transfer_error(long err) noexcept {
             xruns.fetch_add(1, std::memory_order_relaxed);
             return -EPIPE;
         case -EPIPE:
-        case -ESTRPIPE: {
-            int e = 0;
-            if (err == -ESTRPIPE) {
-                e = snd_pcm_resume(pcm);
-                if (e == 0 && snd_pcm_state(pcm) != SND_PCM_STATE_RUNNING) e = -EBADFD;
-            }
-            if (err == -EPIPE || e < 0) e = restart();
+        case -ESTRPIPE:
             xruns.fetch_add(1, std::memory_order_relaxed);
-            if (e < 0 && device_gone(e)) {
-                failed.store(true, std::memory_order_release);
-                return e;
+            if (ctx.realtime) {
+                // Recovering may block: the backend's thread does it, meanwhile periods are lost.
+                recover.store(static_cast<int>(err), std::memory_order_relaxed);
+                io.store(Io::Recovering, std::memory_order_release);
+                work.wake_all();
+                return -EPIPE;
             }
+            recover_device(static_cast<int>(err));
+            if (failed.load(std::memory_order_acquire)) return -ENODEV;
             return -EPIPE;
-        }
         case -ENODEV:
         case -EBADFD:
         case -EIO: failed.store(true, std::memory_order_release); return err;
@@ -320,9 +527,29 @@ int64_t AlsaBackend::Impl::transfer_error(long err) noexcept {
     }
 }
 
-void AlsaBackend::Impl::note_delay() noexcept {
-    snd_pcm_sframes_t d = 0;
-    if (snd_pcm_delay(pcm, &d) == 0) delay.store(d > 0 ? static_cast<Frames>(d) : 0, std::memory_order_relaxed);
+int64_t AlsaBackend::Impl::write_ring(const std::byte* data, Frames frames) noexcept {
+    const size_t bytes = static_cast<size_t>(frames) * frame_bytes;
+    const size_t room = ring->writable() / frame_bytes * frame_bytes;
+    const size_t put = ring->push(data, std::min(bytes, room));
+    position.fetch_add(put / frame_bytes, std::memory_order_release);
+    work.wake_all();  // a futex wake only when the backend thread sleeps
+    if (put == bytes) return static_cast<int64_t>(frames);
+    // The device does not keep up: what does not fit is lost.
+    lost.fetch_add((bytes - put) / frame_bytes, std::memory_order_relaxed);
+    xruns.fetch_add(1, std::memory_order_relaxed);
+    return -EPIPE;
+}
+
+int64_t AlsaBackend::Impl::read_ring(std::byte* data, Frames frames) noexcept {
+    const size_t bytes = static_cast<size_t>(frames) * frame_bytes;
+    const size_t got = ring->pop(data, bytes);
+    position.fetch_add(got / frame_bytes, std::memory_order_release);
+    work.wake_all();
+    if (got == bytes) return static_cast<int64_t>(frames);
+    snd_pcm_format_set_silence(format, data + got, static_cast<unsigned>((bytes - got) / frame_bytes * channels));
+    lost.fetch_add((bytes - got) / frame_bytes, std::memory_order_relaxed);
+    xruns.fetch_add(1, std::memory_order_relaxed);
+    return -EPIPE;
 }
 
 // ---- AlsaBackend ----------------------------------------------------------------------------
@@ -330,31 +557,41 @@ void AlsaBackend::Impl::note_delay() noexcept {
 AlsaBackend::AlsaBackend(BackendContext context, Options options)
     : impl_(std::make_unique<Impl>(std::move(context), std::move(options))) {}
 
-AlsaBackend::~AlsaBackend() { impl_->close_pcm(); }
+AlsaBackend::~AlsaBackend() { close(); }
 
 std::string AlsaBackend::describe() const {
-    if (impl_->dev_period == 0) return impl_->dev();
-    return fmt::format("{} (period {}, buffer {})", impl_->dev(), impl_->dev_period, impl_->dev_buffer);
+    if (impl_->dev_period == 0) return impl_->dev_name();
+    return fmt::format("{} (period {}, buffer {}{})", impl_->dev_name(), impl_->dev_period, impl_->dev_buffer,
+                       impl_->threaded ? ", written by its own thread" : "");
 }
 
 Result<void> AlsaBackend::open() {
     DYNPCM_ASSERT_THREAD(control);
     Impl& d = *impl_;
-    if (d.pcm) return ok();
-    if (const int e = d.open_pcm(); e < 0) {
-        d.pcm = nullptr;
-        return Error(e, fmt::format("BE '{}': cannot open {}: {}", d.ctx.be_name, d.dev(), alsa_error(e)));
+    {
+        std::lock_guard lk(d.dev);
+        if (d.pcm) return ok();
+        if (const int e = d.open_pcm(); e < 0) {
+            d.pcm = nullptr;
+            return Error(e, fmt::format("BE '{}': cannot open {}: {}", d.ctx.be_name, d.dev_name(), alsa_error(e)));
+        }
+        d.forget_setup();
+        d.failed.store(false, std::memory_order_release);
+        // A plain hw PCM's non-blocking transfers are ioctls; any other PCM may block inside
+        // alsa-lib, so in real time its transfers go through the backend's thread.
+        d.threaded = d.ctx.realtime && (d.opt.io == Io::Thread ||
+                                        (d.opt.io == Io::Auto && snd_pcm_type(d.pcm) != SND_PCM_TYPE_HW));
     }
-    d.forget_setup();
-    d.failed.store(false, std::memory_order_release);
+    d.start_worker();
     return ok();
 }
 
 Result<void> AlsaBackend::hw_params(const HwParams& params) {
     DYNPCM_ASSERT_THREAD(control);
     Impl& d = *impl_;
+    std::lock_guard lk(d.dev);
     if (!d.pcm)
-        return Error(-EBADFD, fmt::format("BE '{}': hw_params on {}, which is not open", d.ctx.be_name, d.dev()));
+        return Error(-EBADFD, fmt::format("BE '{}': hw_params on {}, which is not open", d.ctx.be_name, d.dev_name()));
     if (auto r = d.apply(params); !r) {
         d.forget_setup();  // a refused hw_params leaves the device unconfigured
         return Error(r.code(), fmt::format("BE '{}': {}", d.ctx.be_name, r.error().message()));
@@ -365,15 +602,19 @@ Result<void> AlsaBackend::hw_params(const HwParams& params) {
 Result<void> AlsaBackend::prepare() {
     DYNPCM_ASSERT_THREAD(control);
     Impl& d = *impl_;
+    std::lock_guard lk(d.dev);
+    d.pending.store(0);
+    d.recover.store(0);
+    d.io.store(Impl::Io::Stopped, std::memory_order_release);
     bool reopened = false;
     if (d.failed.load(std::memory_order_acquire)) {
         if (auto r = d.reopen(); !r) return r;
         reopened = true;
     }
     if (!d.pcm)
-        return Error(-EBADFD, fmt::format("BE '{}': prepare on {}, which is not open", d.ctx.be_name, d.dev()));
+        return Error(-EBADFD, fmt::format("BE '{}': prepare on {}, which is not open", d.ctx.be_name, d.dev_name()));
     if (!d.last)
-        return Error(-EBADFD, fmt::format("BE '{}': prepare on {} before hw_params", d.ctx.be_name, d.dev()));
+        return Error(-EBADFD, fmt::format("BE '{}': prepare on {} before hw_params", d.ctx.be_name, d.dev_name()));
     auto prepare_pcm = [&d] {
         const snd_pcm_state_t s = snd_pcm_state(d.pcm);
         if (s != SND_PCM_STATE_SETUP && s != SND_PCM_STATE_PREPARED) (void)snd_pcm_drop(d.pcm);
@@ -390,10 +631,11 @@ Result<void> AlsaBackend::prepare() {
     if (e < 0) {
         if (device_gone(e)) {
             d.failed.store(true, std::memory_order_release);
-            return Error(-ENODEV, fmt::format("BE '{}': cannot prepare {}: {}", d.ctx.be_name, d.dev(), alsa_error(e)));
+            return Error(-ENODEV, fmt::format("BE '{}': cannot prepare {}: {}", d.ctx.be_name, d.dev_name(), alsa_error(e)));
         }
-        return Error(e, fmt::format("BE '{}': cannot prepare {}: {}", d.ctx.be_name, d.dev(), alsa_error(e)));
+        return Error(e, fmt::format("BE '{}': cannot prepare {}: {}", d.ctx.be_name, d.dev_name(), alsa_error(e)));
     }
+    d.reset_ring();
     d.position.store(0, std::memory_order_release);
     d.delay.store(0, std::memory_order_relaxed);
     d.failed.store(false, std::memory_order_release);
@@ -403,51 +645,44 @@ Result<void> AlsaBackend::prepare() {
 Result<void> AlsaBackend::hw_free() {
     DYNPCM_ASSERT_THREAD(control);
     Impl& d = *impl_;
+    std::lock_guard lk(d.dev);
     d.forget_setup();
     if (!d.pcm || d.failed.load(std::memory_order_acquire)) return ok();  // nothing to free on a gone device
     if (const int e = snd_pcm_hw_free(d.pcm); e < 0)
-        return Error(e, fmt::format("BE '{}': cannot free {}: {}", d.ctx.be_name, d.dev(), alsa_error(e)));
+        return Error(e, fmt::format("BE '{}': cannot free {}: {}", d.ctx.be_name, d.dev_name(), alsa_error(e)));
     return ok();
 }
 
 void AlsaBackend::close() {
     DYNPCM_ASSERT_THREAD(control);
-    impl_->close_pcm();
-    impl_->forget_setup();
+    Impl& d = *impl_;
+    d.stop_worker();
+    std::lock_guard lk(d.dev);
+    d.close_pcm();
+    d.forget_setup();
 }
 
 int AlsaBackend::trigger(TriggerCmd cmd) noexcept {
     Impl& d = *impl_;
-    const bool gone = d.failed.load(std::memory_order_acquire);
-    int e = 0;
-    switch (cmd) {
-        case TriggerCmd::Start:
-        case TriggerCmd::Resume:
-            if (gone) return -ENODEV;
-            if (!d.pcm || !d.last) return -EBADFD;
-            e = d.restart();
-            break;
-        case TriggerCmd::PauseRelease:
-            if (gone) return -ENODEV;
-            if (!d.pcm || !d.last) return -EBADFD;
-            e = d.can_pause ? snd_pcm_pause(d.pcm, 0) : d.restart();
-            break;
-        case TriggerCmd::PausePush:
-            if (gone) return 0;  // a gone device is stopped already
-            if (!d.pcm) return -EBADFD;
-            e = d.can_pause ? snd_pcm_pause(d.pcm, 1) : snd_pcm_drop(d.pcm);
-            break;
-        case TriggerCmd::Stop:
-        case TriggerCmd::Suspend:
-            if (gone) return 0;
-            if (!d.pcm) return -EBADFD;
-            e = snd_pcm_drop(d.pcm);
-            break;
-        case TriggerCmd::Drain: return 0;  // the engine stops the BE once its FE has drained
-        default: return -EINVAL;
-    }
-    if (e == -ENODEV) d.failed.store(true, std::memory_order_release);
-    return e < 0 ? e : 0;
+    std::lock_guard lk(d.dev);
+    // What the realtime thread asked for earlier comes first.
+    if (const int p = d.pending.exchange(0); p != 0) (void)d.device_command(static_cast<TriggerCmd>(p - 1));
+    const int rc = d.device_command(cmd);
+    d.work.wake_all();
+    return rc;
+}
+
+int AlsaBackend::trigger_rt(TriggerCmd cmd) noexcept {
+    DYNPCM_ASSERT_THREAD(rt);
+    Impl& d = *impl_;
+    if (!d.ctx.realtime) return trigger(cmd);
+    // The realtime thread stops transferring at once; the device call is the backend thread's.
+    // Only stops come from here (an xrun, a drain end); a later one supersedes one not yet done.
+    if (cmd == TriggerCmd::Stop || cmd == TriggerCmd::PausePush || cmd == TriggerCmd::Suspend)
+        d.io.store(Impl::Io::Stopped, std::memory_order_release);
+    d.pending.store(static_cast<int>(cmd) + 1, std::memory_order_release);
+    d.work.wake_all();
+    return 0;
 }
 
 int64_t AlsaBackend::write_rt(const void* data, Frames frames) noexcept {
@@ -455,19 +690,28 @@ int64_t AlsaBackend::write_rt(const void* data, Frames frames) noexcept {
     Impl& d = *impl_;
     if (d.failed.load(std::memory_order_acquire)) return -ENODEV;
     if (!d.pcm || d.frame_bytes == 0) return -EBADFD;
+    if (d.ctx.realtime && d.io.load(std::memory_order_acquire) != Impl::Io::Running) {
+        // Being recovered or stopped by the backend's thread: this period never plays.
+        d.lost.fetch_add(frames, std::memory_order_relaxed);
+        return static_cast<int64_t>(frames);
+    }
     const auto* src = static_cast<const std::byte*>(data);
+    if (const long n = d.take_injected(); n != 0) {
+        d.lost.fetch_add(frames, std::memory_order_relaxed);
+        return d.transfer_error(n);
+    }
+    if (d.threaded) return d.write_ring(src, frames);
     Frames done = 0;
     while (done < frames) {
-        long n = d.take_injected();
-        if (n == 0)
-            n = snd_pcm_writei(d.pcm, src + static_cast<size_t>(done) * d.frame_bytes,
-                               static_cast<snd_pcm_uframes_t>(frames - done));
+        const long n = snd_pcm_writei(d.pcm, src + static_cast<size_t>(done) * d.frame_bytes,
+                                      static_cast<snd_pcm_uframes_t>(frames - done));
         if (n > 0) {
             done += static_cast<Frames>(n);
             continue;
         }
         // The rest of the period does not reach the device.
         d.position.fetch_add(done, std::memory_order_release);
+        d.lost.fetch_add(frames - done, std::memory_order_relaxed);
         return d.transfer_error(n == 0 ? -EAGAIN : n);
     }
     d.position.fetch_add(done, std::memory_order_release);
@@ -489,12 +733,21 @@ int64_t AlsaBackend::read_rt(void* data, Frames frames) noexcept {
         return -ENODEV;
     }
     if (!d.pcm || d.frame_bytes == 0) return -EBADFD;
+    if (d.ctx.realtime && d.io.load(std::memory_order_acquire) != Impl::Io::Running) {
+        silent_from(0);
+        d.lost.fetch_add(frames, std::memory_order_relaxed);
+        return static_cast<int64_t>(frames);
+    }
+    if (const long n = d.take_injected(); n != 0) {
+        silent_from(0);
+        d.lost.fetch_add(frames, std::memory_order_relaxed);
+        return d.transfer_error(n);
+    }
+    if (d.threaded) return d.read_ring(dst, frames);
     Frames done = 0;
     while (done < frames) {
-        long n = d.take_injected();
-        if (n == 0)
-            n = snd_pcm_readi(d.pcm, dst + static_cast<size_t>(done) * d.frame_bytes,
-                              static_cast<snd_pcm_uframes_t>(frames - done));
+        const long n = snd_pcm_readi(d.pcm, dst + static_cast<size_t>(done) * d.frame_bytes,
+                                     static_cast<snd_pcm_uframes_t>(frames - done));
         if (n > 0) {
             done += static_cast<Frames>(n);
             continue;
@@ -502,6 +755,7 @@ int64_t AlsaBackend::read_rt(void* data, Frames frames) noexcept {
         // What the device did not deliver is silence.
         silent_from(done);
         d.position.fetch_add(done, std::memory_order_release);
+        d.lost.fetch_add(frames - done, std::memory_order_relaxed);
         return d.transfer_error(n == 0 ? -EAGAIN : n);
     }
     d.position.fetch_add(done, std::memory_order_release);
@@ -512,6 +766,8 @@ int64_t AlsaBackend::read_rt(void* data, Frames frames) noexcept {
 Frames AlsaBackend::position() const noexcept { return impl_->position.load(std::memory_order_acquire); }
 Frames AlsaBackend::delay() const noexcept { return impl_->delay.load(std::memory_order_relaxed); }
 uint64_t AlsaBackend::xruns() const noexcept { return impl_->xruns.load(std::memory_order_relaxed); }
+uint64_t AlsaBackend::lost_frames() const noexcept { return impl_->lost.load(std::memory_order_relaxed); }
+bool AlsaBackend::threaded() const noexcept { return impl_->threaded; }
 const AlsaBackend::Options& AlsaBackend::options() const noexcept { return impl_->opt; }
 Frames AlsaBackend::device_period() const noexcept { return impl_->dev_period; }
 Frames AlsaBackend::device_buffer() const noexcept { return impl_->dev_buffer; }

@@ -33,7 +33,7 @@ const std::array<TypeInfo, 4>& types() {
         {"sim", {"signal", "frequency", "level", "monitor", "delay"}, check_sim, make_sim},
         {"null", {}, no_check, make_null},
         {"wav", {"file", "loop"}, check_wav, make_wav},
-        {"alsa", {"device", "periods"}, check_alsa, make_alsa},
+        {"alsa", {"device", "periods", "io"}, check_alsa, make_alsa},
     }};
     return t;
 }

@@ -129,10 +129,11 @@ int SimBackend::trigger(TriggerCmd cmd) noexcept {
     return -EINVAL;
 }
 
-int64_t SimBackend::transfer_check() noexcept {
+int64_t SimBackend::transfer_check(Frames frames) noexcept {
     if (gone_.load(std::memory_order_relaxed)) return -ENODEV;
     if (xrun_pending_.exchange(false, std::memory_order_relaxed)) {
         xruns_.fetch_add(1, std::memory_order_relaxed);
+        lost_.fetch_add(frames, std::memory_order_relaxed);
         return -EPIPE;
     }
     return 0;
@@ -174,7 +175,7 @@ void SimBackend::delay_line(const std::byte* in, Frames frames) noexcept {
 }
 
 int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {
-    if (const int64_t e = transfer_check(); e < 0) return e;
+    if (const int64_t e = transfer_check(frames); e < 0) return e;
     const auto* in = static_cast<const std::byte*>(data);
     if (opt_.delay_frames > 0 && frames <= period_) {
         delay_line(in, frames);
@@ -187,7 +188,7 @@ int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {
 }
 
 int64_t SimBackend::read_rt(void* data, Frames frames) noexcept {
-    if (const int64_t e = transfer_check(); e < 0) {
+    if (const int64_t e = transfer_check(frames); e < 0) {
         std::memset(data, format_info(format_).silence_byte, static_cast<size_t>(frames) * frame_bytes_);
         return e;
     }

@@ -211,6 +211,16 @@ void BeStream::period_rt(Frames frames) noexcept {
         for (uint32_t i = 0; i < n; ++i)
             if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
     }
+    // A gap: periods the device did not take or give (xruns, a recovery in progress). It is
+    // reported once, with its length, when the device moves audio again.
+    const uint64_t lost = backend->lost_frames();
+    if (lost != lost_seen) {
+        gap += lost - lost_seen;
+        lost_seen = lost;
+    } else if (gap > 0 && rc >= 0) {
+        if (rt_events) rt_events->push(RtEvent{RtEvent::Kind::DeviceRecovered, 0, id, TriggerCmd::Start, 0, gap});
+        gap = 0;
+    }
     if (rc == -EPIPE) {
         device_xruns.fetch_add(1, std::memory_order_relaxed);
         if (rt_events) rt_events->push(RtEvent{RtEvent::Kind::DeviceXrun, 0, id, TriggerCmd::Start, -EPIPE});

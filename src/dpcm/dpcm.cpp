@@ -103,7 +103,8 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             b->constraints = be_constraints;
             b->rt_events = &impl->rt_events;
             b->fes = &impl->fes;
-            auto backend = make_backend(be_links[i].backend, BackendContext{be_links[i].name, s});
+            auto backend = make_backend(be_links[i].backend,
+                                        BackendContext{be_links[i].name, s, options.clock->mode() == SimClock::Mode::Realtime});
             if (!backend) return std::move(backend).error();
             b->backend = std::move(*backend);
             if (!b->timer->attach())

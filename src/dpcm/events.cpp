@@ -29,7 +29,14 @@ void Dpcm::Impl::collect_rt_events() {
             }
             case RtEvent::Kind::DeviceXrun:
                 events.push_back(DpcmEvent{DpcmEvent::Kind::BeXrun, {}, be,
-                                           fmt::format("{} ({}): xrun, recovered", b.backend->describe(), b.backend->type())});
+                                           fmt::format("{} ({}): xrun", b.backend->describe(), b.backend->type())});
+                break;
+            case RtEvent::Kind::DeviceRecovered:
+                events.push_back(DpcmEvent{
+                    DpcmEvent::Kind::BeXrun, {}, be,
+                    fmt::format("{} ({}) runs again after a gap of {} frames ({:.1f} ms) that {}", b.backend->describe(),
+                                b.backend->type(), e->frames, b.rate ? 1000.0 * static_cast<double>(e->frames) / b.rate : 0.0,
+                                b.dir == Stream::Playback ? "did not reach it" : "it did not capture")});
                 break;
             case RtEvent::Kind::DeviceFailed:
                 events.push_back(DpcmEvent{DpcmEvent::Kind::BeFailed, {}, be,

@@ -169,6 +169,8 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
             return Error(r.code(), fmt::format("BE '{}': prepare failed: {}", b.link->name, r.error().message()));
         // A backend whose device failed gets its chance to recover here.
         if (auto r = b.backend->prepare(); !r) return r;
+        b.lost_seen = b.backend->lost_frames();  // the clock is stopped: the rt side reads these later
+        b.gap = 0;
         b.failed.store(0, std::memory_order_release);
         b.state = DpcmState::Prepare;
         return ok();

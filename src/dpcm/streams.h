@@ -110,12 +110,13 @@ struct PortSet {
 
 /// What the realtime thread reports to control, without allocating.
 struct RtEvent {
-    enum class Kind : uint8_t { TriggerFailed, DeviceXrun, DeviceFailed };
+    enum class Kind : uint8_t { TriggerFailed, DeviceXrun, DeviceRecovered, DeviceFailed };
     Kind kind;
     uint32_t fe;
     uint32_t be;
     TriggerCmd cmd;
     int rc;
+    uint64_t frames = 0;  // DeviceRecovered: the frames the gap lost
 };
 
 struct BeStream final : SimTimer::Client {
@@ -135,6 +136,10 @@ struct BeStream final : SimTimer::Client {
     /// successful prepare.
     std::atomic<int> failed{0};
     std::atomic<uint64_t> device_xruns{0};
+    // The gap a device is in (rt-owned; reset by control in be_prepare, while the BE is stopped):
+    // the backend's lost frames last seen, and those lost since the device last moved audio.
+    uint64_t lost_seen = 0;
+    uint64_t gap = 0;
     // The data path's configuration and scratch: written by control in be_hw_params while the
     // BE is stopped, read by the rt thread while it runs.
     uint32_t rate = 0;

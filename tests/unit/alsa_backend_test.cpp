@@ -24,6 +24,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dynpcm/pcm/hw_params.h"
@@ -91,6 +92,24 @@ std::unique_ptr<AlsaBackend> make(Stream dir, std::string device, uint32_t perio
     o.device = std::move(device);
     o.periods = periods;
     return std::make_unique<AlsaBackend>(ctx(dir), o);
+}
+
+// The same on a real-time engine: recovery and realtime-side stops go to the backend's thread,
+// and so do the transfers of a PCM that is not plain hw (io: auto), or of any with io: thread.
+std::unique_ptr<AlsaBackend> make_realtime(Stream dir, std::string device, AlsaBackend::Io io = AlsaBackend::Io::Auto) {
+    AlsaBackend::Options o;
+    o.device = std::move(device);
+    o.io = io;
+    BackendContext c = ctx(dir);
+    c.realtime = true;
+    return std::make_unique<AlsaBackend>(c, o);
+}
+
+// Polls `done` for up to a second (the backend's thread works on its own time).
+template <class Done>
+bool eventually(Done done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return done();
 }
 
 // open + hw_params + prepare.
@@ -651,6 +670,92 @@ TEST(AlsaRt, TransfersTriggersAndRecoveriesDoNotAllocate) {
     EXPECT_EQ(results[i++], 0);
     EXPECT_EQ(play->xruns(), 3u);
     EXPECT_EQ(cap->xruns(), 3u);
+}
+
+// ---- real time: the backend's own thread -------------------------------------------------------
+
+TEST(AlsaRealtimeBackend, APcmThatIsNotPlainHwIsWrittenByTheBackendsThread) {
+    TempFile file;
+    auto be = make_realtime(Stream::Playback, file.device());
+    ASSERT_TRUE(bring_up(*be, chosen(Format::S16_LE, 2, 48000)));
+    EXPECT_TRUE(be->threaded()) << "a file PCM may block in write(2)";
+    ASSERT_EQ(be->trigger(TriggerCmd::Start), 0);
+    std::vector<std::byte> expected = silence_bytes(3 * kPeriod, Format::S16_LE, 2);
+    for (int i = 0; i < 6; ++i) {
+        const auto data = pattern(kPeriod, 4, static_cast<unsigned>(i + 1));
+        ASSERT_EQ(be->write_rt(data.data(), kPeriod), kMoved);
+        append(expected, data);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a period's pace, roughly
+    }
+    ASSERT_EQ(be->trigger(TriggerCmd::Stop), 0);  // hands the device what the ring still holds
+    be->close();
+    EXPECT_TRUE(same_bytes(file.contents(), expected));
+    EXPECT_EQ(be->lost_frames(), 0u);
+}
+
+TEST(AlsaRealtimeBackend, ADeviceXrunIsRecoveredByTheBackendsThreadAndThePeriodsMeanwhileAreCounted) {
+    for (const auto io : {AlsaBackend::Io::Direct, AlsaBackend::Io::Thread}) {
+        SCOPED_TRACE(io == AlsaBackend::Io::Direct ? "direct" : "thread");
+        auto be = make_realtime(Stream::Playback, "null", io);
+        ASSERT_TRUE(bring_up(*be, chosen(Format::S16_LE, 2, 48000)));
+        EXPECT_EQ(be->threaded(), io == AlsaBackend::Io::Thread);
+        ASSERT_EQ(be->trigger(TriggerCmd::Start), 0);
+        const auto data = pattern(kPeriod, 4);
+        ASSERT_EQ(be->write_rt(data.data(), kPeriod), kMoved);
+        be->inject_error(-EPIPE);
+        EXPECT_EQ(be->write_rt(data.data(), kPeriod), -EPIPE);  // returns at once: no recovery here
+        EXPECT_EQ(be->xruns(), 1u);
+        EXPECT_GE(be->lost_frames(), Frames{kPeriod});
+        // The backend's thread restarts the device; periods until then are lost, not played.
+        const uint64_t lost_before = be->lost_frames();
+        EXPECT_TRUE(eventually([&] {
+            const uint64_t lost = be->lost_frames();
+            return be->write_rt(data.data(), kPeriod) == kMoved && be->lost_frames() == lost;
+        }));
+        EXPECT_GE(be->lost_frames(), lost_before);
+        EXPECT_FALSE(be->failed());
+        ASSERT_EQ(be->trigger(TriggerCmd::Stop), 0);
+        be->close();
+    }
+}
+
+TEST(AlsaRealtimeBackend, AStopFromTheRealtimeThreadReturnsAtOnceAndIsDoneBeforeTheNextStart) {
+    auto be = make_realtime(Stream::Playback, "null", AlsaBackend::Io::Direct);
+    ASSERT_TRUE(bring_up(*be, chosen(Format::S16_LE, 2, 48000)));
+    ASSERT_EQ(be->trigger(TriggerCmd::Start), 0);
+    const auto data = pattern(kPeriod, 4);
+    ASSERT_EQ(be->write_rt(data.data(), kPeriod), kMoved);
+    EXPECT_EQ(be->trigger_rt(TriggerCmd::Stop), 0);
+    // No more transfers reach the device after the stop (they count as lost, not played).
+    const Frames at = be->position();
+    EXPECT_EQ(be->write_rt(data.data(), kPeriod), kMoved);
+    EXPECT_EQ(be->position(), at);
+    // A control START after it: the pending stop is done first, then the start.
+    ASSERT_EQ(be->trigger(TriggerCmd::Start), 0);
+    EXPECT_EQ(be->write_rt(data.data(), kPeriod), kMoved);
+    EXPECT_EQ(be->position(), at + kPeriod);
+    ASSERT_EQ(be->trigger(TriggerCmd::Stop), 0);
+    be->close();
+}
+
+TEST(AlsaRealtimeBackend, ThreadedCaptureDeliversPeriodsAfterOneOfSilence) {
+    auto be = make_realtime(Stream::Capture, "null", AlsaBackend::Io::Thread);
+    ASSERT_TRUE(bring_up(*be, chosen(Format::S16_LE, 2, 48000)));
+    ASSERT_EQ(be->trigger(TriggerCmd::Start), 0);
+    std::vector<std::byte> in(static_cast<size_t>(kPeriod) * 4);
+    EXPECT_EQ(be->read_rt(in.data(), kPeriod), kMoved);  // the period of silence it starts with
+    EXPECT_TRUE(eventually([&] { return be->read_rt(in.data(), kPeriod) == kMoved; }));
+    ASSERT_EQ(be->trigger(TriggerCmd::Stop), 0);
+    be->close();
+}
+
+TEST(AlsaOptions, IoIsAutoDirectOrThread) {
+    auto ok_io = AlsaBackend::parse(BackendBinding{"alsa", {{"io", "thread"}}});
+    ASSERT_TRUE(ok_io.ok());
+    EXPECT_EQ(ok_io->io, AlsaBackend::Io::Thread);
+    auto bad = AlsaBackend::parse(BackendBinding{"alsa", {{"io", "threads"}}});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message().find("option io: 'threads'"), std::string::npos) << bad.error().message();
 }
 
 TEST(AlsaRt, TheCounterSeesAllocations) {

@@ -508,6 +508,10 @@ TEST_F(DataPath, ADeviceXrunIsRecoveredByTheBackendAndReported) {
     EXPECT_EQ(sim("Spk").xruns(), 1u);
     const auto events = rig.dpcm->take_events();
     EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const DpcmEvent& e) { return e.kind == DpcmEvent::Kind::BeXrun; }));
+    // The gap is reported once the device moves audio again, with what it lost: one period.
+    EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const DpcmEvent& e) {
+        return e.kind == DpcmEvent::Kind::BeXrun && e.message.find("gap of 1024 frames (21.3 ms)") != std::string::npos;
+    })) << "no gap report";
 }
 
 }  // namespace

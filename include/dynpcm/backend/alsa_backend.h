@@ -10,6 +10,17 @@
 /// (device buffer full or empty: -EAGAIN from alsa-lib) loses the rest of the period and is
 /// reported as an xrun (-EPIPE), like a device xrun, which the backend recovers by itself.
 ///
+/// Real time (BackendContext::realtime). Nothing that may block runs on the realtime thread:
+/// the recovery after a device xrun (drop, prepare, prefill, start) and the stops the
+/// interrupt path asks for (trigger_rt) are done by the backend's own thread, which the
+/// realtime thread signals without waiting; periods that arrive meanwhile are lost and counted
+/// (lost_frames), and the engine reports the gap. The transfers themselves stay on the
+/// realtime thread only for a plain hw PCM, whose non-blocking read/write is an ioctl; any
+/// other PCM (plug, dmix, dsnoop, file, pulse, null, ...) may block inside alsa-lib (IPC
+/// semaphores, file writes), so the realtime thread only fills or drains a wait-free ring and
+/// the backend's thread moves it to or from the device (option `io`: auto, direct, thread).
+/// Off real time everything runs inline on the caller.
+///
 /// Failure. When the device goes away (-ENODEV, -EBADFD or -EIO from alsa-lib) the backend is
 /// marked failed: every later transfer returns -ENODEV without touching the device, and
 /// prepare() reopens the device and applies the last hw_params again, or fails with -ENODEV.
@@ -26,12 +37,16 @@ namespace dynpcm {
 
 class AlsaBackend final : public Backend {
 public:
+    /// Where the transfers run in real time: on the realtime thread (direct), on the
+    /// backend's thread through a ring (thread), or direct for a plain hw PCM only (auto).
+    enum class Io : uint8_t { Auto, Direct, Thread };
     struct Options {
         std::string device = "default";  ///< the ALSA PCM name
         uint32_t periods = 4;            ///< device buffer size, in BE periods (2..64)
+        Io io = Io::Auto;
     };
-    /// Options from a binding's option map (device, periods); each error names the option and
-    /// the bad value. Thread: any. Blocking: no. Allocates: yes.
+    /// Options from a binding's option map (device, periods, io); each error names the option
+    /// and the bad value. Thread: any. Blocking: no. Allocates: yes.
     static Result<Options> parse(const BackendBinding& binding);
 
     /// Nothing is opened yet. Thread: control. Blocking: no. Allocates: yes.
@@ -66,12 +81,18 @@ public:
     /// Closes the device (snd_pcm_close). Thread: control. Blocking: may. Allocates: no.
     void close() override;
 
-    /// START (playback prefills silence, then snd_pcm_start), STOP (snd_pcm_drop),
-    /// PAUSE_PUSH/RELEASE (snd_pcm_pause, or drop and restart when the device cannot pause),
-    /// SUSPEND (drop), RESUME (prepare and restart), DRAIN (nothing). Returns 0 or a negative
-    /// errno; a failed backend refuses START, RESUME and PAUSE_RELEASE with -ENODEV.
-    /// Thread: control or rt, serialised by the BE's executor. Blocking: no. Allocates: no.
+    /// START (playback prefills silence, then snd_pcm_start), STOP (snd_pcm_drop, after the
+    /// device was handed what the ring still held), PAUSE_PUSH/RELEASE (snd_pcm_pause, or drop
+    /// and restart when the device cannot pause), SUSPEND (drop), RESUME (prepare and restart),
+    /// DRAIN (nothing). Returns 0 or a negative errno; a failed backend refuses START, RESUME
+    /// and PAUSE_RELEASE with -ENODEV. A command the realtime thread asked for and the
+    /// backend's thread has not done yet is done first. Thread: control, serialised by the BE's
+    /// executor. Blocking: may (device calls). Allocates: no.
     int trigger(TriggerCmd cmd) noexcept override;
+    /// In real time: the realtime thread stops transferring at once and the backend's thread
+    /// does the device call; returns 0 (the command is taken). Off real time: trigger().
+    /// Thread: rt, serialised by the BE's executor. Blocking: no. Allocates: no.
+    int trigger_rt(TriggerCmd cmd) noexcept override;
 
     /// Writes `frames` interleaved frames; see Backend::write_rt for the results.
     /// Thread: rt. Blocking: no. Allocates: no.
@@ -89,6 +110,11 @@ public:
     /// Xruns recovered so far: device xruns (-EPIPE, -ESTRPIPE) and clock slips (-EAGAIN).
     /// Thread: any. Blocking: wait-free. Allocates: no.
     uint64_t xruns() const noexcept override;
+    /// Frames lost to xruns, clock slips and recoveries. Thread: any. Blocking: wait-free.
+    uint64_t lost_frames() const noexcept override;
+    /// Whether the transfers go through the backend's thread (real time, a PCM that may block
+    /// or io: thread); known after open(). Thread: control. Blocking: wait-free.
+    bool threaded() const noexcept;
 
     // ---- what the device runs at (after hw_params). Thread: control. Blocking: wait-free.
     // Allocates: no.

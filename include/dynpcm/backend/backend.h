@@ -34,6 +34,11 @@ namespace dynpcm {
 struct BackendContext {
     std::string be_name;  ///< the BE link's name
     Stream dir = Stream::Playback;
+    /// The engine runs on a real-time clock: the realtime calls must not block, so a backend
+    /// whose device may block does that work on a thread of its own. Otherwise (a virtual
+    /// clock, or a backend driven by hand) it works inline on the caller, which keeps runs
+    /// deterministic: the caller of SimClock::advance() plays the realtime thread but may block.
+    bool realtime = false;
 };
 
 class Backend {
@@ -83,6 +88,10 @@ public:
     virtual Frames delay() const noexcept { return 0; }
     /// Device-side xruns recovered so far. Thread: any. Blocking: wait-free.
     virtual uint64_t xruns() const noexcept { return 0; }
+    /// Frames that did not reach the device (playback) or were not captured from it (capture)
+    /// because of device trouble: xruns, clock slips, recoveries in progress. The engine
+    /// reports each gap once the device moves audio again. Thread: any. Blocking: wait-free.
+    virtual uint64_t lost_frames() const noexcept { return 0; }
 };
 
 /// The option names a backend type accepts, or null for an unknown type.

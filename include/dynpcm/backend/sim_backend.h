@@ -49,6 +49,7 @@ public:
     Frames position() const noexcept override { return position_.load(std::memory_order_acquire); }
     Frames delay() const noexcept override { return ctx_.dir == Stream::Playback ? opt_.delay_frames : 0; }
     uint64_t xruns() const noexcept override { return xruns_.load(std::memory_order_relaxed); }
+    uint64_t lost_frames() const noexcept override { return lost_.load(std::memory_order_relaxed); }
 
     // ---- fault injection. Thread: control. Blocking: wait-free. Allocates: no.
     /// The next trigger fails with `negative_errno`.
@@ -71,7 +72,7 @@ public:
     float take_peak() noexcept { return peak_.exchange(0.0f, std::memory_order_relaxed); }
 
 private:
-    int64_t transfer_check() noexcept;
+    int64_t transfer_check(Frames frames) noexcept;
     void monitor(const std::byte* data, Frames frames) noexcept;
     void delay_line(const std::byte* in, Frames frames) noexcept;
 
@@ -98,6 +99,7 @@ private:
     std::atomic<Run> run_{Run::Stopped};
     std::atomic<Frames> position_{0};
     std::atomic<uint64_t> xruns_{0};
+    std::atomic<uint64_t> lost_{0};
     std::atomic<uint64_t> monitor_dropped_{0};
     std::atomic<uint64_t> discarded_{0};
     std::atomic<float> peak_{0.0f};

@@ -29,6 +29,9 @@ enum class Point : uint8_t {
     ControlBeHwFree,
     /// Dpcm::put is about to wait for the fades its update began (real time). `id`: 0.
     ControlSettling,
+    /// The alsa backend is about to call alsa-lib for something that may block: drop, prepare,
+    /// start, pause, resume, or a prefill write (not an rt transfer). `id`: 0.
+    BackendDeviceCall,
 };
 
 /// `id` identifies the FE stream, BE stream or timer the point is about. The hook may block
