@@ -134,6 +134,9 @@ Result<void> Dpcm::Impl::be_hw_params(BeStream& b, const FeStream& f, const HwPa
             }
             return ok();
         }
+        // The BE's clock is stopped, but the tick that stopped it (an FE's xrun, on the realtime
+        // thread) may still be running and reading what is written below: wait it out.
+        wait_for_rt();
         if (auto r = b.timer->configure(want.rate(), want.period_size()); !r) return fail(r.error());
         if (auto r = b.backend->hw_params(want); !r) return fail(r.error());
         // The data path's view, read by the rt thread once the BE runs.
@@ -165,11 +168,12 @@ Result<void> Dpcm::Impl::be_prepare(BeStream& b, const FeStream& f) {
             b.state != DpcmState::Paused && b.state != DpcmState::Prepare)
             return ok();
         if (b.state == DpcmState::Paused || b.state == DpcmState::Suspend) b.hw(TriggerCmd::Stop, f.id, Side::Control);
+        wait_for_rt();  // as in be_hw_params: the tick that stopped the BE may still be running
         if (auto r = b.timer->rewind(); !r)
             return Error(r.code(), fmt::format("BE '{}': prepare failed: {}", b.link->name, r.error().message()));
         // A backend whose device failed gets its chance to recover here.
         if (auto r = b.backend->prepare(); !r) return r;
-        b.lost_seen = b.backend->lost_frames();  // the clock is stopped: the rt side reads these later
+        b.lost_seen = b.backend->lost_frames();  // rt-owned, written here while no tick runs
         b.gap = 0;
         b.failed.store(0, std::memory_order_release);
         b.state = DpcmState::Prepare;
