@@ -18,6 +18,7 @@ namespace dynpcm::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;    ///< the check or expectation failed
 inline constexpr int kExitBadInput = 2;  ///< malformed input or usage
+inline constexpr int kExitNoRealTime = 3;  ///< a real-time run did not keep real time
 
 /// The card options every card subcommand takes: a card file, or `--tplg FILE [--overlay FILE]`.
 struct CardSource {

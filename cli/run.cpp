@@ -81,12 +81,18 @@ int run(const RunArgs& a) {
         return kExitBadInput;
     }
     const scenario::RunReport& rep = *r;
+    using V = scenario::RunReport::Verdict;
+    const int exit_code = rep.verdict() == V::Pass ? kExitOk : rep.verdict() == V::Fail ? kExitFailed : kExitNoRealTime;
     if (a.json) {
         fmt::print("{}\n", rep.to_json());
-        return rep.ok() ? kExitOk : kExitFailed;
+        return exit_code;
     }
     size_t passed = 0;
     for (const auto& c : rep.checks) passed += c.ok ? 1 : 0;
+    if (rep.verdict() == V::NoRealTime)
+        fmt::print("\nDID NOT KEEP REAL TIME: {}\n(the expectations below ran on a machine that did not give the run "
+                   "the time it needed; they say nothing about the engine)\n",
+                   rep.timekeeping.summary());
     fmt::print("\n{}: {} of {} expectations hold{} ({:.2f} s of wall time)\n", rep.ok() ? "PASS" : "FAIL", passed,
                rep.checks.size(),
                rep.failed_steps.empty() ? "" : fmt::format(", {} step(s) failed", rep.failed_steps.size()),
@@ -99,7 +105,7 @@ int run(const RunArgs& a) {
         for (const auto& f : rep.files) fmt::print("  {}\n", f);
         if (!a.trace_file.empty()) fmt::print("open the trace in https://ui.perfetto.dev or chrome://tracing\n");
     }
-    return rep.ok() ? kExitOk : kExitFailed;
+    return exit_code;
 }
 
 }  // namespace

@@ -31,9 +31,41 @@ bool RunReport::ok() const noexcept {
     return failed_steps.empty() && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
 }
 
+RunReport::Verdict RunReport::verdict() const noexcept {
+    if (!timekeeping.kept) return Verdict::NoRealTime;
+    return ok() ? Verdict::Pass : Verdict::Fail;
+}
+
+namespace {
+// Milliseconds, with the precision a small value needs.
+std::string ms(double seconds) {
+    return seconds < 1e-3 ? fmt::format("{:.3f} ms", seconds * 1e3) : fmt::format("{:.1f} ms", seconds * 1e3);
+}
+}  // namespace
+
+std::string Timekeeping::summary() const {
+    if (!realtime) return "virtual time";
+    std::string s = fmt::format("the clock thread woke up to {} late ({} of {} wake-ups more than {} late{})", ms(max_late),
+                                late_wakeups, wakeups, ms(tolerance),
+                                late_wakeups ? fmt::format(", the worst at {:.3f} s", max_late_at) : "");
+    if (late_steps.empty()) return s + "; every step ran on time";
+    s += fmt::format("; {} step(s) ran late:", late_steps.size());
+    for (const auto& l : late_steps) s += "\n    " + l;
+    return s;
+}
+
 std::string RunReport::to_json() const {
     nlohmann::json j;
     j["ok"] = ok();
+    j["verdict"] = verdict() == Verdict::Pass ? "pass" : verdict() == Verdict::Fail ? "fail" : "did not keep real time";
+    if (timekeeping.realtime)
+        j["realtime"] = {{"kept", timekeeping.kept},
+                         {"tolerance_s", timekeeping.tolerance},
+                         {"wakeups", timekeeping.wakeups},
+                         {"late_wakeups", timekeeping.late_wakeups},
+                         {"max_late_s", timekeeping.max_late},
+                         {"max_late_at", timekeeping.max_late_at},
+                         {"late_steps", timekeeping.late_steps}};
     j["wall_seconds"] = wall_seconds;
     auto checks_json = [](const std::vector<Check>& v) {
         nlohmann::json a = nlohmann::json::array();
@@ -265,8 +297,12 @@ public:
             std::filesystem::create_directories(opt_.out_dir, ec);
             if (ec) return Error(-EINVAL, fmt::format("cannot make the output directory '{}': {}", opt_.out_dir, ec.message()));
         }
-        clock_ = std::make_unique<SimClock>(SimClock::Options{
-            .mode = realtime_ ? SimClock::Mode::Realtime : SimClock::Mode::Virtual, .try_sched_fifo = true, .fifo_priority = 70});
+        const auto tolerance = std::chrono::microseconds(static_cast<int64_t>(sc_.realtime_tolerance * 1e6));
+        clock_ = std::make_unique<SimClock>(
+            SimClock::Options{.mode = realtime_ ? SimClock::Mode::Realtime : SimClock::Mode::Virtual,
+                              .try_sched_fifo = true,
+                              .fifo_priority = 70,
+                              .late_after = tolerance});
         Dpcm::Options o;
         o.clock = clock_.get();
         o.tap_seconds = 2.0;  // drained every few ms
@@ -278,6 +314,8 @@ public:
             if (!clock_->sched_fifo()) line(0, fmt::format("note: {}", clock_->fifo_warning()));
         }
         const auto wall0 = Clock::now();
+        // Scenario time 0 is now, once the engine is made and its clock runs.
+        t0_ns_ = realtime_ ? clock_->now_ns() : 0;
         line(0, fmt::format("scenario '{}' on card '{}', {} time, {:.3f} s", sc_.name, dpcm_->card().name(),
                             realtime_ ? "real" : "virtual", sc_.end));
         size_t next = 0;
@@ -286,12 +324,20 @@ public:
         double now = 0;
         for (;;) {
             now = time_now();
-            while (next < steps_.size() && steps_[next].at <= now + 1e-9) execute(steps_[next++], now);
+            while (next < steps_.size() && steps_[next].at <= now + 1e-9) {
+                const Step& s = steps_[next++];
+                if (realtime_) note_lateness(s, time_now());
+                execute(s, now);
+            }
             service_io();
             collect(now);
             if (next == steps_.size() && now >= sc_.end - 1e-9) break;
             if (realtime_) {
-                std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(dt * 1e6)));
+                // Until the next step is due, and at least every 2 ms for the writers and readers.
+                double until = time_now() + dt;
+                if (next < steps_.size()) until = std::min(until, steps_[next].at);
+                const auto ns = static_cast<int64_t>(until * 1e9) + t0_ns_ - clock_->now_ns();
+                if (ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
             } else {
                 (void)clock_->advance(std::chrono::nanoseconds(static_cast<int64_t>(dt * 1e9)));
                 virtual_now_ += dt;
@@ -301,6 +347,7 @@ public:
                 last_progress = Clock::now();
             }
         }
+        note_timekeeping();
         teardown(now);
         report_.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
         return std::move(report_);
@@ -309,7 +356,29 @@ public:
 private:
     // ---- time and output
     double time_now() const {
-        return realtime_ ? static_cast<double>(clock_->now_ns()) / 1e9 : virtual_now_;
+        return realtime_ ? static_cast<double>(clock_->now_ns() - t0_ns_) / 1e9 : virtual_now_;
+    }
+    double scenario_time(int64_t clock_ns) const { return static_cast<double>(clock_ns - t0_ns_) / 1e9; }
+
+    // ---- keeping real time
+    void note_lateness(const Step& s, double started) {
+        const double late = started - s.at;
+        if (late <= sc_.realtime_tolerance) return;
+        report_.timekeeping.late_steps.push_back(fmt::format("{}:{}: {} at {:.3f} s ran at {:.3f} s ({} late)", sc_.file,
+                                                             s.line, action_name(s.action), s.at, started, ms(late)));
+    }
+    void note_timekeeping() {
+        Timekeeping& t = report_.timekeeping;
+        t.realtime = realtime_;
+        t.tolerance = sc_.realtime_tolerance;
+        if (!realtime_) return;
+        const SimClock::Timing c = clock_->timing();
+        t.wakeups = c.wakeups;
+        t.late_wakeups = c.late;
+        t.max_late = static_cast<double>(c.max_late_ns) / 1e9;
+        t.max_late_at = c.max_late_ns > 0 ? scenario_time(c.max_late_at_ns) : 0;
+        t.kept = c.late == 0 && t.late_steps.empty();
+        if (!t.kept) line(time_now(), "did not keep real time: " + t.summary());
     }
     void line(double at, std::string text) {
         if (opt_.on_line) opt_.on_line(fmt::format("{:8.3f}  {}", at, text));
@@ -643,7 +712,7 @@ private:
             if (!f.pcm) continue;
             f.xruns = f.pcm->status().xruns;
             while (auto ev = f.pcm->pop_event()) {
-                const double at = realtime_ ? static_cast<double>(ev->time_ns) / 1e9 : now;
+                const double at = realtime_ ? scenario_time(ev->time_ns) : now;
                 if (ev->kind == PcmEvent::Kind::State) {
                     line(at, fmt::format("FE {}: {} -> {}", name, pcm_state_name(ev->from), pcm_state_name(ev->to)));
                     if (ev->to == PcmState::Xrun) trace_.instant("FE " + name, "XRUN", at);
@@ -892,6 +961,7 @@ private:
     std::vector<Step> steps_;
     const RunOptions& opt_;
     bool realtime_ = false;
+    int64_t t0_ns_ = 0;       // real time: the clock's time at scenario time 0
     bool suspended_ = false;  // between a suspend step and a resume step
     double virtual_now_ = 0;
     std::unique_ptr<SimClock> clock_;

@@ -104,7 +104,7 @@ private:
             err(root, "a scenario is a mapping with 'scenario:' and 'steps:'");
             return;
         }
-        check_keys(root, {"scenario", "description", "card", "clock", "duration", "steps"}, "scenario");
+        check_keys(root, {"scenario", "description", "card", "clock", "realtime_tolerance", "duration", "steps"}, "scenario");
         if (auto n = str(root["scenario"], "scenario name")) sc.name = *n;
         if (root["description"]) sc.description = str(root["description"], "description").value_or("");
         if (root["card"]) sc.card = str(root["card"], "card").value_or("");
@@ -112,6 +112,11 @@ private:
             const auto c = str(root["clock"], "clock");
             if (c && *c == "realtime") sc.realtime = true;
             else if (c && *c != "virtual") err(root["clock"], "clock: '{}' is not virtual or realtime", *c);
+        }
+        if (root["realtime_tolerance"]) {
+            const double t = seconds(root["realtime_tolerance"], "realtime_tolerance").value_or(sc.realtime_tolerance);
+            if (t <= 0 || t > 1) err(root["realtime_tolerance"], "realtime_tolerance: {} s is not within (0, 1] s", t);
+            else sc.realtime_tolerance = t;
         }
         double end = 0;
         if (root["duration"]) end = seconds(root["duration"], "duration").value_or(0);

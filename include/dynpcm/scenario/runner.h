@@ -43,14 +43,35 @@ struct TimelineEntry {
     std::string text;
 };
 
+/// Whether a real-time run kept real time: its clock thread woke for every deadline, and ran
+/// every step, within the scenario's realtime_tolerance. When it did not, what its expectations
+/// found says nothing about the engine: the machine did not give it the time it needed.
+struct Timekeeping {
+    bool realtime = false;        ///< the run was on the real-time clock
+    bool kept = true;
+    double tolerance = 0;         ///< seconds
+    uint64_t wakeups = 0;         ///< the clock thread's wake-ups for a deadline
+    uint64_t late_wakeups = 0;    ///< of those, later than the tolerance
+    double max_late = 0;          ///< seconds, the latest wake-up
+    double max_late_at = 0;       ///< scenario seconds
+    std::vector<std::string> late_steps;  ///< "file:line: set at 0.045 s ran at 0.061 s (16.0 ms late)"
+    /// One paragraph: how late, how often, which steps. Thread: any. Allocates: yes.
+    std::string summary() const;
+};
+
 struct RunReport {
     std::vector<TimelineEntry> timeline;
     std::vector<Check> checks;          ///< expectations, in order
     std::vector<Check> failed_steps;    ///< steps whose operation failed
     std::vector<std::string> files;     ///< files written (recordings, reads, the trace)
+    Timekeeping timekeeping;
     double wall_seconds = 0;
     /// Every expectation held and no step failed. Thread: any. Allocates: no.
     bool ok() const noexcept;
+    /// Pass, Fail, or NoRealTime when a real-time run did not keep real time (whatever its
+    /// expectations found). Thread: any. Allocates: no.
+    enum class Verdict { Pass, Fail, NoRealTime };
+    Verdict verdict() const noexcept;
     /// The report as JSON. Thread: control. Allocates: yes.
     std::string to_json() const;
 };

@@ -97,6 +97,9 @@ struct Scenario {
     std::string description;
     std::string card;           ///< the card file, relative to the scenario file; may be empty
     bool realtime = false;
+    /// Real time: a clock wake-up or a step later than this (seconds) means the run did not
+    /// keep real time (`realtime_tolerance:`).
+    double realtime_tolerance = 0.005;
     double end = 0;             ///< seconds: the last step's time, or `duration:` if later
     std::vector<Step> steps;    ///< sorted by time, file order kept for equal times
 };
