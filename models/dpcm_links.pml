@@ -14,8 +14,9 @@
  *    for every reader slot to be 0 or >= the new epoch), free the old set.
  *  - One RT process per FE (own epoch reader slot): an xrun sets the FE state to stopped,
  *    enters the epoch section, loads the FE's set, and for each link dereferences the set and
- *    posts STOP to that BE's executor: push to its queue, try to own it once (never waits),
- *    run the queue if it got it; then exits the section.
+ *    posts STOP to that BE's executor: own it if free (run what is queued, then the STOP),
+ *    else push to its queue and try to own it once (never waits), run the queue if it got
+ *    it; then exits the section.
  *  - SerialExecutor: a bounded queue per BE (a channel), an `owned` flag taken by test-and-
  *    set. drain_and_leave: run the queue, release, then (MODE != 2) re-check the queue and
  *    take ownership again if something is there.
@@ -144,14 +145,19 @@ inline own(b) {
     atomic { !owned[b] -> owned[b] = 1; owner[b] = _pid }
 }
 
+/* drain(): run everything queued, as the owner. */
+inline drain(b, c) {
+    do
+    :: atomic { q[b]?c -> executed[b]++; apply_stop(b, c) }
+    :: empty(q[b]) -> break
+    od
+}
+
 /* drain_and_leave(): run everything queued, let go, re-check (unless MODE 2). */
 inline drain_and_leave(b, c, got) {
     do
     :: true ->
-        do
-        :: atomic { q[b]?c -> executed[b]++; apply_stop(b, c) }
-        :: empty(q[b]) -> break
-        od;
+        drain(b, c);
         atomic { owned[b] = 0; owner[b] = 0 };   /* store(owned_, false, release) */
 #if MODE == 2
         break
@@ -169,14 +175,23 @@ inline drain_and_leave(b, c, got) {
     od
 }
 
-/* post(): push, then try to own once; never waits. */
+/* post(): if nobody owns the executor, run as the owner: what is queued first, then this
+ * command (the fast path). Otherwise push, then try to own once. Never waits. */
 inline post(b, f, c, got) {
-    assert(nfull(q[b]));              /* the queue is sized for the worst case: nothing dropped */
-    atomic { q[b]!f; posted[b]++ };
     try_own(b, got);
     if
-    :: got -> drain_and_leave(b, c, got)
-    :: else -> skip
+    :: got ->
+        drain(b, c);
+        atomic { posted[b]++; executed[b]++; apply_stop(b, f) };
+        drain_and_leave(b, c, got)
+    :: else ->
+        assert(nfull(q[b]));          /* the queue is sized for the worst case: nothing dropped */
+        atomic { q[b]!f; posted[b]++ };
+        try_own(b, got);
+        if
+        :: got -> drain_and_leave(b, c, got)
+        :: else -> skip
+        fi
     fi
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the SPIN model of the DPCM link-publication protocol (models/dpcm_links.pml) in all
-# three modes and checks the verdicts:
-#   MODE 0  the real protocol                       -> must verify: "errors: 0", full search
-#   MODE 1  no grace period (free the old set now)  -> must fail (a reader derefs a freed set)
-#   MODE 2  owner does not re-check the queue       -> must fail (a posted STOP is lost)
+# Runs a SPIN model in each of its modes and checks the verdicts:
+#   run_spin.sh MODEL [MODE=verify|fail ...]
+# `verify`: the full search must find no error; `fail`: it must find one (a deliberately broken
+# variant, so the model is shown able to see the bug). Without MODE arguments:
+# 0=verify 1=fail 2=fail (models/dpcm_links.pml: the real protocol, no grace period, no
+# re-check on leave). Each mode's description is read from the model's header ("MODE n: ...").
 # Prints one line per mode and exits non-zero if any verdict is not the expected one.
 #
-# Usage: run_spin.sh [model.pml]
 # Environment: SPIN (default: spin), CC (default: gcc), SPIN_NOPS (control operations,
 # default: the model's NOPS), KEEP=1 keeps the work directory (with each failing mode's
 # replayed counterexample in mode<n>/trail.txt).
@@ -14,6 +14,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=${1:-$here/../../models/dpcm_links.pml}
+shift || true
+modes=("$@")
+if ((${#modes[@]} == 0)); then modes=(0=verify 1=fail 2=fail); fi
 spin_bin=${SPIN:-spin}
 cc_bin=${CC:-gcc}
 
@@ -40,15 +43,15 @@ if [[ -n ${SPIN_NOPS:-} ]]; then defs+=("-DNOPS=$SPIN_NOPS"); fi
 
 now_ns() { date +%s%N; }
 describe() {
-    case $1 in
-        0) echo "real protocol" ;;
-        1) echo "no grace period" ;;
-        2) echo "no re-check on leave" ;;
-    esac
+    local d
+    d=$(sed -n "s/^ \* MODE $1: *\(.*\)/\1/p" "$model" | head -n1 | sed 's/ *->.*//')
+    echo "${d:-mode $1}"
 }
 
 status=0
-for mode in 0 1 2; do
+for spec in "${modes[@]}"; do
+    mode=${spec%%=*}
+    want=${spec#*=}
     dir=$work/mode$mode
     mkdir -p "$dir"
     cp "$model" "$dir/model.pml"
@@ -88,7 +91,7 @@ for mode in 0 1 2; do
     fi
 
     verdict=OK
-    if [[ $mode == 0 ]]; then
+    if [[ $want == verify ]]; then
         [[ $errors == 0 && -z $incomplete ]] || verdict=FAIL
         expect="expected errors: 0"
     else
