@@ -17,41 +17,12 @@
 #include "dynpcm/backend/alsa_backend.h"
 #include "dynpcm/core/test_hooks.h"
 #include "dynpcm/core/thread_role.h"
-#include "unit/dpcm_fixture.h"
+#include "realtime_engine.h"
 
 namespace dynpcm::dpcmtest {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Engine {
-    SimClock clock{SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false}};
-    std::unique_ptr<Dpcm> dpcm;
-    explicit Engine(const std::string& yaml) {
-        CardLoad load = load_card_string(yaml, "alsa_rt.yaml");
-        EXPECT_TRUE(load.ok()) << (load.errors.empty() ? "" : load.errors.front());
-        auto d = Dpcm::create(std::move(load.card), Dpcm::Options{.clock = &clock, .pcm_timeout = 2000ms});
-        EXPECT_TRUE(d.ok()) << (d.ok() ? "" : d.error().message());
-        if (d) dpcm = std::move(*d);
-        EXPECT_TRUE(clock.start().ok());
-    }
-    ~Engine() {
-        dpcm.reset();
-        clock.stop();
-    }
-    PcmRuntime* open(std::string_view fe, bool free_running) {
-        auto p = dpcm->open(fe, Stream::Playback, {.nonblock = true});
-        EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message());
-        if (!p) return nullptr;
-        EXPECT_TRUE(is_ok(DpcmRig::configure(**p, {.period_size = 480, .periods = 4})));
-        if (free_running) {
-            SwParams sw = (*p)->sw_params_current();
-            sw.stop_threshold = (*p)->boundary();
-            EXPECT_TRUE(is_ok((*p)->sw_params(sw)));
-        }
-        return *p;
-    }
-};
 
 struct DeviceCalls {
     std::atomic<int> total{0};
@@ -67,7 +38,7 @@ struct DeviceCalls {
 // Defect 5 of the hardening issue: the recovery after a device xrun (drop, prepare, prefill,
 // start) and the STOP the interrupt path sends at an FE's xrun ran on the realtime thread.
 TEST(AlsaRealtime, RecoveryAndStopsFromTheInterruptPathRunOffTheRealtimeThread) {
-    Engine e(R"(card: AlsaRt
+    RealtimeEngine e(R"(card: AlsaRt
 fe_links:
   - {name: Media, playback: {stream: Media Playback, formats: [S16_LE], rates: [48000], channels: 2}}
 be_links:
@@ -113,7 +84,7 @@ TEST(AlsaRealtime, ADeviceWhoseWritesBlockStallsOnlyItsOwnBackend) {
     const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // so the plugin's open does not block
     ASSERT_GE(reader, 0);
     {
-        Engine e(R"(card: Stall
+        RealtimeEngine e(R"(card: Stall
 fe_links:
   - {name: Stalled, playback: {stream: Stalled Playback, formats: [S16_LE], rates: [48000], channels: 2}}
   - {name: Live, playback: {stream: Live Playback, formats: [S16_LE], rates: [48000], channels: 2}}

@@ -12,7 +12,7 @@
 
 #include "dynpcm/backend/sim_backend.h"
 #include "dynpcm/core/test_hooks.h"
-#include "unit/dpcm_fixture.h"
+#include "realtime_engine.h"
 
 namespace dynpcm::dpcmtest {
 namespace {
@@ -104,22 +104,12 @@ routes:
 // DISCONNECTED FE must not keep a BE running.
 TEST(DpcmClients, APauseReleaseRacingTheInterruptPathsStopLeavesNoRoleRunningForADisconnectedFe) {
     Park park{test::Point::ControlFeTrigger};
-    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
-    CardLoad load = load_card_string(kSharedCard, "shared.yaml");
-    ASSERT_TRUE(load.ok());
-    auto made = Dpcm::create(std::move(load.card), Dpcm::Options{.clock = &clock, .pcm_timeout = 2000ms});
-    ASSERT_TRUE(made.ok());
-    std::unique_ptr<Dpcm> dpcm = std::move(*made);
-    ASSERT_TRUE(clock.start().ok());
+    RealtimeEngine e(kSharedCard);
+    ASSERT_NE(e.dpcm, nullptr);
+    std::unique_ptr<Dpcm>& dpcm = e.dpcm;
     auto open = [&](std::string_view fe) {
-        auto p = dpcm->open(fe, Stream::Playback, {.nonblock = true});
-        EXPECT_TRUE(p.ok());
-        PcmRuntime* pcm = p.ok() ? *p : nullptr;
+        PcmRuntime* pcm = e.open(fe, true);
         if (pcm) {
-            EXPECT_TRUE(is_ok(DpcmRig::configure(*pcm, {.period_size = 480, .periods = 4})));
-            SwParams sw = pcm->sw_params_current();
-            sw.stop_threshold = pcm->boundary();  // never xruns: only the device can stop it
-            EXPECT_TRUE(is_ok(pcm->sw_params(sw)));
             EXPECT_TRUE(is_ok(DpcmRig::run(*pcm)));
         }
         return pcm;
@@ -150,8 +140,6 @@ TEST(DpcmClients, APauseReleaseRacingTheInterruptPathsStopLeavesNoRoleRunningFor
         for (const auto& b : f.backends) EXPECT_EQ(b.be_start, 0U) << "BE X still counts a running FE";
     }
     DPCM_EXPECT_OK(dpcm->check_invariants());
-    dpcm.reset();
-    clock.stop();
 }
 
 // A control write on a real-time clock returns once the links it took away have faded out; it
@@ -159,22 +147,10 @@ TEST(DpcmClients, APauseReleaseRacingTheInterruptPathsStopLeavesNoRoleRunningFor
 // ahead meanwhile instead of waiting a fade and a BE period or two.
 TEST(DpcmClients, AControlWriteWaitingForItsFadesDoesNotHoldOtherClientsBack) {
     Park park{test::Point::ControlSettling, 0};
-    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
-    CardLoad load = load_card_string(kSharedCard, "shared.yaml");
-    ASSERT_TRUE(load.ok());
-    auto made = Dpcm::create(std::move(load.card), Dpcm::Options{.clock = &clock, .pcm_timeout = 2000ms});
-    ASSERT_TRUE(made.ok());
-    std::unique_ptr<Dpcm> dpcm = std::move(*made);
-    ASSERT_TRUE(clock.start().ok());
-    auto open = [&](std::string_view fe) -> PcmRuntime* {
-        auto p = dpcm->open(fe, Stream::Playback, {.nonblock = true});
-        if (!p.ok()) return nullptr;
-        EXPECT_TRUE(is_ok(DpcmRig::configure(**p, {.period_size = 480, .periods = 4})));
-        SwParams sw = (*p)->sw_params_current();
-        sw.stop_threshold = (*p)->boundary();
-        EXPECT_TRUE(is_ok((*p)->sw_params(sw)));
-        return *p;
-    };
+    RealtimeEngine e(kSharedCard);
+    ASSERT_NE(e.dpcm, nullptr);
+    std::unique_ptr<Dpcm>& dpcm = e.dpcm;
+    auto open = [&](std::string_view fe) { return e.open(fe, true); };
     PcmRuntime* one = open("One");
     PcmRuntime* two = open("Two");
     ASSERT_TRUE(one && two);
@@ -200,8 +176,6 @@ TEST(DpcmClients, AControlWriteWaitingForItsFadesDoesNotHoldOtherClientsBack) {
     app.join();
     EXPECT_TRUE(started_while_put_waits) << "start() waited for another client's put() to finish its fades";
     DPCM_EXPECT_OK(dpcm->check_invariants());
-    dpcm.reset();
-    clock.stop();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <semaphore>
 #include <thread>
 
@@ -58,20 +59,31 @@ struct HookGuard {
     bool installed;
 };
 
+// A real-time clock running one idle timer, and the parking hook installed. Declared in this
+// order so that the parking outlives the clock thread, and the timer the clock's use of it.
+struct ClockWithTimer {
+    ClockParking parking;
+    SimClock clock{SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false}};
+    IdleClient client;
+    std::unique_ptr<SimTimer> timer = std::make_unique<SimTimer>(clock, client);
+    std::optional<HookGuard> guard;
+    bool start() {
+        EXPECT_TRUE(timer->attach());
+        EXPECT_TRUE(clock.start().ok());
+        guard.emplace(parking);
+        return guard->installed;
+    }
+};
+
 // Defect 1 of the hardening issue: after leaving its loop the clock thread used to apply the
 // trigger mailbox of every timer still listed, outside the window detach() waited for, so a
 // timer destroyed by another thread while the clock stopped was touched after it was freed.
 TEST(ClockShutdown, ATimerDestroyedWhileTheClockStopsIsNeverTouchedAfterItsDestructorReturns) {
-    ClockParking parking;  // outlives the clock thread
+    ClockWithTimer c;
     std::atomic<bool> stopping{false};
-    parking.only_after = &stopping;
-    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
-    IdleClient client;
-    auto timer = std::make_unique<SimTimer>(clock, client);
-    ASSERT_TRUE(timer->attach());
-    ASSERT_TRUE(clock.start().ok());
-    HookGuard guard(parking);
-    if (!guard.installed) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+    c.parking.only_after = &stopping;
+    if (!c.start()) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+    auto& [parking, clock, client, timer, guard] = c;
     std::this_thread::sleep_for(30ms);  // the clock thread is asleep, between passes
 
     stopping = true;
@@ -97,14 +109,9 @@ TEST(ClockShutdown, ATimerDestroyedWhileTheClockStopsIsNeverTouchedAfterItsDestr
 
 // The same rule during an ordinary pass: the destructor waits for the pass that holds the timer.
 TEST(ClockShutdown, ATimerDestroyedDuringAPassThatHoldsItWaitsForThePassToEnd) {
-    ClockParking parking;
-    SimClock clock(SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false});
-    IdleClient client;
-    auto timer = std::make_unique<SimTimer>(clock, client);
-    ASSERT_TRUE(timer->attach());
-    ASSERT_TRUE(clock.start().ok());
-    HookGuard guard(parking);
-    if (!guard.installed) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+    ClockWithTimer c;
+    if (!c.start()) GTEST_SKIP() << "library built without DYNPCM_TEST_HOOKS";
+    auto& [parking, clock, client, timer, guard] = c;
     ASSERT_TRUE(parking.parked.try_acquire_for(2s)) << "the clock thread never looked at its timer";
 
     std::atomic<bool> destroyed{false};

@@ -1055,13 +1055,19 @@ SimBackend& sim_of(DpcmRig& rig, std::string_view be) {
     return *b;
 }
 
+// FE A configured and running on Speaker; the Speaker's codec refuses its next command.
+PcmRuntime* running_fe_a_with_a_refusing_speaker(DpcmRig& rig) {
+    PcmRuntime* a = rig.open("FE A");
+    if (!a || !is_ok(DpcmRig::configure(*a)) || !is_ok(DpcmRig::run(*a))) return nullptr;
+    (void)rig.dpcm->take_events();
+    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
+    return a;
+}
+
 TEST(DpcmTriggerFailure, ARefusedPausePushFailsThePauseAndTheStreamKeepsRunning) {
     DpcmRig rig;
-    PcmRuntime* a = rig.open("FE A");
+    PcmRuntime* a = running_fe_a_with_a_refusing_speaker(rig);
     ASSERT_NE(a, nullptr);
-    DPCM_ASSERT_OK(DpcmRig::configure(*a));
-    DPCM_ASSERT_OK(DpcmRig::run(*a));
-    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
     EXPECT_EQ(a->pause(true).code(), -EIO);
     EXPECT_EQ(a->state(), PcmState::Running);
     EXPECT_EQ(rig.fe_status("FE A"), "START / RUNNING");
@@ -1086,11 +1092,8 @@ TEST_F(DpcmSharing, ARefusedPausePushOnOneBackendPutsTheOthersBackAsTheyWere) {
 
 TEST(DpcmTriggerFailure, ARefusedSuspendFailsTheSuspendAndTheStreamKeepsRunning) {
     DpcmRig rig;
-    PcmRuntime* a = rig.open("FE A");
+    PcmRuntime* a = running_fe_a_with_a_refusing_speaker(rig);
     ASSERT_NE(a, nullptr);
-    DPCM_ASSERT_OK(DpcmRig::configure(*a));
-    DPCM_ASSERT_OK(DpcmRig::run(*a));
-    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
     EXPECT_EQ(a->suspend().code(), -EIO);
     EXPECT_EQ(a->state(), PcmState::Running);
     EXPECT_EQ(rig.be_status("FE A", "Speaker"), "START users 1 be_start 1 be_pause 0");
@@ -1102,12 +1105,8 @@ TEST(DpcmTriggerFailure, ARefusedStopIsReportedAndTheBackendIsNotLeftRunningUnco
     // The BE's counts must still say what its hardware does; the reconciliation after the
     // trigger tries the STOP once more (it succeeds here: the sim codec refuses one command).
     DpcmRig rig;
-    PcmRuntime* a = rig.open("FE A");
+    PcmRuntime* a = running_fe_a_with_a_refusing_speaker(rig);
     ASSERT_NE(a, nullptr);
-    DPCM_ASSERT_OK(DpcmRig::configure(*a));
-    DPCM_ASSERT_OK(DpcmRig::run(*a));
-    (void)rig.dpcm->take_events();
-    sim_of(rig, "Speaker").fail_next_trigger(-EIO);
     DPCM_ASSERT_OK(a->drop());
     EXPECT_EQ(a->state(), PcmState::Setup);
     EXPECT_EQ(rig.fe_status("FE A"), "STOP / SETUP");
