@@ -83,18 +83,24 @@ Result<void> Dpcm::check_invariants() const {
     }
     for (const auto& fp : impl_->fes) {
         if (!fp || !fp->pcm) continue;
-        const FeRole want = role_for(fp->state.load(std::memory_order_seq_cst));
         for (uint32_t id : fp->bes) {
             BeStream& b = *impl_->bes[id];
             auto r = b.locked([&]() -> Result<void> {
                 if (((b.clients >> fp->id) & 1U) == 0)
                     return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
                 // A BE that can run plays this FE's part exactly as the FE is (a BE that cannot --
-                // not prepared, its device gone -- was left out).
+                // not prepared, its device gone -- was left out). The role first, then the FE's
+                // state: the interrupt path may stop the FE meanwhile, and it stores the state
+                // before its STOP reaches the BE, so a role still running for a stopped FE is a
+                // stop in flight, while an idle role for a running FE is always wrong.
+                const FeRole have = b.role[fp->id];
+                const DpcmState fe_state = fp->state.load(std::memory_order_seq_cst);
+                const FeRole want = role_for(fe_state);
                 const bool can_run = b.run_command() != TriggerCmd::Drain && b.failed.load() == 0;
-                if (can_run && b.role[fp->id] != want)
+                const bool stop_in_flight = fe_state == DpcmState::Stop && have != FeRole::Idle;
+                if (can_run && have != want && !stop_in_flight)
                     return Error(-EPROTO, fmt::format("BE '{}' holds FE '{}' as {} but the FE is {}", b.link->name,
-                                                      fp->label, fe_role_name(b.role[fp->id]), fe_role_name(want)));
+                                                      fp->label, fe_role_name(have), fe_role_name(want)));
                 return ok();
             });
             if (!r) return r;

@@ -129,8 +129,10 @@ public:
     /// the card lock. Allocates: yes.
     std::vector<DpcmEvent> take_events();
 
-    /// Checks the BE bookkeeping against the FEs (users, be_start, be_pause, states); returns
-    /// the first inconsistency found, for tests at quiescent points. Thread: control. Blocking:
+    /// Checks the BE bookkeeping against the FEs (users, be_start, be_pause, states, each BE's
+    /// role for each FE against the FE's state); returns the first inconsistency found. Meant
+    /// for quiescent points; while the interrupt path runs it tolerates only a stop in flight
+    /// (an FE it stopped whose STOP has not reached a BE yet). Thread: control. Blocking:
     /// the card lock and each BE's executor, briefly. Allocates: on error.
     Result<void> check_invariants() const;
 
