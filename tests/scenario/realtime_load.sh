@@ -5,11 +5,19 @@
 #   pass-or-late  every run passes, or says it did not keep real time (exit 3); never a failed
 #                 expectation (exit 1) or anything else
 # Prints one line per run and a summary. The busy processes are this script's own children,
-# stopped by PID when it ends.
+# stopped by PID when it ends. Where SCHED_FIFO is not permitted, `pass` becomes pass-or-late.
 #
 # Usage: realtime_load.sh DYNPCM SCENARIO RUNS BUSY pass|pass-or-late
 set -u
 dynpcm=$1 scenario=$2 runs=$3 busy=$4 want=$5
+
+# The strict check is for a clock thread at SCHED_FIFO: where the system refuses it, the clock
+# runs at normal priority next to the busy processes, and a run that says it did not keep real
+# time is the right answer too.
+if [[ $want == pass ]] && "$dynpcm" run "$scenario" --realtime 2>&1 | grep -q "SCHED_FIFO .* not permitted"; then
+    echo "note: SCHED_FIFO is not permitted here; runs that did not keep real time are accepted"
+    want=pass-or-late
+fi
 
 pids=()
 stop_busy() {
