@@ -86,8 +86,6 @@ Result<void> SimBackend::hw_params(const HwParams& p) {
     fifo_.assign(static_cast<size_t>(opt_.delay_frames) * frame_bytes_, std::byte{format_info(format_).silence_byte});
     delayed_.assign(static_cast<size_t>(period_) * frame_bytes_, std::byte{0});
     fifo_at_ = 0;
-    fifo_held_ = 0;
-    discarded_.store(0);
     if (ctx_.dir == Stream::Playback && opt_.monitor_seconds > 0) {
         const auto frames = static_cast<size_t>(std::ceil(opt_.monitor_seconds * rate_));
         monitor_ = std::make_unique<SpscRing<std::byte>>(frames * frame_bytes_);
@@ -120,9 +118,7 @@ int SimBackend::trigger(TriggerCmd cmd) noexcept {
         case TriggerCmd::Suspend: return now == Run::Running || now == Run::Paused ? to(Run::Suspended) : -EBADFD;
         case TriggerCmd::Stop:
             // What the FIFO still holds is never played (snd_pcm_drop).
-            discarded_.fetch_add(fifo_held_, std::memory_order_relaxed);
             std::fill(fifo_.begin(), fifo_.end(), std::byte{format_info(format_).silence_byte});
-            fifo_held_ = 0;
             return to(Run::Stopped);
         case TriggerCmd::Drain: return 0;
     }
@@ -171,7 +167,6 @@ void SimBackend::delay_line(const std::byte* in, Frames frames) noexcept {
         fifo_at_ = (fifo_at_ + n) % depth;
         done += n;
     }
-    fifo_held_ = std::min<Frames>(fifo_held_ + frames, opt_.delay_frames);
 }
 
 int64_t SimBackend::write_rt(const void* data, Frames frames) noexcept {

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <sched.h>
 #include <sndfile.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <numbers>
+#include <optional>
 #include <thread>
 
 #include "dynpcm/backend/alsa_backend.h"
@@ -286,6 +289,29 @@ private:
 
 // ---- the runner ------------------------------------------------------------------------------------
 
+constexpr int kClockPriority = 70;
+
+/// The calling thread at SCHED_FIFO `priority` for its lifetime (when permitted), then back.
+class RunnerPriority {
+public:
+    explicit RunnerPriority(int priority) {
+        pthread_getschedparam(pthread_self(), &policy_, &param_);
+        sched_param sp{};
+        sp.sched_priority = priority;
+        raised_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+    }
+    ~RunnerPriority() {
+        if (raised_) pthread_setschedparam(pthread_self(), policy_, &param_);
+    }
+    RunnerPriority(const RunnerPriority&) = delete;
+    RunnerPriority& operator=(const RunnerPriority&) = delete;
+
+private:
+    int policy_ = SCHED_OTHER;
+    sched_param param_{};
+    bool raised_ = false;
+};
+
 class Runner {
 public:
     Runner(const Scenario& sc, std::vector<Step> steps, const RunOptions& opt) : sc_(sc), steps_(std::move(steps)), opt_(opt) {}
@@ -301,7 +327,7 @@ public:
         clock_ = std::make_unique<SimClock>(
             SimClock::Options{.mode = realtime_ ? SimClock::Mode::Realtime : SimClock::Mode::Virtual,
                               .try_sched_fifo = true,
-                              .fifo_priority = 70,
+                              .fifo_priority = kClockPriority,
                               .late_after = tolerance});
         Dpcm::Options o;
         o.clock = clock_.get();
@@ -309,9 +335,15 @@ public:
         auto d = Dpcm::create(std::move(card), o);
         if (!d) return std::move(d).error();
         dpcm_ = std::move(*d);
+        std::optional<RunnerPriority> priority;
         if (realtime_) {
             if (auto r = clock_->start(); !r) return r.error();
             if (!clock_->sched_fifo()) line(0, fmt::format("note: {}", clock_->fifo_warning()));
+            // The runner is the test rig that plays the applications and the user: its steps
+            // must happen on time, or the run does not keep real time for the rig's sake. It
+            // runs just below the clock thread (when the clock got SCHED_FIFO), and sleeps
+            // between steps; the engine's own threads are unchanged.
+            if (clock_->sched_fifo()) priority.emplace(kClockPriority - 10);
         }
         const auto wall0 = Clock::now();
         // Scenario time 0 is now, once the engine is made and its clock runs.
@@ -324,10 +356,14 @@ public:
         double now = 0;
         for (;;) {
             now = time_now();
+            double previous_end = 0;  // steps due together run one after another
             while (next < steps_.size() && steps_[next].at <= now + 1e-9) {
                 const Step& s = steps_[next++];
-                if (realtime_) note_lateness(s, time_now());
+                // Late is later than the step could have started: at its time, or when the step
+                // before it (due as well) ended. A step's own duration is not lateness.
+                if (realtime_) note_lateness(s, std::max(s.at, previous_end), time_now());
                 execute(s, now);
+                previous_end = time_now();
             }
             service_io();
             collect(now);
@@ -361,8 +397,8 @@ private:
     double scenario_time(int64_t clock_ns) const { return static_cast<double>(clock_ns - t0_ns_) / 1e9; }
 
     // ---- keeping real time
-    void note_lateness(const Step& s, double started) {
-        const double late = started - s.at;
+    void note_lateness(const Step& s, double ready, double started) {
+        const double late = started - ready;
         if (late <= sc_.realtime_tolerance) return;
         report_.timekeeping.late_steps.push_back(fmt::format("{}:{}: {} at {:.3f} s ran at {:.3f} s ({} late)", sc_.file,
                                                              s.line, action_name(s.action), s.at, started, ms(late)));

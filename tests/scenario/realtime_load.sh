@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
 # Runs a scenario in real time RUNS times while BUSY other processes keep CPUs busy, and checks
-# the verdicts:
-#   pass          every run passes (exit 0)
-#   pass-or-late  every run passes, or says it did not keep real time (exit 3); never a failed
-#                 expectation (exit 1) or anything else
+# the verdicts: no run may fail an expectation (exit 1) or end any other way than pass (exit 0)
+# or "did not keep real time" (exit 3), and at most MAX_LATE runs (a number, or `any`) may say
+# they did not keep real time.
 # Prints one line per run and a summary. The busy processes are this script's own children,
-# stopped by PID when it ends. Where SCHED_FIFO is not permitted, `pass` becomes pass-or-late.
+# stopped by PID when it ends. A first, uncounted run warms the page cache.
 #
-# Usage: realtime_load.sh DYNPCM SCENARIO RUNS BUSY pass|pass-or-late
+# Usage: realtime_load.sh DYNPCM SCENARIO RUNS BUSY MAX_LATE
 set -u
-dynpcm=$1 scenario=$2 runs=$3 busy=$4 want=$5
+dynpcm=$1 scenario=$2 runs=$3 busy=$4 max_late=$5
 
-# The strict check is for a clock thread at SCHED_FIFO: where the system refuses it, the clock
-# runs at normal priority next to the busy processes, and a run that says it did not keep real
-# time is the right answer too.
-if [[ $want == pass ]] && "$dynpcm" run "$scenario" --realtime 2>&1 | grep -q "SCHED_FIFO .* not permitted"; then
-    echo "note: SCHED_FIFO is not permitted here; runs that did not keep real time are accepted"
-    want=pass-or-late
+# A bound on late runs is for a clock thread at SCHED_FIFO: where the system refuses it, the
+# clock runs at normal priority next to the busy processes, and any number of runs that say they
+# did not keep real time is the right answer.
+if [[ $max_late != any ]] && "$dynpcm" run "$scenario" --realtime 2>&1 | grep -q "SCHED_FIFO .* not permitted"; then
+    echo "note: SCHED_FIFO is not permitted here; any number of runs may not keep real time"
+    max_late=any
 fi
 
 pids=()
@@ -31,20 +30,22 @@ for ((i = 0; i < busy; i++)); do
     pids+=($!)
 done
 
+# One run first that is not counted: the first run after a build (or after the page cache was
+# dropped) reads the binary's pages from disk while it runs, and can be late for that alone.
+"$dynpcm" run "$scenario" --realtime --quiet >/dev/null 2>&1
+echo "warm-up run: exit $?"
+
 passed=0 late=0 failed=0
 for ((r = 1; r <= runs; r++)); do
     out=$("$dynpcm" run "$scenario" --realtime --quiet 2>&1)
     rc=$?
     case $rc in
         0) passed=$((passed + 1)); echo "run $r: pass" ;;
-        3) late=$((late + 1)); echo "run $r: did not keep real time"; grep -m1 "DID NOT KEEP" <<<"$out" ;;
+        3) late=$((late + 1)); echo "run $r: did not keep real time"; sed -n '/DID NOT KEEP/,/^(the expectations/p' <<<"$out" ;;
         *) failed=$((failed + 1)); echo "run $r: exit $rc"; echo "$out" | tail -8 ;;
     esac
 done
 stop_busy
 echo "$runs runs with $busy busy process(es): $passed passed, $late did not keep real time, $failed failed"
-case $want in
-    pass) ((passed == runs)) ;;
-    pass-or-late) ((failed == 0)) ;;
-    *) echo "unknown expectation '$want'" >&2; exit 2 ;;
-esac
+((failed == 0)) || exit 1
+[[ $max_late == any ]] || ((late <= max_late))

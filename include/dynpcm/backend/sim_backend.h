@@ -64,8 +64,6 @@ public:
     /// Moves the monitored bytes (the BE's format, interleaved) out, oldest first.
     /// Allocates: grows `out`.
     size_t take_monitor(std::vector<std::byte>& out);
-    /// Frames a STOP discarded from the codec's FIFO (Options::delay_frames) since hw_params.
-    uint64_t discarded() const noexcept { return discarded_.load(std::memory_order_relaxed); }
     /// Frames that did not fit in the monitor.
     uint64_t monitor_dropped() const noexcept { return monitor_dropped_.load(std::memory_order_relaxed); }
     /// The largest |sample| received, full scale 1.0, since the last call.
@@ -87,7 +85,6 @@ private:
     std::vector<std::byte> fifo_;     // the codec's FIFO (delay_frames), circular; rt-owned
     std::vector<std::byte> delayed_;  // one period out of the FIFO
     size_t fifo_at_ = 0;           // next frame slot of fifo_
-    Frames fifo_held_ = 0;         // real frames in it (silence before the first ones)
     Frames counter_ = 0;           // capture counter: the next frame's number
     Frames period_ = 0;
     double phase_ = 0.0;          // capture sine, in cycles
@@ -101,7 +98,6 @@ private:
     std::atomic<uint64_t> xruns_{0};
     std::atomic<uint64_t> lost_{0};
     std::atomic<uint64_t> monitor_dropped_{0};
-    std::atomic<uint64_t> discarded_{0};
     std::atomic<float> peak_{0.0f};
     std::atomic<int> fail_trigger_{0};
     std::atomic<bool> xrun_pending_{false};
