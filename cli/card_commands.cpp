@@ -71,9 +71,23 @@ int run_check(const CardSource& src) {
         return kExitFailed;
     }
     const Card& c = *l.card;
-    fmt::print("{}: card '{}' is valid: {} widgets, {} routes, {} controls, {} FE links, {} BE links\n",
-               src.describe(), c.name(), c.graph().widget_count(), c.graph().path_count(), c.controls().size(),
-               c.fe_links().size(), c.be_links().size());
+    fmt::print("{}: card '{}' is valid: {} widgets, {} routes ({} stream bindings and {} DAI link connections "
+               "the card made), {} controls, {} FE links, {} BE links{}\n",
+               src.describe(), c.name(), c.graph().widget_count(), c.graph().path_count(), c.stream_bindings(),
+               c.dai_link_connections(), c.controls().size(), c.fe_links().size(), c.be_links().size(),
+               c.components().size() > 1 ? fmt::format(", {} component{}", c.components().size() - 1,
+                                                       c.components().size() == 2 ? "" : "s")
+                                         : "");
+    for (size_t i = 1; i < c.components().size(); ++i) {
+        const Component& comp = c.components()[i];
+        size_t widgets = 0, dais = 0;
+        for (WidgetId w = 0; w < c.graph().widget_count(); ++w) widgets += c.graph().widget(w).context == i ? 1U : 0U;
+        for (const auto& d : c.dais()) dais += d.component == i ? 1U : 0U;
+        fmt::print("  component '{}'{}: {} widgets, {} DAIs\n", comp.name,
+                   comp.prefix.empty() ? "" : fmt::format(" (prefix '{}')", comp.prefix), widgets, dais);
+    }
+    for (const auto& fe : c.fe_links())
+        fmt::print("  FE '{}' PCM device {}\n", fe.name, fe.device_number);
     // A topology's link and DAI configs land on the overlay's BE links: show what they made.
     if (!src.tplg_file.empty())
         for (const auto& be : c.be_links()) {
@@ -114,13 +128,17 @@ int run_ctl_list(const CardSource& src, bool as_json) {
         fmt::print("numid={:<3} {:<44} {:<10} {:<24} = {}{}\n", c.id.numid, fmt::format("'{}'", c.id.name),
                    ctl_type_name(c.info.type), range_of(c), format_ctl_value(c), extra);
     }
+    // What `amixer` shows beside the controls: the card's PCM devices (snd_ctl_pcm_info).
+    for (const auto& fe : card->fe_links())
+        fmt::print("pcm={:<3}    '{}'{}{}\n", fe.device_number, fe.name, fe.playback ? " playback" : "", fe.capture ? " capture" : "");
     return kExitOk;
 }
 
 int run_routes(const CardSource& src, bool as_json) {
     auto card = src.load();
     if (!card) return kExitBadInput;
-    json out = json::object();
+    // In the card's FE order, as the kernel lists its PCMs.
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (size_t fe = 0; fe < card->fe_links().size(); ++fe) {
         const FeLink& link = card->fe_links()[fe];
         for (Stream dir : {Stream::Playback, Stream::Capture}) {
@@ -129,8 +147,10 @@ int run_routes(const CardSource& src, bool as_json) {
             for (size_t be : card->fe_routes(fe, dir)) names.push_back(card->be_links()[be].name);
             std::sort(names.begin(), names.end());
             const std::string key = fmt::format("{}/{}", link.name, stream_name(dir));
-            if (as_json) out[key] = names;
-            else fmt::print("{:<32} -> {}\n", key, names.empty() ? "(no BE)" : fmt::format("{}", fmt::join(names, ", ")));
+            if (as_json) out[key] = {{"device", link.device_number}, {"bes", names}};
+            else
+                fmt::print("{:>3} {:<32} -> {}\n", link.device_number, key,
+                           names.empty() ? "(no BE)" : fmt::format("{}", fmt::join(names, ", ")));
         }
     }
     if (as_json) fmt::print("{}\n", out.dump(2));
@@ -285,12 +305,20 @@ void add_card_commands(CLI::App& app) {
         CLI::App* sub = app.add_subcommand(
             "ctl", "Card controls: 'dynpcm ctl CARD list [--json]', or 'dynpcm ctl list --tplg FILE [--overlay FILE]'");
         src->add_to(*sub, true);
-        auto verb = std::make_shared<std::string>("list");
-        sub->add_option("VERB", *verb, "list")->check(CLI::IsMember({"list"}));
+        auto verb = std::make_shared<std::string>();
+        sub->add_option("VERB", *verb, "list (before or after CARD)");
         sub->add_flag("--json", *as_json, "Print JSON");
-        sub->callback([src, as_json] {
-            // With --tplg the first positional is the verb, not a card file.
-            if (!src->tplg_file.empty() && src->card_file == "list") src->card_file.clear();
+        sub->callback([src, verb, as_json] {
+            // 'ctl CARD list', 'ctl list CARD', and with --tplg just 'ctl list': the verb is
+            // whichever positional says "list".
+            if (src->card_file == "list") {
+                src->card_file = *verb;
+                *verb = "list";
+            }
+            if (!verb->empty() && *verb != "list") {
+                fmt::print(stderr, "ctl: unknown verb '{}' (the one verb is 'list')\n", *verb);
+                throw Exit{kExitBadInput};
+            }
             throw Exit{run_ctl_list(*src, *as_json)};
         });
     }
@@ -299,7 +327,7 @@ void add_card_commands(CLI::App& app) {
         auto as_json = std::make_shared<bool>(false);
         CLI::App* sub = app.add_subcommand("routes", "The BE links each FE link reaches through the graph (dpcm_path_get)");
         src->add_to(*sub, true);
-        sub->add_flag("--json", *as_json, "Print {\"<FE>/<playback|capture>\": [BE, ...]}");
+        sub->add_flag("--json", *as_json, "Print {\"<FE>/<playback|capture>\": {\"device\": N, \"bes\": [BE, ...]}}, in the card's FE order");
         sub->callback([src, as_json] { throw Exit{run_routes(*src, *as_json)}; });
     }
     {

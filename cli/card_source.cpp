@@ -18,6 +18,7 @@ void CardSource::add_tplg_options(CLI::App& sub) {
     auto* t = sub.add_option("--tplg", tplg_file, "ALSA topology instead of a card file: FILE.tplg, or FILE.conf (compiled "
                                                   "with alsatplg)");
     sub.add_option("--overlay", overlay_file, "Machine overlay for --tplg (YAML: BE links, codec widgets, routes)")->needs(t);
+    sub.add_flag("-v,--verbose", verbose, "Also print information notes (such as topology data kept but not interpreted)");
 }
 
 std::string CardSource::describe() const {
@@ -45,6 +46,8 @@ CardLoad CardSource::load_card(bool all_warnings) const {
     else if (!l.warnings.empty())
         fmt::print(stderr, "{}: {} warning{} ('dynpcm check' lists them)\n", describe(), l.warnings.size(),
                    l.warnings.size() == 1 ? "" : "s");
+    if (verbose)
+        for (const auto& n : l.notes) fmt::print(stderr, "note: {}\n", n);
     return l;
 }
 

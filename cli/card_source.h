@@ -26,10 +26,11 @@ struct CardSource {
     std::string tplg_file;     ///< --tplg FILE.tplg | FILE.conf
     std::string overlay_file;  ///< --overlay FILE.yaml (with --tplg)
     std::vector<std::string> sets;  ///< --set 'NAME=VALUE'
+    bool verbose = false;           ///< -v: also print the load's notes
 
     /// CARD (optional when --tplg is given), --tplg, --overlay and, if asked, --set.
     void add_to(CLI::App& sub, bool with_sets);
-    /// Only --tplg and --overlay, for commands whose positionals hold the card file themselves.
+    /// Only --tplg, --overlay and -v, for commands whose positionals hold the card file themselves.
     void add_tplg_options(CLI::App& sub);
     /// "no card: ..." when neither or both of CARD and --tplg are given.
     std::optional<std::string> usage_error() const;
@@ -37,7 +38,7 @@ struct CardSource {
     std::string describe() const;
     /// Loads the card (without --set). Errors (and a usage error when neither or both of CARD and
     /// --tplg are given) are in the result. Prints the load's warnings to stderr: all of them
-    /// with `all_warnings`, else a count.
+    /// with `all_warnings`, else a count; and its notes with -v.
     CardLoad load_card(bool all_warnings) const;
     /// Loads the card and applies --set. Prints errors to stderr and returns null on failure.
     std::unique_ptr<Card> load() const;

@@ -33,6 +33,7 @@
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/dsp/convert.h"
 #include "dynpcm/pcm/recover.h"
+#include "dynpcm/scenario/runner.h"
 
 namespace dynpcm::cli {
 
@@ -51,6 +52,7 @@ struct PlayOptions {
     std::string file;
     std::vector<std::string> sets;
     bool realtime = false;
+    std::string out_dir;  // --out: what each BE received, as WAV files
 };
 
 // ---- the input file --------------------------------------------------------------------------
@@ -180,6 +182,8 @@ struct BeStats {
     double peak = 0;
     uint64_t xruns = 0;
     bool failed = false;
+    std::string path;         // --out: its recording
+    SNDFILE* out = nullptr;   // open while it is written
 };
 
 // ---- the player ------------------------------------------------------------------------------
@@ -189,6 +193,8 @@ public:
     explicit Player(const PlayOptions& o) : o_(o) {}
 
     ~Player() {
+        for (auto& b : bes_)
+            if (b.out) sf_close(b.out);
         // The engine first: it owns the DMAs on the clock.
         dpcm_.reset();
         if (clock_) clock_->stop();
@@ -200,6 +206,11 @@ public:
         // The card, and the FE asked for.
         std::unique_ptr<Card> card = o_.card.load();
         if (!card) return kExitBadInput;
+        if (!o_.out_dir.empty()) {
+            std::error_code ec;
+            std::filesystem::create_directories(o_.out_dir, ec);
+            if (ec) return bad(fmt::format("--out '{}': {}", o_.out_dir, ec.message()));
+        }
         const auto fe_index = card->find_fe(o_.fe);
         if (!fe_index) {
             std::vector<std::string> names;
@@ -522,6 +533,7 @@ private:
             tap_floats_.resize(samples);
             dsp::to_float(p->format(), tap_.data(), tap_floats_.data(), samples);
             for (float v : tap_floats_) b.peak = std::max(b.peak, static_cast<double>(std::fabs(v)));
+            if (!o_.out_dir.empty()) record(b, *p, n);
             b.frames += n;
             b.rate = p->rate();
         }
@@ -552,6 +564,36 @@ private:
                     break;
             }
         }
+    }
+
+    // --out: the BE's tap, appended to its WAV file (opened at the first data, in the BE's
+    // rate and channels).
+    void record(BeStats& b, const HwParams& p, size_t frames) {
+        if (!b.out && b.path.empty()) {
+            b.path = (std::filesystem::path(o_.out_dir) / scenario::recording_file_name(b.name + "/playback")).string();
+            SF_INFO info{};
+            info.samplerate = static_cast<int>(p.rate());
+            info.channels = static_cast<int>(p.channels());
+            info.format = SF_FORMAT_WAV | (p.format() == Format::FLOAT_LE ? SF_FORMAT_FLOAT
+                                           : format_info(p.format()).width > 16 ? SF_FORMAT_PCM_24
+                                                                                : SF_FORMAT_PCM_16);
+            b.out = sf_open(b.path.c_str(), SFM_WRITE, &info);
+            if (!b.out) {
+                say(fmt::format("  cannot write '{}': {}", b.path, sf_strerror(nullptr)));
+                return;
+            }
+            sf_command(b.out, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+        }
+        if (b.out) sf_writef_float(b.out, tap_floats_.data(), static_cast<sf_count_t>(frames));
+    }
+
+    void close_recordings() {
+        for (auto& b : bes_)
+            if (b.out) {
+                sf_close(b.out);
+                b.out = nullptr;
+                fmt::print("  wrote {}\n", b.path);
+            }
     }
 
     void say(const std::string& s) {
@@ -605,6 +647,7 @@ private:
                        b.failed ? "  FAILED" : "");
         }
         fmt::print("  FE xruns: {}\n", fe_xruns);
+        close_recordings();
         std::fflush(stdout);
         if (rc != kExitOk) fmt::print(stderr, "dynpcm play: {}\n", last_error_);
         return rc;
@@ -668,6 +711,7 @@ void add_play(CLI::App& app) {
         ->allow_extra_args(false);
     sub->add_flag("--realtime", opts->realtime,
                   "Run on the real-time clock (automatic when a BE of the card is an ALSA device)");
+    sub->add_option("--out", opts->out_dir, "Write what each BE received as DIR/<BE>_playback.wav (the directory is made)");
     sub->callback([opts] {
         opts->file = opts->files.back();
         if (opts->files.size() == 2) opts->card.card_file = opts->files.front();

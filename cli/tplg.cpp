@@ -123,6 +123,125 @@ void print_kcontrol(const Kcontrol& k, const char* indent) {
     print_private(k.priv, deeper.c_str());
 }
 
+// ---- JSON: the same objects as the text dump, for scripts
+
+json private_json(const PrivateData& p) {
+    json tuples = json::array();
+    for (const auto& t : p.tuples) {
+        json v;
+        if (t.type == 0) v = hex(std::vector<uint8_t>(t.uuid.begin(), t.uuid.end()), 16);
+        else if (t.type == 1) v = t.string;
+        else v = t.value;
+        tuples.push_back({{"token", t.token}, {"type", t.type}, {"value", v}});
+    }
+    return {{"offset", p.offset}, {"bytes", p.bytes.size()}, {"tuples", tuples}};
+}
+
+json kcontrol_json(const Kcontrol& k) {
+    json j{{"offset", k.offset}, {"kind", kind_name(k.kind)}, {"name", k.name}, {"ops", {k.info_op, k.get_op, k.put_op}},
+           {"access", k.access}};
+    switch (k.kind) {
+        case Kcontrol::Kind::Mixer:
+            j.update({{"min", k.min}, {"max", k.max}, {"platform_max", k.platform_max}, {"channels", k.channels},
+                      {"invert", k.invert}});
+            break;
+        case Kcontrol::Kind::Enum: j["items"] = k.texts; break;
+        case Kcontrol::Kind::Bytes: j["max_bytes"] = k.bytes_max; break;
+    }
+    if (k.db) j["db"] = {{"min", k.db->min_cdb / 100.0}, {"step", k.db->step_cdb / 100.0}, {"mute", k.db->mute}};
+    else if (k.tlv_type) j["tlv_type"] = k.tlv_type;
+    if (!k.priv.empty()) j["private"] = private_json(k.priv);
+    return j;
+}
+
+json widget_json(const Widget& w, bool full) {
+    json j{{"name", w.name}, {"type", widget_id_name(w.id)}, {"stream", w.sname}, {"offset", w.offset}};
+    if (!full) return j;
+    j.update({{"index", w.index}, {"reg", w.reg}, {"shift", w.shift}, {"subseq", w.subseq}});
+    json k = json::array();
+    for (const auto& c : w.kcontrols) k.push_back(kcontrol_json(c));
+    j["controls"] = k;
+    if (!w.priv.empty()) j["private"] = private_json(w.priv);
+    return j;
+}
+
+json caps_json(const StreamCaps& c) {
+    return {{"stream", c.name},        {"formats", formats_of(c.formats)}, {"rates", rates_of(c.rates)},
+            {"rate_min", c.rate_min},  {"rate_max", c.rate_max},           {"channels_min", c.channels_min},
+            {"channels_max", c.channels_max}};
+}
+
+json stream_configs_json(const std::vector<StreamConfig>& streams) {
+    json a = json::array();
+    for (const auto& s : streams)
+        a.push_back({{"name", s.name}, {"formats", formats_of(s.format)}, {"rates", rates_of(s.rate)}, {"channels", s.channels}});
+    return a;
+}
+
+json link_json(const LinkConfig& l, bool full) {
+    json j{{"id", l.id}, {"name", l.name}, {"stream_name", l.stream_name}, {"offset", l.offset},
+           {"block", block_type_name(l.block_type)}};
+    if (!full) return j;
+    j["streams"] = stream_configs_json(l.streams);
+    json hw = json::array();
+    for (const auto& h : l.hw_configs)
+        hw.push_back({{"id", h.id}, {"default", h.id == l.default_hw_config_id}, {"format", dai_format_name(h.fmt)},
+                      {"codec_bclk_provider", h.bclk_provider == 0}, {"codec_fsync_provider", h.fsync_provider == 0},
+                      {"mclk_rate", h.mclk_rate}, {"bclk_rate", h.bclk_rate}, {"fsync_rate", h.fsync_rate},
+                      {"tdm_slots", h.tdm_slots}, {"tdm_slot_width", h.tdm_slot_width}, {"tx_slots", h.tx_slots},
+                      {"rx_slots", h.rx_slots}});
+    j["hw_configs"] = hw;
+    if (!l.priv.empty()) j["private"] = private_json(l.priv);
+    return j;
+}
+
+json pcm_json(const Pcm& p, bool full) {
+    json j{{"name", p.pcm_name}, {"id", p.pcm_id}, {"dai", p.dai_name}, {"dai_id", p.dai_id}, {"offset", p.offset}};
+    if (p.playback) j["playback"] = caps_json(p.caps[0]);
+    if (p.capture) j["capture"] = caps_json(p.caps[1]);
+    if (!full) return j;
+    j["compress"] = p.compress;
+    j["streams"] = stream_configs_json(p.streams);
+    if (!p.priv.empty()) j["private"] = private_json(p.priv);
+    return j;
+}
+
+json dai_json(const tplg::Dai& d) {
+    json j{{"name", d.dai_name}, {"id", d.dai_id}, {"offset", d.offset}};
+    if (d.playback) j["playback"] = caps_json(d.caps[0]);
+    if (d.capture) j["capture"] = caps_json(d.caps[1]);
+    if (!d.priv.empty()) j["private"] = private_json(d.priv);
+    return j;
+}
+
+int dump_json(const Topology& t) {
+    auto all = [](const auto& items, auto&& to_json) {
+        json a = json::array();
+        for (const auto& x : items) a.push_back(to_json(x));
+        return a;
+    };
+    json blocks = json::array();
+    for (const auto& b : t.blocks)
+        blocks.push_back({{"offset", b.offset}, {"type", block_type_name(b.type)}, {"abi", b.abi}, {"index", b.index},
+                          {"count", b.count}, {"payload_size", b.payload_size}, {"vendor_type", b.vendor_type}});
+    json routes = json::array();
+    for (const auto& r : t.routes)
+        routes.push_back({{"offset", r.offset}, {"sink", r.sink}, {"control", r.control}, {"source", r.source}});
+    json j{{"file", t.file},
+           {"abi", t.abi},
+           {"size", t.size},
+           {"blocks", blocks},
+           {"controls", all(t.controls, kcontrol_json)},
+           {"widgets", all(t.widgets, [](const Widget& w) { return widget_json(w, true); })},
+           {"routes", routes},
+           {"pcms", all(t.pcms, [](const Pcm& p) { return pcm_json(p, true); })},
+           {"links", all(t.links, [](const LinkConfig& l) { return link_json(l, true); })},
+           {"dais", all(t.dais, dai_json)},
+           {"warnings", t.warnings}};
+    fmt::print("{}\n", j.dump(2));
+    return kExitOk;
+}
+
 int info(const std::string& file, bool as_json) {
     auto t = load_topology_file(file);
     if (!t) {
@@ -149,9 +268,24 @@ int info(const std::string& file, bool as_json) {
                {"card_controls", controls},
                {"widgets", t->widgets.size()},
                {"widget_names", widgets},
+               {"widget_list", [&] {
+                    json a = json::array();
+                    for (const auto& w : t->widgets) a.push_back(widget_json(w, false));
+                    return a;
+                }()},
                {"routes", t->routes.size()},
                {"pcms", pcms},
                {"be_links", links},
+               {"links", [&] {
+                    json a = json::array();
+                    for (const auto& l : t->links) a.push_back(link_json(l, false));
+                    return a;
+                }()},
+               {"pcm_list", [&] {
+                    json a = json::array();
+                    for (const auto& p : t->pcms) a.push_back(pcm_json(p, false));
+                    return a;
+                }()},
                {"dais", dais},
                {"private_data", {{"objects", priv.objects}, {"bytes", priv.bytes}, {"tuples", priv.tuples}}},
                {"opaque_blocks", t->opaque.size()},
@@ -175,12 +309,13 @@ int info(const std::string& file, bool as_json) {
     return kExitOk;
 }
 
-int dump(const std::string& file) {
+int dump(const std::string& file, bool as_json) {
     auto t = load_topology_file(file);
     if (!t) {
         fmt::print(stderr, "{}\n", t.error().message());
         return kExitBadInput;
     }
+    if (as_json) return dump_json(*t);
     fmt::print("{}: ALSA topology, ABI {}, {} bytes\n", file, t->abi, t->size);
     fmt::print("\nblocks\n");
     for (const auto& b : t->blocks)
@@ -273,14 +408,17 @@ void add_tplg(CLI::App& app) {
         auto as_json = std::make_shared<bool>(false);
         CLI::App* sub = tplg->add_subcommand("info", "Blocks, counts and names");
         sub->add_option("FILE", *file, "FILE.tplg or FILE.conf")->required();
-        sub->add_flag("--json", *as_json, "Print JSON (keys: abi, widgets, routes, pcms, be_links, controls, ...)");
+        sub->add_flag("--json", *as_json, "Print JSON (keys: abi, widgets, widget_list (name, type, stream), routes, pcms, "
+                                           "pcm_list, links (id, name, stream_name), controls, ...)");
         sub->callback([file, as_json] { throw Exit{info(*file, *as_json)}; });
     }
     {
         auto file = std::make_shared<std::string>();
+        auto as_json = std::make_shared<bool>(false);
         CLI::App* sub = tplg->add_subcommand("dump", "Every block and object with its file offset, private data and tuples");
         sub->add_option("FILE", *file, "FILE.tplg or FILE.conf")->required();
-        sub->callback([file] { throw Exit{dump(*file)}; });
+        sub->add_flag("--json", *as_json, "Print JSON (blocks, controls, widgets, routes, pcms, links, dais, warnings)");
+        sub->callback([file, as_json] { throw Exit{dump(*file, *as_json)}; });
     }
 }
 

@@ -47,7 +47,8 @@ public:
             add_error(e.mark.line + 1, e.msg);
         }
         if (errors_.empty() && card_) out.card = std::move(card_);
-        out.errors = sorted_errors();  // sections are checked in a fixed order; report in file order
+        out.errors = sorted_errors();
+        out.warnings = std::move(warnings_);  // sections are checked in a fixed order; report in file order
         return out;
     }
 
@@ -60,34 +61,109 @@ private:
             add_error(1, "the file is empty; a card file starts with 'card: <name>'");
             return;
         }
-        if (!empty && !check_keys(root, {"card", "fully_routed", "fe_links", "be_links", "widgets", "controls", "routes"},
-                                  overlay_ ? "overlay" : "card file"))
+        if (!empty && !check_keys(root, {"card", "fully_routed", "disable_route_checks", "stream_match", "components",
+                                         "fe_links", "be_links", "widgets", "controls", "routes"},
+                                  overlay_ ? "overlay" : "card file")) {
+            key_error_ = true;
             if (!root.IsMap()) return;
+        }
         std::optional<std::string> name;
         if (!overlay_ || root["card"]) name = str(root["card"], "card (the card's name)");
         card_ = std::make_unique<Card>(name.value_or(overlay_ ? overlay_->default_name : "unnamed"));
         if (overlay_ && overlay_->add_first) overlay_->add_first(*card_);
         if (root["fully_routed"])
             if (auto b = boolean(root["fully_routed"], "fully_routed")) card_->graph().set_fully_routed(*b);
+        if (root["disable_route_checks"])
+            card_->set_disable_route_checks(boolean(root["disable_route_checks"], "disable_route_checks").value_or(false));
+        if (auto m = root["stream_match"]) {
+            const auto v = str(m, "stream_match");
+            if (v && *v == "exact") card_->set_stream_match(StreamMatch::Exact);
+            else if (v && *v != "substring") err(m, "stream_match '{}' must be substring (the kernel's) or exact", *v);
+        }
+        // Components first: their DAIs and widgets exist when the machine's links name them
+        // (soc_probe_component before the card's links and routes).
+        std::vector<std::pair<uint32_t, YAML::Node>> component_routes;
+        if (auto c = root["components"]; c && sequence(c, "components", kMaxLinks))
+            for (size_t i = 0; i < c.size(); ++i) component(c[i], i + 1, component_routes);
         if (auto w = root["widgets"]; w && sequence(w, "widgets", kMaxWidgets))
-            for (size_t i = 0; i < w.size(); ++i) widget(w[i]);
+            for (size_t i = 0; i < w.size(); ++i) widget(w[i], 0);
         if (auto l = root["fe_links"]; l && sequence(l, "fe_links", kMaxLinks))
             for (size_t i = 0; i < l.size(); ++i) fe_link(l[i], i + 1);
         if (auto l = root["be_links"]; l && sequence(l, "be_links", kMaxLinks))
             for (size_t i = 0; i < l.size(); ++i) be_link(l[i], i + 1);
+        if (overlay_ && overlay_->add_missing_bes) overlay_->add_missing_bes(*card_);
         if (auto c = root["controls"]; c && sequence(c, "controls", kMaxWidgets))
             for (size_t i = 0; i < c.size(); ++i) card_control(c[i]);
-        if (overlay_ && overlay_->add_routes) overlay_->add_routes(*card_);
+        if (overlay_ && overlay_->add_routes) overlay_->add_routes(*card_, key_error_);
+        for (const auto& [ctx, r] : component_routes)
+            for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1, ctx);
         if (auto r = root["routes"]; r && sequence(r, "routes", kMaxRoutes))
-            for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1);
-        for (const auto& [w, message] : card_->check_stream_bindings()) {
-            const std::string& wname = card_->graph().widget(w).name;
-            if (auto it = widget_lines_.find(wname); it != widget_lines_.end()) add_error(it->second, message);
-            else if (overlay_ && overlay_->locate) errors_.emplace_back(0, fmt::format("{}: {}", overlay_->locate(wname), message));
-            else add_error(1, message);
-        }
-        if (errors_.empty())
+            for (size_t i = 0; i < r.size(); ++i) route(r[i], i + 1, 0);
+        if (suppressed_routes_ > 0)
+            add_error(first_suppressed_line_, fmt::format("{} route{} name{} widgets that are missing, probably because of the "
+                                                         "error above; fix it first",
+                                                         suppressed_routes_, suppressed_routes_ == 1 ? "" : "s",
+                                                         suppressed_routes_ == 1 ? "s" : ""));
+        if (errors_.empty()) {
             if (auto r = card_->finish(); !r) add_error(1, r.error().message());
+            for (const auto& note : card_->warnings()) {
+                const std::string wname = note.widget ? card_->graph().widget(*note.widget).name : std::string();
+                if (auto it = widget_lines_.find(wname); it != widget_lines_.end())
+                    warnings_.push_back(fmt::format("{}:{}: {}", file_, it->second, note.message));
+                else if (overlay_ && overlay_->locate && !wname.empty())
+                    warnings_.push_back(fmt::format("{}: {}", overlay_->locate(wname), note.message));
+                else
+                    warnings_.push_back(fmt::format("{}: {}", file_, note.message));
+            }
+        }
+    }
+
+    // A component: a DAPM context with its prefix, DAIs, widgets and routes (the routes are
+    // added with the others, once every widget exists). An overlay may add to the topology's.
+    void component(const YAML::Node& item, size_t index, std::vector<std::pair<uint32_t, YAML::Node>>& routes) {
+        const YAML::Node n = with_merges(item);
+        const std::string what = fmt::format("component {}", index);
+        if (!check_keys(n, {"name", "prefix", "dais", "widgets", "routes"}, what)) {
+            key_error_ = true;
+            if (!n.IsMap()) return;
+        }
+        auto name = str(n["name"], what + ": name");
+        if (!name) return;
+        const std::string where = fmt::format("component '{}'", *name);
+        std::string prefix;
+        if (n["prefix"] && !n["prefix"].IsNull()) prefix = str(n["prefix"], where + ": prefix").value_or("");
+        uint32_t ctx = 0;
+        if (auto existing = card_->find_component(*name)) {
+            if (!prefix.empty()) err(n["prefix"], "{}: it exists already (the topology's); its prefix cannot change", where);
+            ctx = *existing;
+        } else if (auto r = card_->add_component(*name, prefix)) {
+            ctx = *r;
+        } else {
+            err(n, "{}", r.error().message());
+            return;
+        }
+        if (auto d = n["dais"]; d && sequence(d, where + ": dais", kMaxLinks))
+            for (const auto& item_d : d) dai(item_d, ctx, where);
+        if (auto w = n["widgets"]; w && sequence(w, where + ": widgets", kMaxWidgets))
+            for (size_t i = 0; i < w.size(); ++i) widget(w[i], ctx);
+        if (auto r = n["routes"]; r && sequence(r, where + ": routes", kMaxRoutes)) routes.emplace_back(ctx, r);
+    }
+
+    void dai(const YAML::Node& item, uint32_t ctx, const std::string& component) {
+        const YAML::Node n = with_merges(item);
+        const std::string what = component + " DAI";
+        if (!check_keys(n, {"name", "playback", "capture"}, what)) {
+            key_error_ = true;
+            if (!n.IsMap()) return;
+        }
+        auto name = str(n["name"], what + ": name");
+        if (!name) return;
+        std::string streams[2];
+        for (int d = 0; d < 2; ++d)
+            if (auto v = n[d == 0 ? "playback" : "capture"])
+                streams[d] = str(v, fmt::format("{} '{}': {} (its stream name)", what, *name, d == 0 ? "playback" : "capture"))
+                                 .value_or("");
+        if (auto r = card_->add_dai(ctx, *name, streams[0], streams[1]); !r) err(n, "{}", r.error().message());
     }
 
     std::optional<KcontrolSpec> kcontrol(const YAML::Node& item, const std::string& what, bool card_level,
@@ -178,10 +254,11 @@ private:
         return k;
     }
 
-    void widget(const YAML::Node& item) {
+    void widget(const YAML::Node& item, uint32_t ctx) {
         const YAML::Node n = with_merges(item);
         const std::string what = "widget";
         if (!check_keys(n, {"name", "type", "stream", "subseq", "pin_switch", "controls", "items", "value"}, what)) {
+            key_error_ = true;
             if (!n.IsMap()) return;
         }
         auto name = str(n["name"], "widget: name");
@@ -200,6 +277,7 @@ private:
         WidgetSpec spec;
         spec.name = *name;
         spec.type = *type;
+        spec.context = ctx;
         if (n["stream"]) spec.stream = str(n["stream"], where + ": stream").value_or("");
         if (n["subseq"]) spec.subseq = static_cast<int>(integer(n["subseq"], where + ": subseq").value_or(0));
         if (n["pin_switch"]) spec.pin_switch = boolean(n["pin_switch"], where + ": pin_switch").value_or(false);
@@ -268,8 +346,12 @@ private:
         if (auto r = card_->add_control(*k); !r) err(n, "{}", r.error().message());
     }
 
-    std::optional<LinkStream> link_stream(const YAML::Node& n, const std::string& where, bool fe) {
-        if (!check_keys(n, {"stream", "formats", "rates", "channels"}, where)) return std::nullopt;
+    // `stream_optional`: the link names its DAIs, which give the stream names.
+    std::optional<LinkStream> link_stream(const YAML::Node& n, const std::string& where, bool fe, bool stream_optional) {
+        if (!check_keys(n, {"stream", "formats", "rates", "channels"}, where)) {
+            key_error_ = true;
+            return std::nullopt;
+        }
         LinkStream s;
         if (!fe) {
             // A BE declares what its codec or device takes; by default anything, since a BE
@@ -278,9 +360,11 @@ private:
             s.rates = {1000, 768000};
             s.channels = {1, 32};
         }
-        auto name = str(n["stream"], where + ": stream");
-        if (!name) return std::nullopt;
-        s.stream_name = *name;
+        if (n["stream"] || !stream_optional) {
+            auto name = str(n["stream"], where + ": stream");
+            if (!name) return std::nullopt;
+            s.stream_name = *name;
+        }
         if (auto f = n["formats"]) {
             s.formats = FormatMask::none();
             YAML::Node list = f.IsSequence() ? f : YAML::Node(YAML::NodeType::Sequence);
@@ -345,27 +429,36 @@ private:
                                                            std::vector<std::string> keys, bool fe) {
         const YAML::Node n = with_merges(item);
         keys.insert(keys.end(), {"name", "playback", "capture", "trigger"});
-        if (!check_keys(n, keys, what) && !n.IsMap()) return std::nullopt;
+        if (!check_keys(n, keys, what)) {
+            key_error_ = true;
+            if (!n.IsMap()) return std::nullopt;
+        }
         Link link;
         auto name = str(n["name"], what + ": name");
         if (!name) return std::nullopt;
         link.name = *name;
         link.line = item_line_;
         const std::string where = fmt::format("{} link '{}'", fe ? "FE" : "BE", link.name);
-        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", fe);
-        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", fe);
+        const bool by_dai = fe ? bool(n["cpu_dai"]) : bool(n["cpus"]);
+        if (n["playback"]) link.playback = link_stream(n["playback"], where + " playback", fe, by_dai);
+        if (n["capture"]) link.capture = link_stream(n["capture"], where + " capture", fe, by_dai);
         if (n["trigger"]) trigger(n["trigger"], where, link.trigger);
         return std::make_pair(std::move(link), n);
     }
 
     void fe_link(const YAML::Node& item, size_t index) {
-        auto l = link_common<FeLink>(item, fmt::format("fe_link {}", index), {}, true);
+        auto l = link_common<FeLink>(item, fmt::format("fe_link {}", index), {"cpu_dai", "device"}, true);
         if (!l) return;
+        const std::string where = fmt::format("FE link '{}'", l->first.name);
+        if (auto c = l->second["cpu_dai"]) l->first.cpu_dai = str(c, where + ": cpu_dai").value_or("");
+        if (auto d = l->second["device"]) l->first.device = uint(d, where + ": device (its PCM device number)", 0, 1023);
         if (auto r = card_->add_fe_link(std::move(l->first)); !r) err(l->second, "{}", r.error().message());
     }
 
     void be_link(const YAML::Node& item, size_t index) {
-        auto l = link_common<BeLink>(item, fmt::format("be_link {}", index), {"id", "cpu_dai", "backend", "fixup"}, false);
+        auto l = link_common<BeLink>(item, fmt::format("be_link {}", index),
+                                     {"id", "cpu_dai", "cpus", "codecs", "playback_only", "capture_only", "backend", "fixup"},
+                                     false);
         if (!l) return;
         BeLink& link = l->first;
         const YAML::Node& n = l->second;
@@ -373,6 +466,16 @@ private:
         link.id = static_cast<uint32_t>(index - 1);
         if (n["id"]) link.id = uint(n["id"], where + ": id", 0, UINT32_MAX).value_or(link.id);
         if (n["cpu_dai"]) link.cpu_dai = str(n["cpu_dai"], where + ": cpu_dai").value_or("");
+        for (auto [key, out] : {std::pair{"cpus", &link.cpus}, std::pair{"codecs", &link.codecs}})
+            if (auto v = n[key]) {
+                YAML::Node list = v.IsSequence() ? v : YAML::Node(YAML::NodeType::Sequence);
+                if (!v.IsSequence()) list.push_back(v);
+                for (const auto& e : list)
+                    if (auto d = str(e, fmt::format("{}: {} (DAI names)", where, key))) out->push_back(*d);
+            }
+        if (!link.codecs.empty() && link.cpus.empty()) err(n["codecs"], "{}: codecs need cpus (the CPU DAIs)", where);
+        if (n["playback_only"]) link.playback_only = boolean(n["playback_only"], where + ": playback_only").value_or(false);
+        if (n["capture_only"]) link.capture_only = boolean(n["capture_only"], where + ": capture_only").value_or(false);
         if (auto b = n["backend"]) {
             if (b.IsNull()) {
                 link.backend.type = "null";  // `backend: null` reads as YAML null
@@ -429,7 +532,7 @@ private:
         if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());
     }
 
-    void route(const YAML::Node& item, size_t index) {
+    void route(const YAML::Node& item, size_t index, uint32_t ctx) {
         const YAML::Node n = with_merges(item);
         const std::string what = fmt::format("route {}", index);
         YAML::Node sink, control, source;
@@ -456,7 +559,18 @@ private:
         if (control.IsDefined() && !control.IsNull()) c = str(control, what + ": control").value_or("");
         if (!s || !o) return;
         if (placeholders_.count(*s) || placeholders_.count(*o)) return;
-        if (auto r = card_->add_route(*s, c, *o); !r) err(n, "{}: {}", what, r.error().message());
+        auto r = card_->add_route(*s, c, *o, ctx);
+        if (r) return;
+        if (key_error_ && r.error().code() == -ENOENT) {
+            if (suppressed_routes_++ == 0) first_suppressed_line_ = item_line_;  // likely what the bad key would have made
+            return;
+        }
+        // snd_soc_bind_card with disable_route_checks: the route is left out, the card binds.
+        if (card_->disable_route_checks())
+            warnings_.push_back(fmt::format("{}:{}: {}: {} (left out: disable_route_checks)", file_, item_line_, what,
+                                            r.error().message()));
+        else
+            err(n, "{}: {}", what, r.error().message());
     }
 
     // YAML merge keys ("<<: *anchor", YAML 1.1), which yaml-cpp 0.7 does not resolve: a map
@@ -488,6 +602,10 @@ private:
     std::unique_ptr<Card> card_;
     std::map<std::string, int> widget_lines_;
     std::set<std::string> placeholders_;  // widgets already reported as broken
+    std::vector<std::string> warnings_;
+    bool key_error_ = false;        // an unknown or misplaced key: missing widgets may follow from it
+    int first_suppressed_line_ = 1;
+    size_t suppressed_routes_ = 0;  // routes to missing widgets not reported because of it
 };
 
 }  // namespace

@@ -15,7 +15,10 @@ struct OverlayHooks {
     std::string default_name;                  ///< the card's name when the overlay gives none
     std::function<void(Card&)> add_first;      ///< before the overlay's widgets: the topology's objects
     std::function<void(BeLink&)> configure_be; ///< each overlay BE link before it is added
-    std::function<void(Card&)> add_routes;     ///< before the overlay's routes: the topology's graph
+    std::function<void(Card&)> add_missing_bes;///< after the overlay's BE links: those the topology implies
+    /// Before the overlay's routes: the topology's graph. With `overlay_had_key_error`, routes
+    /// to missing widgets are counted, not reported one by one (they likely follow from it).
+    std::function<void(Card&, bool overlay_had_key_error)> add_routes;
     /// "file: offset 0x..", where a widget the overlay did not declare comes from, for messages.
     std::function<std::string(const std::string& widget)> locate;
 };

@@ -11,10 +11,11 @@ constexpr int32_t kNotOnStack = -1;
 constexpr size_t dir_index(Dir d) { return static_cast<size_t>(d); }
 }  // namespace
 
-WidgetId DapmGraph::add_widget(std::string name, WidgetType type, std::string stream, int subseq) {
+WidgetId DapmGraph::add_widget(std::string name, WidgetType type, std::string stream, int subseq, uint32_t context) {
     const auto id = static_cast<WidgetId>(widgets_.size());
-    by_name_.emplace(name, id);
+    by_name_[name].push_back(id);
     DapmWidget w;
+    w.context = context;
     w.name = std::move(name);
     w.type = type;
     w.stream = std::move(stream);
@@ -69,9 +70,15 @@ void DapmGraph::set_fully_routed(bool fully_routed) {
 }
 
 std::optional<WidgetId> DapmGraph::find(std::string_view name) const {
+    const auto& all = named(name);
+    if (all.empty()) return std::nullopt;
+    return all.front();
+}
+
+const std::vector<WidgetId>& DapmGraph::named(std::string_view name) const {
+    static const std::vector<WidgetId> none;
     auto it = by_name_.find(std::string(name));
-    if (it == by_name_.end()) return std::nullopt;
-    return it->second;
+    return it == by_name_.end() ? none : it->second;
 }
 
 void DapmGraph::update_static_flags(WidgetId id) {

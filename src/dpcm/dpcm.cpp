@@ -67,9 +67,6 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
     impl->opt = options;
     const auto& fe_links = card->fe_links();
     const auto& be_links = card->be_links();
-    if (fe_links.size() * 2 > kMaxStreams || be_links.size() * 2 > kMaxStreams)
-        return Error(-ENOSPC, fmt::format("dpcm: card '{}' has {} FE and {} BE links; at most {} each", card->name(),
-                                          fe_links.size(), be_links.size(), kMaxStreams / 2));
     impl->fes.resize(fe_links.size() * 2);
     for (size_t i = 0; i < fe_links.size(); ++i)
         for (Stream s : {Stream::Playback, Stream::Capture}) {
@@ -80,6 +77,7 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             f->dir = s;
             f->link = &fe_links[i];
             f->label = fmt::format("{}/{}", fe_links[i].name, stream_name(s));
+            f->ports.resize(be_links.size() * 2);
             impl->fes[f->id] = std::move(f);
         }
     HwConstraints::Caps be_caps;
@@ -94,7 +92,7 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
     for (size_t i = 0; i < be_links.size(); ++i)
         for (Stream s : {Stream::Playback, Stream::Capture}) {
             if (!be_links[i].stream(s)) continue;
-            auto b = std::make_unique<BeStream>();
+            auto b = std::make_unique<BeStream>(fe_links.size() * 2);
             b->id = static_cast<uint32_t>(i * 2 + static_cast<size_t>(s));
             b->be_index = i;
             b->dir = s;
@@ -107,9 +105,7 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
                                         BackendContext{be_links[i].name, s, options.clock->mode() == SimClock::Mode::Realtime});
             if (!backend) return std::move(backend).error();
             b->backend = std::move(*backend);
-            if (!b->timer->attach())
-                return Error(-ENOSPC, fmt::format("dpcm: the clock has room for at most {} BE streams",
-                                                  SimClock::kMaxTimers));
+            b->timer->attach();
             impl->bes[b->id] = std::move(b);
         }
     impl->card = std::move(card);

@@ -33,6 +33,7 @@ DpcmDump Dpcm::dump() const {
         if (!f || !f->pcm) continue;
         FeDump fd;
         fd.name = f->link->name;
+        fd.device = f->link->device_number;
         fd.stream = f->dir;
         fd.pcm_state = f->pcm->state();
         fd.state = f->state.load();
@@ -56,8 +57,8 @@ Result<void> Dpcm::check_invariants() const {
         BeStream& b = *bp;
         auto r = b.locked([&]() -> Result<void> {
             uint32_t running = 0, paused = 0, clients = 0;
-            for (size_t fe = 0; fe < kMax; ++fe) {
-                const bool client = (b.clients >> fe) & 1U;
+            for (size_t fe = 0; fe < b.client.size(); ++fe) {
+                const bool client = b.client[fe] != 0;
                 clients += client ? 1U : 0U;
                 if (!client && b.role[fe] != FeRole::Idle)
                     return Error(-EPROTO, fmt::format("BE '{}': FE {} has a role but is not a client", b.link->name, fe));
@@ -86,7 +87,7 @@ Result<void> Dpcm::check_invariants() const {
         for (uint32_t id : fp->bes) {
             BeStream& b = *impl_->bes[id];
             auto r = b.locked([&]() -> Result<void> {
-                if (((b.clients >> fp->id) & 1U) == 0)
+                if (!b.client[fp->id])
                     return Error(-EPROTO, fmt::format("FE '{}' lists BE '{}' which does not list it", fp->label, b.link->name));
                 // A BE that can run plays this FE's part exactly as the FE is (a BE that cannot --
                 // not prepared, its device gone -- was left out). The role first, then the FE's

@@ -27,10 +27,8 @@ FeStream::~FeStream() = default;
 
 bool Dpcm::Impl::others_in(const BeStream& b, const FeStream& f, std::initializer_list<DpcmState> states) const {
     // snd_soc_dpcm_check_state: the other FEs using this BE.
-    uint64_t others = b.clients & ~(uint64_t{1} << f.id);
-    while (others) {
-        const auto i = static_cast<size_t>(std::countr_zero(others));
-        others &= others - 1;
+    for (size_t i = 0; i < b.client.size(); ++i) {
+        if (!b.client[i] || i == f.id) continue;
         const DpcmState s = fes[i]->state.load(std::memory_order_acquire);
         if (std::find(states.begin(), states.end(), s) != states.end()) return true;
     }
@@ -95,11 +93,11 @@ Result<void> Dpcm::Impl::be_startup(BeStream& b, const FeStream& f) {
             if (auto r = b.backend->open(); !r) return r;
             b.state = DpcmState::Open;
             b.be_start = b.be_pause = 0;
-            b.role.fill(FeRole::Idle);
+            std::fill(b.role.begin(), b.role.end(), FeRole::Idle);
             b.params.reset();
             b.warnings.clear();
         }
-        b.clients |= uint64_t{1} << f.id;
+        b.client[f.id] = 1;
         ++b.users;
         return ok();
     });
@@ -200,7 +198,7 @@ void Dpcm::Impl::be_hw_free(BeStream& b, const FeStream& f) {
 void Dpcm::Impl::be_shutdown(BeStream& b, const FeStream& f) {
     b.locked([&] {
         (void)b.apply(BeCmd{f.id, TriggerCmd::Stop}, Side::Control);
-        b.clients &= ~(uint64_t{1} << f.id);
+        b.client[f.id] = 0;
         if (b.users > 0 && --b.users == 0) {
             // The last user closes it.
             if (b.state != DpcmState::Open && b.state != DpcmState::HwFree && b.state != DpcmState::New)

@@ -22,7 +22,9 @@ void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::
         if (f.ports[id] && std::find(be_ids.begin(), be_ids.end(), id) == be_ids.end())
             retired.push_back(std::move(f.ports[id]));
     auto* next = new LinkSet;
-    for (uint32_t id : be_ids) next->links[next->count++] = Link{bes[id].get(), id, f.ports[id].get()};
+    next->links.reserve(be_ids.size());
+    for (uint32_t id : be_ids) next->links.push_back(Link{bes[id].get(), id, f.ports[id].get()});
+    next->count = static_cast<uint32_t>(next->links.size());
     std::vector<uint32_t> touched = f.bes;
     touched.insert(touched.end(), be_ids.begin(), be_ids.end());
     std::sort(touched.begin(), touched.end());
@@ -32,9 +34,10 @@ void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::
         auto* ps = new PortSet;
         for (const auto& g : fes)
             if (g && g->ports[id]) {
-                ps->fe[ps->count] = g->id;
-                ps->ports[ps->count++] = g->ports[id].get();
+                ps->fe.push_back(g->id);
+                ps->ports.push_back(g->ports[id].get());
             }
+        ps->count = static_cast<uint32_t>(ps->ports.size());
         if (PortSet* old = bes[id]->ports.exchange(ps, std::memory_order_seq_cst)) old_port_sets.push_back(old);
     }
     LinkSet* old = f.published.exchange(next, std::memory_order_seq_cst);
@@ -48,6 +51,7 @@ void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::
         // deterministically; ports and port sets are kept unpoisoned until the engine goes.
         if (old) {
             for (auto& l : old->links) l = Link{nullptr, kPoison, nullptr};
+            DYNPCM_POISON(old->links.data(), old->links.size() * sizeof(Link));
             DYNPCM_POISON(old, sizeof(LinkSet));
             graveyard.push_back(old);
         }

@@ -48,6 +48,7 @@ std::string DpcmDump::to_text() const {
     std::string s;
     for (const auto& f : frontends) {
         s += fmt::format("[{} - {}]\n", f.name, f.stream == Stream::Playback ? "Playback" : "Capture");
+        s += fmt::format("PCM device: {}\n", f.device);  // not in the kernel's file: the FE's hw:CARD,N
         s += fmt::format("State: {}  (PCM: {})\n", dpcm_state_name(f.state), pcm_state_name(f.pcm_state));
         s += fmt::format("HW Params: {}\n", f.params.empty() ? "(none)" : f.params);
         s += "\nBackends:\n";
@@ -68,6 +69,7 @@ std::string DpcmDump::to_json() const {
     j["frontends"] = nlohmann::json::array();
     for (const auto& f : frontends) {
         nlohmann::json fj{{"name", f.name},
+                          {"device", f.device},
                           {"stream", stream_name(f.stream)},
                           {"state", dpcm_state_name(f.state)},
                           {"pcm_state", pcm_state_name(f.pcm_state)},

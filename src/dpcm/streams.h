@@ -3,6 +3,7 @@
 // the data path (data_path.cpp): FE and BE streams, the BE state machine, the link sets
 // published to the realtime thread, and the engine's Impl. Not a public header.
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <atomic>
@@ -23,8 +24,6 @@
 #include "dynpcm/sim/sim_timer.h"
 
 namespace dynpcm::detail {
-
-constexpr size_t kMax = Dpcm::kMaxStreams;
 
 /// What one FE contributes to a shared BE: the per-FE form of be_start / be_pause, so that a
 /// stale or repeated command can never count twice.
@@ -95,17 +94,17 @@ struct Link {
     Port* port;
 };
 
-/// An FE's BE set: immutable once published.
+/// An FE's BE set: built by control, immutable once published, as large as it needs to be.
 struct LinkSet {
     uint32_t count = 0;
-    std::array<Link, kMax> links{};
+    std::vector<Link> links;
 };
 
 /// A BE's ports, one per connected and prepared FE: immutable once published.
 struct PortSet {
     uint32_t count = 0;
-    std::array<Port*, kMax> ports{};
-    std::array<uint32_t, kMax> fe{};  // the FE stream id of each port
+    std::vector<Port*> ports;
+    std::vector<uint32_t> fe;  // the FE stream id of each port
 };
 
 /// What the realtime thread reports to control, without allocating.
@@ -120,6 +119,9 @@ struct RtEvent {
 };
 
 struct BeStream final : SimTimer::Client {
+    /// For a card of `fe_streams` FE stream ids: the per-FE tables are sized once, here.
+    explicit BeStream(size_t fe_streams)
+        : exec(4 * std::max<size_t>(fe_streams, 4)), client(fe_streams, 0), role(fe_streams, FeRole::Idle) {}
     uint32_t id = 0;
     size_t be_index = 0;
     Stream dir = Stream::Playback;
@@ -153,12 +155,13 @@ struct BeStream final : SimTimer::Client {
     /// The BE's clock tick: the data path (data_path.cpp). Thread: rt.
     void period_rt(Frames frames) noexcept override;
 
-    // Everything below is touched only by the owner of `exec`.
-    SerialExecutor<BeCmd, 4 * kMax> exec;
+    // Everything below is touched only by the owner of `exec`. Its queue holds four commands
+    // per FE (each FE has at most one STOP, PAUSE or SUSPEND and its undo in flight per BE).
+    SerialExecutor<BeCmd, 64> exec;
     DpcmState state = DpcmState::New;
     uint32_t users = 0;
-    uint64_t clients = 0;
-    std::array<FeRole, kMax> role{};
+    std::vector<uint8_t> client;  // by FE id: this FE uses the BE (dpcm_be_connect's list)
+    std::vector<FeRole> role;     // by FE id
     uint32_t be_start = 0;
     uint32_t be_pause = 0;
     std::optional<HwParams> params;
@@ -357,7 +360,7 @@ struct FeStream {
     std::unique_ptr<PcmRuntime> pcm;
     std::optional<HwParams> params;
     std::vector<uint32_t> bes;  // control's view of the connected BEs (ids)
-    std::array<std::unique_ptr<Port>, kMax> ports{};  // by BE id, once prepared; control-owned
+    std::vector<std::unique_ptr<Port>> ports;  // by BE id (sized at create), once prepared; control-owned
     struct Leaving {
         uint32_t be;
         int64_t deadline_ns;

@@ -362,7 +362,12 @@ public:
                 // Late is later than the step could have started: at its time, or when the step
                 // before it (due as well) ended. A step's own duration is not lateness.
                 if (realtime_) note_lateness(s, std::max(s.at, previous_end), time_now());
+                step_failure_ = false;
                 execute(s, now);
+                if (s.fails && !step_failure_)
+                    record_check(s.fails_line, now, false,
+                                 fmt::format("{} fails{}: it succeeded", action_name(s.action),
+                                             *s.fails == 0 ? "" : fmt::format(" with {}", errno_name(*s.fails))));
                 previous_end = time_now();
             }
             service_io();
@@ -420,7 +425,18 @@ private:
         if (opt_.on_line) opt_.on_line(fmt::format("{:8.3f}  {}", at, text));
         report_.timeline.push_back({at, std::move(text)});
     }
-    void step_failed(const Step& s, double at, const std::string& what) {
+    // A step's operation failed with `code` (a negative errno, or 0 when the runner itself
+    // refused it). A step that was expected to fail records an expectation instead.
+    void step_failed(const Step& s, double at, const std::string& what, int code = 0) {
+        step_failure_ = true;
+        if (s.fails) {
+            const bool held = *s.fails == 0 || *s.fails == code;
+            const std::string text = fmt::format("{} fails{}: {} ({})", action_name(s.action),
+                                                 *s.fails == 0 ? "" : fmt::format(" with {}", errno_name(*s.fails)),
+                                                 held ? "it did" : "it failed otherwise", what);
+            record_check(s.fails_line, at, held, code == 0 ? text : fmt::format("{} [{}]", text, errno_name(code)));
+            return;
+        }
         const std::string text = fmt::format("{} failed: {}", action_name(s.action), what);
         line(at, fmt::format("✗ {}", text));
         report_.failed_steps.push_back({s.line, at, false, fmt::format("{}:{}: {}", sc_.file, s.line, text)});
@@ -432,7 +448,7 @@ private:
     // ---- steps
     void execute(const Step& s, double now) {
         const std::string fe_label = label(s.fe, s.dir);
-        auto fail = [&](const Error& e) { step_failed(s, now, e.message()); };
+        auto fail = [&](const Error& e) { step_failed(s, now, e.message(), e.code()); };
         auto need_open = [&]() -> PcmRuntime* {
             PcmRuntime* p = fe(s).pcm;
             if (!p) step_failed(s, now, fmt::format("FE '{}' is not open", fe_label));
@@ -594,13 +610,13 @@ private:
         if (r && s.params.period) near(HwParam::PeriodSize, *s.params.period);
         if (r && s.params.periods) near(HwParam::Periods, *s.params.periods);
         if (r) r = p->hw_params(hp);
-        if (!r) return step_failed(s, now, r.error().message());
+        if (!r) return step_failed(s, now, r.error().message(), r.code());
         line(now, fmt::format("configure {}: {}", label(s.fe, s.dir), p->params().summary()));
     }
 
     void put(const Step& s, double now, const std::string& name, const std::string& value) {
         auto r = dpcm_->put(name, value);
-        if (!r) return step_failed(s, now, r.error().message());
+        if (!r) return step_failed(s, now, r.error().message(), r.code());
         line(now, fmt::format("set {} = {}{}", name, value, *r ? "" : " (unchanged)"));
         trace_.instant("scenario", fmt::format("{} = {}", name, value), now);
     }
@@ -884,10 +900,13 @@ private:
             case K::Audio: c = audio(e, be, c); break;
             case K::NoClick: c = no_click(e, be, c); break;
         }
-        line(now, fmt::format("{} expect {}", c.ok ? "✓" : "✗", c.text));
-        trace_.instant("scenario", fmt::format("{} {}", c.ok ? "✓" : "✗", c.text), now);
-        c.text = fmt::format("{}:{}: {}", sc_.file, s.line, c.text);
-        report_.checks.push_back(std::move(c));
+        record_check(s.line, now, c.ok, c.text);
+    }
+
+    void record_check(int at_line, double at, bool ok, const std::string& text) {
+        line(at, fmt::format("{} expect {}", ok ? "✓" : "✗", text));
+        trace_.instant("scenario", fmt::format("{} {}", ok ? "✓" : "✗", text), at);
+        report_.checks.push_back({at_line, at, ok, fmt::format("{}:{}: {}", sc_.file, at_line, text)});
     }
 
     Check audio(const Expectation& e, const std::string& be, Check c) {
@@ -972,9 +991,7 @@ private:
 
     void write_recordings() {
         for (auto& [name, r] : recs_) {
-            std::string file = name;
-            std::replace_if(file.begin(), file.end(), [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-'; }, '_');
-            const std::string path = (std::filesystem::path(opt_.out_dir) / (file + ".wav")).string();
+            const std::string path = (std::filesystem::path(opt_.out_dir) / recording_file_name(name)).string();
             SF_INFO info{};
             info.samplerate = static_cast<int>(r.rate);
             info.channels = static_cast<int>(r.channels);
@@ -997,6 +1014,7 @@ private:
     std::vector<Step> steps_;
     const RunOptions& opt_;
     bool realtime_ = false;
+    bool step_failure_ = false;  // the step being executed reported a failure
     int64_t t0_ns_ = 0;       // real time: the clock's time at scenario time 0
     bool suspended_ = false;  // between a suspend step and a resume step
     double virtual_now_ = 0;
@@ -1021,6 +1039,12 @@ Result<void> check_scenario(const Scenario& scenario, const Card& card) {
     c.run(steps);
     if (c.errors.empty()) return ok();
     return Error(-EINVAL, fmt::format("{}", fmt::join(c.errors, "\n")));
+}
+
+std::string recording_file_name(std::string_view be_stream_label) {
+    std::string file(be_stream_label);
+    std::replace_if(file.begin(), file.end(), [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-'; }, '_');
+    return file + ".wav";
 }
 
 Result<RunReport> run_scenario(const Scenario& scenario, std::unique_ptr<Card> card, const RunOptions& options) {

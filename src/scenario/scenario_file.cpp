@@ -167,6 +167,33 @@ private:
         return !name.empty();
     }
 
+    // `fails: EINVAL` (an errno name), `fails: -22`, or `fails: true` (any error).
+    bool expected_failure(const YAML::Node& v, Step& s) {
+        s.fails_line = v.Mark().line + 1;
+        if (!v.IsScalar()) {
+            err(v, "fails: expected an errno name such as EINVAL, or true for any error");
+            return false;
+        }
+        const std::string text = v.Scalar();
+        if (text == "true") {
+            s.fails = 0;
+            return true;
+        }
+        std::vector<std::string> names;
+        for (int e = 1; e < 200; ++e) {
+            const std::string name = errno_name(-e);
+            if (name == "E?") continue;
+            names.push_back(name);
+            if (text == name || text == std::to_string(-e)) {
+                s.fails = -e;
+                return true;
+            }
+        }
+        err(v, "fails: '{}' is no errno dynpcm reports{}; give one of {}, or true", text, did_you_mean(text, names),
+            fmt::join(names, ", "));
+        return false;
+    }
+
     std::optional<Step> step(const YAML::Node& n, double previous_at) {
         if (!n.IsMap()) {
             err(n, "a step is a mapping such as '{{at: 1.0, start: Media Playback}}'");
@@ -205,6 +232,10 @@ private:
         }
         std::vector<std::string> allowed = step_keys(s.action);
         allowed.push_back("at");
+        if (s.action != Step::Action::Expect && s.action != Step::Action::Wait && s.action != Step::Action::Dump) {
+            allowed.push_back("fails");
+            if (n["fails"] && !expected_failure(n["fails"], s)) return std::nullopt;
+        }
         allowed.push_back(action_name(s.action));
         if (!check_keys(n, allowed, fmt::format("{} step", action_name(s.action)))) return std::nullopt;
         const YAML::Node& v = *action_node;

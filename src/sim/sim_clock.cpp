@@ -21,7 +21,12 @@ constexpr int64_t kIdleWakeNs = 20'000'000;  // re-check stop requests this ofte
 
 SimClock::SimClock() : SimClock(Options{}) {}
 
-SimClock::SimClock(Options options) : opt_(options), epoch_(std::chrono::steady_clock::now()) {}
+constexpr size_t kFirstTableSize = 64;
+
+SimClock::SimClock(Options options) : opt_(options), epoch_(std::chrono::steady_clock::now()) {
+    tables_.push_back(std::make_unique<Table>(kFirstTableSize));
+    table_.store(tables_.back().get(), std::memory_order_release);
+}
 
 SimClock::~SimClock() { stop(); }
 
@@ -34,22 +39,37 @@ bool SimClock::on_clock_thread() const noexcept {
     return clock_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
-bool SimClock::attach(SimTimer* timer) {
-    for (auto& slot : timers_) {
-        SimTimer* expected = nullptr;
-        if (slot.compare_exchange_strong(expected, timer, std::memory_order_release)) {
-            wake();
-            return true;
-        }
+void SimClock::attach(SimTimer* timer) {
+    std::lock_guard lock(table_mutex_);
+    Table* t = table_.load(std::memory_order_relaxed);
+    size_t i = 0;
+    while (i < t->size && t->slots[i].load(std::memory_order_relaxed) != nullptr) ++i;
+    if (i == t->size) {
+        // Full: a pass still reading the old table sees every timer it held, so the old one
+        // needs no waiting for; it stays allocated until the clock goes.
+        auto bigger = std::make_unique<Table>(t->size * 2);
+        for (size_t k = 0; k < t->size; ++k)
+            bigger->slots[k].store(t->slots[k].load(std::memory_order_relaxed), std::memory_order_relaxed);
+        tables_.push_back(std::move(bigger));
+        t = tables_.back().get();
+        table_.store(t, std::memory_order_release);
     }
-    return false;
+    t->slots[i].store(timer, std::memory_order_release);
+    wake();
 }
 
 void SimClock::detach(SimTimer* timer) {
-    for (auto& slot : timers_) {
-        SimTimer* expected = timer;
-        if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) break;
+    {
+        std::lock_guard lock(table_mutex_);
+        Table* t = table_.load(std::memory_order_relaxed);
+        for (size_t i = 0; i < t->size; ++i)
+            if (t->slots[i].load(std::memory_order_relaxed) == timer) {
+                t->slots[i].store(nullptr, std::memory_order_seq_cst);
+                break;
+            }
     }
+    // An older table may still list the timer, but only a pass that began before the newer
+    // table was published reads it, and wait_for_rt() waits that pass out too.
     // A pass that loaded the timer before it was unpublished ends before the caller may free
     // it: the one way to wait for the realtime thread (rt_epoch.h).
     if (!on_clock_thread()) wait_for_rt();
@@ -57,8 +77,9 @@ void SimClock::detach(SimTimer* timer) {
 
 int64_t SimClock::pass_rt(int64_t now) noexcept {
     int64_t earliest = kNever;
-    for (size_t i = 0; i < timers_.size(); ++i) {
-        SimTimer* t = timers_[i].load(std::memory_order_acquire);
+    const Table* table = table_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < table->size; ++i) {
+        SimTimer* t = table->slots[i].load(std::memory_order_acquire);
         if (!t) continue;
         detail::test_point(test::Point::ClockHoldsTimer, static_cast<uint32_t>(i));
         t->service_rt(now);
@@ -80,8 +101,9 @@ Result<void> SimClock::advance(std::chrono::nanoseconds by) {
         RtSection section;
         SimTimer* next = nullptr;
         int64_t when = kNever;
-        for (auto& slot : timers_) {
-            SimTimer* t = slot.load(std::memory_order_acquire);
+        const Table* table = table_.load(std::memory_order_acquire);
+        for (size_t i = 0; i < table->size; ++i) {
+            SimTimer* t = table->slots[i].load(std::memory_order_acquire);
             if (!t) continue;
             const int64_t d = t->next_deadline_ns();
             if (d < when) {

@@ -25,10 +25,10 @@ SimTimer::SimTimer(SimClock& clock, Client& client) noexcept : clock_(clock), cl
 
 SimTimer::~SimTimer() { detach(); }
 
-bool SimTimer::attach() noexcept {
-    if (attached_) return true;
-    attached_ = clock_.attach(this);
-    return attached_;
+void SimTimer::attach() {
+    if (attached_) return;
+    clock_.attach(this);
+    attached_ = true;
 }
 
 void SimTimer::detach() noexcept {

@@ -35,7 +35,8 @@ public:
         hooks.default_name = std::filesystem::path(t_.file).stem().string();
         hooks.add_first = [this](Card& c) { add_objects(c); };
         hooks.configure_be = [this](BeLink& be) { configure(be); };
-        hooks.add_routes = [this](Card& c) { add_routes(c); };
+        hooks.add_missing_bes = [this](Card& c) { add_missing_bes(c); };
+        hooks.add_routes = [this](Card& c, bool quiet) { add_routes(c, quiet); };
         hooks.locate = [this](const std::string& w) { return locate(w); };
         CardLoad out = load_card_overlay(overlay_text, overlay_name.empty() ? "(no overlay)" : overlay_name, hooks);
         unmatched_configs();
@@ -46,7 +47,7 @@ public:
         for (const auto& w : t_.warnings)
             if (!out.errors.empty() || w.find("(tplg_build_routes) undefined") == std::string::npos) out.warnings.push_back(w);
         if (const auto p = t_.private_summary(); p.objects > 0)
-            out.warnings.push_back(fmt::format("{}: {} vendor-private data ({} bytes, {} vendor tuples): kept, "
+            out.notes.push_back(fmt::format("{}: {} vendor-private data ({} bytes, {} vendor tuples): kept, "
                                                "not interpreted (dynpcm tplg dump lists it)",
                                                t_.file, p.objects == 1 ? "1 object carries" : fmt::format("{} objects carry", p.objects),
                                                p.bytes, p.tuples));
@@ -72,6 +73,10 @@ private:
 
     // ---- objects: controls, widgets, PCMs (FE links)
     void add_objects(Card& card) {
+        // The topology belongs to the platform component, which also owns the CPU DAIs: its
+        // widgets, its FE DAIs and the overlay's BE streams share one DAPM context.
+        if (auto c = card.add_component("platform")) platform_ = *c;
+        card.set_default_dai_context(platform_);
         for (const auto& k : t_.controls)
             if (auto spec = kcontrol(k))
                 if (auto r = card.add_control(*spec); !r) error(k.offset, "{}", r.error().message());
@@ -139,12 +144,77 @@ private:
         spec.type = type.value_or(WidgetType::Virtual);  // ids were checked by the parser
         spec.stream = w.sname;
         spec.subseq = static_cast<int>(w.subseq);
+        spec.context = platform_;
         for (const auto& k : w.kcontrols) {
             auto s = kcontrol(k);
             if (!s) return;
             spec.kcontrols.push_back(std::move(*s));
         }
-        if (auto r = card.add_widget(spec); !r) error(w.offset, "{}", r.error().message());
+        auto r = card.add_widget(spec);
+        if (!r) return error(w.offset, "{}", r.error().message());
+        // A dai_in / dai_out widget is a CPU DAI's stream widget; its sname names its BE link.
+        if ((spec.type == WidgetType::DaiIn || spec.type == WidgetType::DaiOut) && !w.sname.empty()) {
+            (void)card.adopt_dai(platform_, w.name, *r);
+            dai_widgets_.push_back(&w);
+        }
+    }
+
+    // SOF: a topology's DAI widgets belong to BE links the machine driver declares, named by
+    // their snames (sof_connect_dai_widget matches dai_link->stream_name). A link no overlay
+    // declares is made here: one per sname, its DAI widgets as its CPU DAIs, a null backend,
+    // and the fixup its BACKEND_LINK config gives.
+    void add_missing_bes(Card& card) {
+        std::vector<std::string> made;
+        std::vector<std::string> snames;
+        for (const tplg::Widget* w : dai_widgets_)
+            if (std::find(snames.begin(), snames.end(), w->sname) == snames.end()) snames.push_back(w->sname);
+        for (const auto& sname : snames) {
+            if (card.find_be(sname)) continue;
+            BeLink be;
+            be.name = sname;
+            bool taken = false;
+            for (const tplg::Widget* w : dai_widgets_) {
+                if (w->sname != sname) continue;
+                const Dai* dai = card.find_dai(fmt::format("platform:{}", w->name));
+                if (!dai) continue;
+                for (const auto& wid : dai->widget)
+                    if (wid && card.be_of_widget(*wid)) taken = true;
+                be.cpus.push_back(fmt::format("platform:{}", w->name));
+            }
+            if (taken || be.cpus.empty()) continue;
+            be.backend.type = "null";
+            const tplg::LinkConfig* config = nullptr;
+            for (const auto& l : t_.links)
+                if (l.name == sname) config = &l;
+            if (config) be.id = config->id;
+            else be.id = static_cast<uint32_t>(card.be_links().size());
+            configure(be);
+            if (config) sof_fixup(be, *config);
+            be.line = 0;
+            const size_t before = card.be_links().size();
+            if (auto r = card.add_be_link(std::move(be)); !r) {
+                error(dai_widgets_.front()->offset, "BE link '{}' from the topology's DAI widgets: {}", sname,
+                      r.error().message());
+                continue;
+            }
+            if (card.be_links().size() > before) made.push_back(sname);
+        }
+        if (!made.empty())
+            warnings_.push_back(fmt::format("{}: {} BE link{} made from the topology's DAI widgets (null backend, the link "
+                                            "config's hw params as fixup; an overlay BE link of the name replaces it): {}",
+                                            t_.file, made.size(), made.size() == 1 ? "" : "s", fmt::join(made, ", ")));
+    }
+
+    // SOF's IPC3 fixup: the rate is the default hw config's frame clock, the channels its TDM
+    // slots, the format its slot width (S16_LE at 48 kHz, 2 channels where it says nothing).
+    static void sof_fixup(BeLink& be, const tplg::LinkConfig& l) {
+        const tplg::HwConfig* h = l.default_hw_config();
+        if (!be.fixup.rate) be.fixup.rate = h && h->fsync_rate ? h->fsync_rate : 48000;
+        if (!be.fixup.channels) be.fixup.channels = h && h->tdm_slots ? h->tdm_slots : 2;
+        if (!be.fixup.format) {
+            const uint32_t width = h ? h->tdm_slot_width : 0;
+            be.fixup.format = width == 32 ? Format::S32_LE : width == 24 ? Format::S24_LE : Format::S16_LE;
+        }
     }
 
     // A SNDRV_PCM_FMTBIT_* mask as the formats dynpcm knows; the others are reported.
@@ -210,6 +280,9 @@ private:
         if (p.compress) warn(p.offset, "PCM '{}' is a compressed stream; dynpcm loads it as a PCM FE", fe.name);
         // soc_tplg_fe_link_create leaves dai_link.trigger zeroed: SND_SOC_DPCM_TRIGGER_PRE.
         fe.trigger[0] = fe.trigger[1] = TriggerOrder::Pre;
+        fe.topology = true;  // its runtime comes after the machine's links
+        // SOF's platform sets use_dai_pcm_id: the PCM's id is its device number.
+        if (!dai_widgets_.empty()) fe.device = p.pcm_id;
         for (int d = 0; d < 2; ++d) {
             if (!(d == 0 ? p.playback : p.capture)) continue;
             const char* dir = d == 0 ? "playback" : "capture";
@@ -325,22 +398,34 @@ private:
     }
 
     // ---- the graph
-    void add_routes(Card& card) {
+    void add_routes(Card& card, bool overlay_had_key_error) {
+        size_t missing = 0;
         for (size_t i = 0; i < t_.routes.size(); ++i) {
             const auto& r = t_.routes[i];
-            if (auto p = card.add_route(r.sink, r.control, r.source); !p)
+            auto p = card.add_route(r.sink, r.control, r.source, platform_);
+            if (!p && overlay_had_key_error && p.error().code() == -ENOENT) {
+                ++missing;
+                continue;
+            }
+            if (!p)
                 error(r.offset, "route {} ({}, {}, {}): {}{}", i, r.sink, r.control, r.source, p.error().message(),
                       p.error().code() == -ENOENT && !std::exchange(hinted_, true)
                           ? " (a DAI stream of a link the platform or machine driver declares? give that link in the "
                             "overlay's fe_links or be_links)"
                           : "");
         }
+        if (missing > 0)
+            errors_.push_back(fmt::format("{}: {} topology route{} name widgets that are missing, probably because of the "
+                                          "overlay's error; fix it first",
+                                          t_.file, missing, missing == 1 ? "" : "s"));
     }
 
     const Topology& t_;
     std::vector<std::string> errors_, warnings_;
     std::vector<bool> used_links_, used_dais_;  // which configs some BE link took
     bool hinted_ = false;  // the hint about driver-declared DAI streams is given once
+    uint32_t platform_ = 0;  // the platform component's DAPM context
+    std::vector<const tplg::Widget*> dai_widgets_;  // dai_in / dai_out widgets with an sname
 };
 
 }  // namespace

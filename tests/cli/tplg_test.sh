@@ -69,11 +69,15 @@ else
 fi
 
 # ---- --tplg on the card commands
-run check "check" "${TPLG[@]}"
-expect "check --tplg --overlay" 0 "card 'dsp-demo' is valid: 23 widgets, 21 routes, 9 controls, 3 FE links, 3 BE links" \
-    "warning: $EX/dsp.conf: 3 objects carry vendor-private data" \
+run check "check" "${TPLG[@]}" -v
+expect "check --tplg --overlay" 0 "card 'dsp-demo' is valid: 23 widgets, 21 routes (0 stream bindings and 0 DAI link connections the card made), 9 controls, 3 FE links, 3 BE links, 1 component" \
+    "FE 'Media PCM' PCM device 3" \
+    "note: $EX/dsp.conf: 3 objects carry vendor-private data" \
     "BE 'Speaker' id 0 cpu_dai 'SSP0 Pin', fixup S24_LE 48000 Hz 2 ch, I2S (BCLK from the CPU, FSYNC from the CPU, TDM 2x32), 'Amp Playback' S16_LE|S24_LE 48000 Hz 2 ch" \
     "BE 'Headset' id 1, fixup S16_LE 48000 Hz 2 ch, DSP_A (BCLK from the codec, FSYNC from the codec, TDM 4x16)"
+run check_quiet check "${TPLG[@]}"
+if grep -qF "vendor-private data" <<<"$OUT$ERR"; then fail "the private-data note shows only with -v"; show check_quiet
+else pass "the private-data note shows only with -v"; fi
 run check_bare check --tplg "$TMP/dsp.tplg"
 expect "check --tplg without an overlay warns of unmatched configs" 0 "card 'dsp' is valid" \
     "link config id 0 'Speaker' matches no BE link" "DAI config 'SSP0 Pin' matches no BE link"
@@ -108,6 +112,72 @@ if [[ -r $SKL ]]; then
         "System Pin/capture               -> dmic01" "HDMI2 Pin/playback               -> iDisp2" \
         "HDMI3 Pin/playback               -> iDisp1"
 fi
+
+# ---- SOF-style topologies: BE links from the DAI widgets, strstr stream matching
+SOF=$ROOT/tests/data/sof-style.conf
+run sof check --tplg "$SOF"
+expect "a SOF-style topology loads without an overlay" 0 "card 'sof-style' is valid" \
+    "2 BE links made from the topology's DAI widgets" "NoCodec-0, NoCodec-1" \
+    "BE 'NoCodec-0' id 0 cpu_dai 'SSP0.OUT', fixup S24_LE 48000 Hz 2 ch" "BE 'NoCodec-1' id 1 cpu_dai 'DMIC0.IN', fixup S32_LE 16000 Hz 4 ch" \
+    "FE 'DMIC14' PCM device 14" \
+    "widget 'PCM14C' (component 'platform') (stream 'Passthrough Capture 14') is bound to DAI stream 'Passthrough Capture 1'" \
+    "widget 'PCM9C' (component 'platform'): stream 'Passthrough Capture 9' is the stream of no DAI in its component; left unbound"
+run sof_routes routes --tplg "$SOF"
+expect "SOF routes: the kernel's substring match reaches an extra BE" 0 "  0 Port0/playback                   -> NoCodec-0" \
+    "  1 Port1/capture                    -> NoCodec-0, NoCodec-1" " 14 DMIC14/capture                   -> NoCodec-1"
+printf 'stream_match: exact\n' >"$TMP/exact.yaml"
+run sof_exact routes --tplg "$SOF" --overlay "$TMP/exact.yaml"
+expect "SOF routes with stream_match: exact" 0 "  1 Port1/capture                    -> NoCodec-0"
+if grep -qF "Port1/capture                    -> NoCodec-0, NoCodec-1" <<<"$OUT"; then fail "exact matching leaves the extra BE out"; fi
+
+# ---- what scripts read: JSON in the card's order
+run routes_json routes "$ROOT/examples/cards/phone.yaml" --json
+expect "routes --json has each FE's device and BEs" 0 '"device": 0' '"bes": ['
+if [[ $(grep -o '"[^"]*/playback"\|"[^"]*/capture"' <<<"$OUT" | head -1) != '"Media Playback/playback"' ]]; then
+    fail "routes --json keeps the card's FE order"; show routes_json
+else pass "routes --json keeps the card's FE order"; fi
+run info_widgets tplg info --json "$SOF"
+expect "tplg info --json: widget types, stream names, link ids" 0 '"type": "dai_in"' '"stream": "NoCodec-0"' '"stream_name": ""' '"id": 14'
+run dump_json tplg dump --json "$SOF"
+expect "tplg dump --json" 0 '"hw_configs": [' '"tdm_slots": 4' '"sink": "SSP0.OUT"' '"type": "aif_out"'
+run ctl_list_card ctl list "$ROOT/examples/cards/phone.yaml"
+expect "ctl list CARD" 0 "'SLIMBUS_0_RX Audio Mixer MultiMedia1'" "pcm=0      'Media Playback' playback"
+run ctl_card_list ctl "$ROOT/examples/cards/phone.yaml" list
+expect "ctl CARD list" 0 "'SLIMBUS_0_RX Audio Mixer MultiMedia1'"
+run ctl_verb ctl "$ROOT/examples/cards/phone.yaml" frob
+expect "ctl with an unknown verb" 2 "ctl: unknown verb 'frob'"
+
+# ---- one mistake, one error: a misspelt overlay key does not bury itself under its consequences
+sed 's/^be_links:/be_link:/' "$EX/dsp-overlay.yaml" >"$TMP/typo.yaml"
+run typo check --tplg "$EX/dsp.conf" --overlay "$TMP/typo.yaml"
+expect "a misspelt overlay key" 1 "unknown key 'be_link' (did you mean 'be_links'?)" "routes name widgets that are missing, probably because of the error above" "2 errors"
+if grep -qF "unknown source widget" <<<"$OUT$ERR"; then fail "no follow-on route errors"; show typo; else pass "no follow-on route errors"; fi
+
+# ---- a scenario step that must fail
+cat >"$TMP/fails.yaml" <<'YAML'
+scenario: a prepare with no BE routed fails
+steps:
+  - {at: 0, open: Media PCM}
+  - {configure: Media PCM, params: {format: S16_LE, rate: 48000, channels: 2, period: 1024, periods: 4}, fails: EINVAL}
+YAML
+run fails run "${TPLG[@]}" "$TMP/fails.yaml"
+expect "fails: EINVAL holds when the step fails so" 0 "✓ expect configure fails with EINVAL: it did" "PASS: 2 of 2"
+sed 's/fails: EINVAL/fails: EBUSY/' "$TMP/fails.yaml" >"$TMP/fails2.yaml"
+run fails2 run "${TPLG[@]}" "$TMP/fails2.yaml"
+expect "fails: EBUSY does not hold for an EINVAL" 1 "configure fails with EBUSY: it failed otherwise" "[EINVAL]"
+sed 's/, fails: EINVAL//; s/^  - {at: 0, open: Media PCM}/  - {at: 0, set: {Media Mixer Media: on}}\n  - {open: Media PCM}/' "$TMP/fails.yaml" >"$TMP/fails3.yaml"
+printf '  - {prepare: Media PCM, fails: true}\n' >>"$TMP/fails3.yaml"
+run fails3 run "${TPLG[@]}" "$TMP/fails3.yaml"
+expect "fails: true does not hold for a step that succeeds" 1 "prepare fails: it succeeded"
+printf 'scenario: x\nsteps:\n  - {at: 0, open: Media PCM, fails: ENOPE}\n' >"$TMP/fails4.yaml"
+run fails4 run "${TPLG[@]}" "$TMP/fails4.yaml"
+expect "fails: an unknown errno" 2 "fails4.yaml:3: fails: 'ENOPE' is no errno dynpcm reports"
+
+# ---- play --out records what each BE received
+run play_out play "${TPLG[@]}" --fe 'Media PCM' --set 'Media Mixer Media=on' --out "$TMP/play_out" "$TMP/tone.wav"
+expect "play --out" 0 "wrote $TMP/play_out/Speaker_playback.wav" "wrote $TMP/play_out/Headset_playback.wav"
+if [[ $(stat -c %s "$TMP/play_out/Speaker_playback.wav" 2>/dev/null || echo 0) -gt 40000 ]]; then pass "play --out wrote the audio"
+else fail "play --out wrote the audio"; fi
 
 # ---- usage
 run both check "$ROOT/examples/cards/phone.yaml" --tplg "$TMP/dsp.tplg"

@@ -68,7 +68,7 @@ struct ClockWithTimer {
     std::unique_ptr<SimTimer> timer = std::make_unique<SimTimer>(clock, client);
     std::optional<HookGuard> guard;
     bool start() {
-        EXPECT_TRUE(timer->attach());
+        timer->attach();
         EXPECT_TRUE(clock.start().ok());
         guard.emplace(parking);
         return guard->installed;
@@ -140,6 +140,39 @@ bool set_fifo(pthread_t t, int priority) {
     sched_param sp{};
     sp.sched_priority = priority;
     return pthread_setschedparam(t, priority > 0 ? SCHED_FIFO : SCHED_OTHER, &sp) == 0;
+}
+
+// The clock's timer table grows while the clock thread passes over it: a full table is copied
+// into a larger one and the old one kept, so a pass reading the old table never reads freed
+// memory (ASan) nor races the copy (TSan), and every timer, old or new, keeps its period.
+TEST(ClockTable, GrowsWhileTheClockRunsAndEveryTimerKeepsTicking) {
+    struct Counting final : SimTimer::Client {
+        std::atomic<uint64_t> periods{0};
+        void period_rt(Frames) noexcept override { periods.fetch_add(1, std::memory_order_relaxed); }
+    };
+    SimClock clock{SimClock::Options{.mode = SimClock::Mode::Realtime, .try_sched_fifo = false}};
+    constexpr size_t kTimers = 300;  // the first table holds 64: it grows three times
+    std::vector<std::unique_ptr<Counting>> clients;
+    std::vector<std::unique_ptr<SimTimer>> timers;
+    ASSERT_TRUE(clock.start().ok());
+    for (size_t i = 0; i < kTimers; ++i) {
+        clients.push_back(std::make_unique<Counting>());
+        timers.push_back(std::make_unique<SimTimer>(clock, *clients.back()));
+        ASSERT_TRUE(timers.back()->configure(48000, 48).ok());  // 1 ms periods
+        timers.back()->attach();
+        ASSERT_EQ(timers.back()->trigger(TriggerCmd::Start), 0);
+        if (i % 50 == 49) timers[i - 25].reset();  // detach some as the table grows
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    size_t ticking = 0, alive = 0;
+    for (size_t i = 0; i < kTimers; ++i) {
+        if (!timers[i]) continue;
+        ++alive;
+        ticking += clients[i]->periods.load() > 0 ? 1U : 0U;
+    }
+    EXPECT_EQ(ticking, alive);
+    timers.clear();
+    clock.stop();
 }
 
 // Defect 6: a control thread at SCHED_FIFO above the clock thread, on the clock's CPU, that

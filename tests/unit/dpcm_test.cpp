@@ -6,6 +6,7 @@
 // ("START users 1 be_start 1 be_pause 0"); Dpcm::check_invariants() additionally checks that
 // every BE's hardware runs exactly when its state says START.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -1251,6 +1252,10 @@ TEST_F(DpcmDumpFormat, TextHasTheKernelDebugfsShape) {
     const std::string a_sec = text.substr(fe_a, fe_b > fe_a ? fe_b - fe_a : std::string::npos);
     EXPECT_TRUE(contains(a_sec, "State: START")) << a_sec;
     EXPECT_TRUE(contains(a_sec, "HW Params: S16_LE 2ch 48000Hz")) << a_sec;
+    // Its PCM device number: the FE links in card order take 0, 1, ...
+    EXPECT_TRUE(contains(a_sec, fmt::format("PCM device: {}\n",
+                                            rig.dpcm->card().fe_links()[*rig.dpcm->card().find_fe("FE A")].device_number)))
+        << a_sec;
     const size_t backends = a_sec.find("Backends:");
     ASSERT_NE(backends, std::string::npos);
     const size_t spk = a_sec.find("- Speaker");
@@ -1302,6 +1307,65 @@ TEST_F(DpcmDumpFormat, JsonParsesAndCarriesTheSameState) {
     // The JSON and the structured dump agree.
     const DpcmDump d = rig.dpcm->dump();
     EXPECT_EQ(j.at("frontends").size(), d.frontends.size());
+}
+
+
+// =========================================================================================
+// no fixed limits: a card the size of q6routing's (8 FE links, 126 BE links, each of both
+// directions) runs, with one FE on every BE at once
+
+std::string big_card(int fes, int bes) {
+    std::string y = "card: big\nfe_links:\n";
+    for (int f = 1; f <= fes; ++f)
+        y += fmt::format("  - {{name: MM{0}, playback: {{stream: MM{0} Playback}}, capture: {{stream: MM{0} Capture}}}}\n", f);
+    y += "be_links:\n";
+    for (int b = 0; b < bes; ++b)
+        y += fmt::format("  - {{name: P{0}, playback: {{stream: P{0} Playback}}, capture: {{stream: P{0} Capture}}, "
+                         "backend: null, fixup: {{rate: 48000, channels: 2, format: S16_LE}}}}\n",
+                         b);
+    y += "widgets:\n";
+    for (int b = 0; b < bes; ++b) {
+        y += fmt::format("  - {{name: P{} Mixer, type: mixer, controls: [", b);
+        for (int f = 1; f <= fes; ++f) y += fmt::format("{}{{name: MM{}}}", f > 1 ? ", " : "", f);
+        y += "]}\n";
+    }
+    y += "routes:\n";
+    for (int b = 0; b < bes; ++b) {
+        for (int f = 1; f <= fes; ++f) y += fmt::format("  - [P{0} Mixer, MM{1}, MM{1} Playback]\n", b, f);
+        y += fmt::format("  - [P{0} Playback, ~, P{0} Mixer]\n", b);
+        y += fmt::format("  - [MM1 Capture, ~, P{0} Capture]\n", b);
+    }
+    return y;
+}
+
+TEST(DpcmSize, AQ6RoutingSizedCardRunsWithOneFeOnEveryBe) {
+    constexpr int kFes = 8, kBes = 126;
+    DpcmRig rig(big_card(kFes, kBes));
+    ASSERT_TRUE(rig.dpcm);
+    for (int b = 0; b < kBes; ++b) DPCM_ASSERT_OK(rig.put(fmt::format("P{} Mixer MM1", b), "on"));
+    PcmRuntime* play = rig.open("MM1");
+    PcmRuntime* rec = rig.open("MM1", Stream::Capture);
+    ASSERT_TRUE(play && rec);
+    DPCM_ASSERT_OK(DpcmRig::configure(*play));
+    DPCM_ASSERT_OK(DpcmRig::configure(*rec));
+    DPCM_ASSERT_OK(DpcmRig::run(*play));
+    DPCM_ASSERT_OK(rec->start());
+    DPCM_ASSERT_OK(rig.advance_periods(2));
+    EXPECT_EQ(rig.backends("MM1").size(), static_cast<size_t>(kBes));
+    EXPECT_EQ(rig.backends("MM1", Stream::Capture).size(), static_cast<size_t>(kBes));
+    EXPECT_EQ(rig.be_status("MM1", "P125"), "START users 1 be_start 1 be_pause 0");
+    EXPECT_EQ(rig.dpcm->card().fe_links()[7].device_number, 7u);
+    DPCM_EXPECT_INVARIANTS(rig);
+    // Every other FE joins BE P125 as well: its per-FE tables hold all 16 FE streams.
+    DPCM_ASSERT_OK(rig.put("P125 Mixer MM8", "on"));
+    PcmRuntime* other = rig.open("MM8");
+    ASSERT_TRUE(other);
+    DPCM_ASSERT_OK(DpcmRig::configure(*other));
+    DPCM_ASSERT_OK(DpcmRig::run(*other));
+    DPCM_ASSERT_OK(rig.advance_periods(1));  // MM1's ring (4 periods) still has data
+    EXPECT_EQ(rig.fe_status("MM1"), "START / RUNNING");
+    EXPECT_EQ(rig.be_status("MM8", "P125"), "START users 2 be_start 2 be_pause 0");
+    DPCM_EXPECT_INVARIANTS(rig);
 }
 
 }  // namespace

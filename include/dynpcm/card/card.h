@@ -28,14 +28,44 @@ struct KcontrolSpec {
 };
 
 struct WidgetSpec {
-    std::string name;
+    std::string name;         ///< without the component's prefix: add_widget puts it on
     WidgetType type = WidgetType::Virtual;
     std::string stream;       ///< sname: binds aif/dac/adc widgets to a DAI stream
     int subseq = 0;
     bool pin_switch = false;  ///< also create a "<name> Switch" pin control (endpoints)
     std::vector<KcontrolSpec> kcontrols;
+    uint32_t context = 0;     ///< the component it belongs to (Card::add_component); 0 is the card
 };
 
+/// A DAPM context: the card's own (0, the machine driver's) or a component's -- the platform,
+/// each codec -- with the name prefix the kernel puts on its widget and control names
+/// (snd_soc_component.name_prefix). Widget names are unique per context, not per card.
+struct Component {
+    std::string name;
+    std::string prefix;  ///< may be empty
+};
+
+/// A component's DAI (snd_soc_dai) and its stream widgets, made as snd_soc_dapm_new_dai_widgets
+/// makes them: dai_in for playback, dai_out for capture, named by the stream name with the
+/// component's prefix; their stream (sname) is the bare stream name.
+struct Dai {
+    std::string name;
+    uint32_t component = 0;
+    std::string stream[2];                  ///< [playback, capture]; empty: no such stream
+    std::optional<WidgetId> widget[2];
+};
+
+/// How a widget's stream name (sname) binds it to a DAI's stream widget.
+enum class StreamMatch : uint8_t {
+    Substring,  ///< the kernel's strstr(w->sname, dai_w->sname) (the default)
+    Exact,      ///< equal names only
+};
+
+/// Something the card did that a user may not have meant, with the widget it is about.
+struct CardNote {
+    std::optional<WidgetId> widget;
+    std::string message;
+};
 class Card {
 public:
     /// Thread: control. Allocates: yes.
@@ -46,23 +76,60 @@ public:
     const DapmGraph& graph() const noexcept { return graph_; }
 
     // ---- building. Thread: control. Allocates: yes. Errors name the offending thing.
+    /// A component and its DAPM context; returns its index (the card itself is 0).
+    Result<uint32_t> add_component(std::string name, std::string prefix = {});
+    const std::vector<Component>& components() const noexcept { return components_; }
+    std::optional<uint32_t> find_component(std::string_view name) const noexcept;
+    /// The context old-style link streams (`playback: {stream: X}`) make their DAI widgets in:
+    /// the card's (0) in a card file, the platform's in a topology. Default 0.
+    void set_default_dai_context(uint32_t component) noexcept { default_dai_context_ = component; }
+    /// A DAI of a component, with its stream widgets (empty stream name: no such direction).
+    Result<size_t> add_dai(uint32_t component, std::string name, std::string playback_stream, std::string capture_stream);
+    /// A DAI whose stream widgets exist already: a SOF topology's dai_in / dai_out widget is
+    /// the CPU DAI's stream widget of its BE link (sof_connect_dai_widget).
+    Result<size_t> adopt_dai(uint32_t component, std::string name, WidgetId widget);
+    const std::vector<Dai>& dais() const noexcept { return dais_; }
+    /// By name, or "component:name". Null when none or ambiguous.
+    const Dai* find_dai(std::string_view name) const noexcept;
+    void set_stream_match(StreamMatch m) noexcept { stream_match_ = m; }
+    StreamMatch stream_match() const noexcept { return stream_match_; }
+    /// snd_soc_card.disable_route_checks: a route naming an absent widget is skipped with a
+    /// warning instead of failing the card.
+    void set_disable_route_checks(bool on) noexcept { disable_route_checks_ = on; }
+    bool disable_route_checks() const noexcept { return disable_route_checks_; }
     Result<WidgetId> add_widget(const WidgetSpec& spec);
     /// A control that belongs to no widget (a card-level volume, say).
     Result<uint32_t> add_control(const KcontrolSpec& spec);
     /// A route in the kernel's (sink, control, source) form. `control` is empty for a static
     /// route, a kcontrol name of the sink mixer/switch, or an item of the sink mux (or of the
-    /// source demux). Endpoints may be DAI stream names.
-    Result<PathId> add_route(std::string_view sink, std::string_view control, std::string_view source);
+    /// source demux). Endpoints may be DAI stream names. A route of a component (`context`) gets
+    /// its prefix and looks in its own context first, then card-wide, where the last widget of
+    /// the name wins (snd_soc_dapm_add_route); machine routes (context 0) likewise.
+    /// With disable_route_checks, a route naming no widget returns -ENOENT but the card stays
+    /// valid (the caller warns).
+    Result<PathId> add_route(std::string_view sink, std::string_view control, std::string_view source,
+                             uint32_t context = 0);
     /// Adds an FE or BE link and creates its DAI widgets (dai_in for playback, dai_out for
     /// capture, named by stream name) unless widgets of that name and type exist.
     Result<size_t> add_fe_link(FeLink link);
     Result<size_t> add_be_link(BeLink link);
-    /// Binds aif/dac/adc widgets to their DAI stream widgets (snd_soc_dapm_link_dai_widgets),
-    /// then computes the initial power state. Call once, after everything is added.
+    /// Binds widgets with a stream name to the DAI stream widgets of their context
+    /// (snd_soc_dapm_link_dai_widgets), connects each BE link's CPU and codec DAI widgets
+    /// (snd_soc_dapm_connect_dai_link_widgets), numbers the links' PCM devices, then computes
+    /// the initial power state. Call once, after everything is added.
     Result<void> finish();
-    /// The widgets whose stream name matches no DAI stream of the right direction, with a
-    /// message each; finish() fails on the first.
-    std::vector<std::pair<WidgetId, std::string>> check_stream_bindings() const;
+    /// What building did that may not be what was meant (a widget whose stream name binds to
+    /// no DAI, a binding by substring, a route that found its widget in another context).
+    const std::vector<CardNote>& warnings() const noexcept { return warnings_; }
+    /// Paths the card made itself in finish(): stream bindings and DAI link connections.
+    size_t stream_bindings() const noexcept { return stream_bindings_; }
+    size_t dai_link_connections() const noexcept { return dai_link_connections_; }
+    /// The FE link with that PCM device number.
+    std::optional<size_t> find_fe_device(uint32_t device) const noexcept;
+    /// A widget name with a component's prefix ("Left" + "Speaker" -> "Left Speaker").
+    std::string prefixed(uint32_t component, std::string_view name) const;
+    /// "'Speaker' (component 'rt298')", or just the quoted name in the card's own context.
+    std::string describe_widget(WidgetId w) const;
 
     // ---- controls. Thread: control.
     const std::vector<Control>& controls() const noexcept { return controls_; }
@@ -105,7 +172,13 @@ private:
     Result<uint32_t> add_ctl(const KcontrolSpec& spec, std::string full_name, CtlRole role,
                              std::optional<WidgetId> widget);
     Result<WidgetId> add_dai_widget(const std::string& link, const std::string& stream_name, WidgetType type);
+    Result<void> link_dais(BeLink& link);
+    std::optional<WidgetId> resolve(const std::string& name, uint32_t context, const char* role);
+    void link_dai_widgets();
+    Result<void> connect_dai_link_widgets();
+    Result<void> number_devices();
     void apply_binding(const Control& c);
+    bool probe_dai(WidgetId w) const noexcept { return w < probe_dai_widgets_.size() && probe_dai_widgets_[w]; }
 
     std::string name_;
     DapmGraph graph_;
@@ -113,6 +186,14 @@ private:
     std::vector<FeLink> fe_;
     std::vector<BeLink> be_;
     std::vector<std::optional<size_t>> be_by_widget_;
+    std::vector<Component> components_;
+    std::vector<Dai> dais_;
+    std::vector<CardNote> warnings_;
+    std::vector<bool> probe_dai_widgets_;  // DAI stream widgets add_dai made
+    uint32_t default_dai_context_ = 0;
+    StreamMatch stream_match_ = StreamMatch::Substring;
+    bool disable_route_checks_ = false;
+    size_t stream_bindings_ = 0, dai_link_connections_ = 0;
     std::vector<std::pair<int, std::function<void(const Control&)>>> subscribers_;
     int next_subscriber_ = 1;
     bool finished_ = false;

@@ -17,7 +17,8 @@ namespace dynpcm {
 struct CardLoad {
     std::unique_ptr<Card> card;        ///< set when there were no errors
     std::vector<std::string> errors;   ///< "file:line: message", in file order
-    std::vector<std::string> warnings; ///< kept going, but worth knowing (topologies: data not interpreted)
+    std::vector<std::string> warnings; ///< kept going, but worth knowing: something may not be what was meant
+    std::vector<std::string> notes;    ///< information only (data kept but not interpreted); the CLI shows it with -v
     bool ok() const noexcept { return card != nullptr && errors.empty(); }
 };
 

@@ -25,7 +25,10 @@ const char* trigger_order_name(TriggerOrder t) noexcept;
 /// supports.
 struct LinkStream {
     std::string stream_name;        ///< also the name of the DAI widget (dai_in or dai_out)
-    WidgetId widget = 0;            ///< filled in when the link is added to a card
+    WidgetId widget = 0;            ///< filled in when the link is added to a card: the (first) CPU DAI's
+    /// Every DAI widget of the link in this direction, CPUs then codecs (a BE link reaches an FE
+    /// through any of them, as dpcm_get_be finds it); filled in when the link is added.
+    std::vector<WidgetId> dai_widgets;
     FormatMask formats = FormatMask::of(Format::S16_LE);
     Interval rates{8000, 192000};
     Interval channels{1, 2};
@@ -34,6 +37,12 @@ struct LinkStream {
 
 struct FeLink {
     std::string name;
+    /// The FE DAI, a DAI of some component (Card::add_dai); empty: the DAI the playback/capture
+    /// stream names make, in the card's default DAI context.
+    std::string cpu_dai;
+    std::optional<uint32_t> device;  ///< the PCM device number asked for (hw:CARD,N)
+    uint32_t device_number = 0;      ///< the one it got (Card::finish): asked for, or in the kernel's order
+    bool topology = false;           ///< made from a topology PCM: numbered after the machine's links
     std::optional<LinkStream> playback;
     std::optional<LinkStream> capture;
     TriggerOrder trigger[2] = {TriggerOrder::Post, TriggerOrder::Post};  ///< [playback, capture]
@@ -75,6 +84,12 @@ struct BeLink {
     std::string name;
     uint32_t id = 0;      ///< dai_link id, which topology link configs match; default: position in be_links
     std::string cpu_dai;  ///< the CPU DAI's name, which topology DAI configs match; may be empty
+    /// The link's DAIs (Card::add_dai names; "component:dai" where two components have a DAI
+    /// of one name). When given, the link's streams are theirs, and the card connects each CPU
+    /// DAI's stream widget to its codec's (snd_soc_dapm_connect_dai_link_widgets).
+    std::vector<std::string> cpus, codecs;
+    bool playback_only = false, capture_only = false;  ///< dai_link.playback_only / capture_only
+    uint32_t number = 0;  ///< its runtime's number (Card::finish): BEs take PCM numbers too
     std::optional<LinkStream> playback;
     std::optional<LinkStream> capture;
     BackendBinding backend;

@@ -43,6 +43,7 @@ struct DapmWidget {
     std::string name;
     WidgetType type = WidgetType::Virtual;
     std::string stream;        ///< DAI stream name (sname) for aif/dai widgets
+    uint32_t context = 0;      ///< the DAPM context (component) it belongs to; 0 is the card's
     int subseq = 0;            ///< order among widgets of the same type
     bool pin_enabled = true;   ///< snd_soc_dapm_enable_pin / disable_pin
     bool stream_active = false;
@@ -67,13 +68,19 @@ struct SyncStats {
 class DapmGraph {
 public:
     // ---- building. Thread: control. Allocates: yes.
-    WidgetId add_widget(std::string name, WidgetType type, std::string stream = {}, int subseq = 0);
+    /// Names are unique per context at most (the card's loaders see to that); the graph keeps
+    /// every widget of a name, in the order they were added.
+    WidgetId add_widget(std::string name, WidgetType type, std::string stream = {}, int subseq = 0,
+                        uint32_t context = 0);
     PathId add_path(WidgetId source, WidgetId sink, std::string control, bool connected);
     /// On a fully routed card, input and output widgets are never endpoints.
     void set_fully_routed(bool fully_routed);
 
     // ---- lookup. Thread: control. Allocates: no.
+    /// The first widget of that name, in any context.
     std::optional<WidgetId> find(std::string_view name) const;
+    /// Every widget of that name, in the order they were added (empty when none).
+    const std::vector<WidgetId>& named(std::string_view name) const;
     size_t widget_count() const noexcept { return widgets_.size(); }
     size_t path_count() const noexcept { return paths_.size(); }
     const DapmWidget& widget(WidgetId w) const { return widgets_[w]; }
@@ -124,7 +131,7 @@ private:
 
     std::vector<DapmWidget> widgets_;
     std::vector<DapmPath> paths_;
-    std::unordered_map<std::string, WidgetId> by_name_;
+    std::unordered_map<std::string, std::vector<WidgetId>> by_name_;
     bool fully_routed_ = false;
 
     // Per-widget scratch, indexed by WidgetId.

@@ -70,8 +70,6 @@ public:
         /// it: the blocking design the no-wait test must catch.
         bool test_rt_waits_for_be = false;
     };
-    /// The most FE streams (FE links x directions) and BE streams a card may have.
-    static constexpr size_t kMaxStreams = 64;
 
     /// Takes the card. Thread: control. Allocates: yes.
     static Result<std::unique_ptr<Dpcm>> create(std::unique_ptr<Card> card, Options options);

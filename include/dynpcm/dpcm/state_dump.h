@@ -24,6 +24,7 @@ struct BeDump {
 
 struct FeDump {
     std::string name;
+    uint32_t device = 0;  ///< its PCM device number (hw:CARD,N)
     Stream stream = Stream::Playback;
     PcmState pcm_state = PcmState::Open;
     DpcmState state = DpcmState::New;

@@ -1,16 +1,16 @@
 #pragma once
 /// EventQueue<T, N>: a bounded multi-producer, single-consumer queue of trivially copyable
-/// records. The realtime thread reports what happened (state changes, xruns, pointer errors)
+/// records, of N slots or of a capacity given at construction (a queue sized to a card). The realtime thread reports what happened (state changes, xruns, pointer errors)
 /// through it without locking, allocating or formatting; a control thread drains and formats.
 ///
 /// Producers claim a slot with one CAS on the tail and publish it with a per-slot sequence
 /// (Vyukov's bounded queue). A full queue drops the record and counts it: the RT thread never
 /// waits for the consumer.
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <type_traits>
 
@@ -22,8 +22,10 @@ class EventQueue {
     static_assert(std::is_trivially_copyable_v<T>);
 
 public:
-    EventQueue() {
-        for (size_t i = 0; i < N; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+    /// A queue of at least `capacity` slots (rounded up to a power of two; N by default).
+    /// Thread: control. Allocates: yes, once.
+    explicit EventQueue(size_t capacity = N) : size_(round_up(capacity)), slots_(new Slot[size_]) {
+        for (size_t i = 0; i < size_; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
     }
     EventQueue(const EventQueue&) = delete;
     EventQueue& operator=(const EventQueue&) = delete;
@@ -33,7 +35,7 @@ public:
     bool push(const T& v) noexcept {
         size_t pos = tail_.load(std::memory_order_relaxed);
         for (;;) {
-            Slot& s = slots_[pos & (N - 1)];
+            Slot& s = slots_[pos & (size_ - 1)];
             const size_t seq = s.seq.load(std::memory_order_acquire);
             const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
             if (diff == 0) {
@@ -55,11 +57,11 @@ public:
     /// release/acquire hand-over between them). Blocking: wait-free. Allocates: no.
     std::optional<T> pop() noexcept {
         const size_t head = head_.load(std::memory_order_relaxed);
-        Slot& s = slots_[head & (N - 1)];
+        Slot& s = slots_[head & (size_ - 1)];
         const size_t seq = s.seq.load(std::memory_order_acquire);
         if (seq != head + 1) return std::nullopt;
         T v = s.value;
-        s.seq.store(head + N, std::memory_order_release);
+        s.seq.store(head + size_, std::memory_order_release);
         head_.store(head + 1, std::memory_order_relaxed);
         return v;
     }
@@ -67,18 +69,27 @@ public:
     /// True if there was no record to pop when looked at. Thread: any. Blocking: wait-free.
     bool empty_hint() const noexcept {
         const size_t head = head_.load(std::memory_order_relaxed);
-        return slots_[head & (N - 1)].seq.load(std::memory_order_seq_cst) != head + 1;
+        return slots_[head & (size_ - 1)].seq.load(std::memory_order_seq_cst) != head + 1;
     }
 
     /// Records lost because the queue was full. Thread: any.
     uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+    /// Slots. Thread: any.
+    size_t capacity() const noexcept { return size_; }
 
 private:
+    static size_t round_up(size_t n) noexcept {
+        size_t p = 2;
+        while (p < n) p <<= 1;
+        return p;
+    }
+
     struct Slot {
         std::atomic<size_t> seq{0};
         T value{};
     };
-    std::array<Slot, N> slots_{};
+    const size_t size_;
+    const std::unique_ptr<Slot[]> slots_;
     alignas(64) std::atomic<size_t> tail_{0};
     alignas(64) std::atomic<size_t> head_{0};
     std::atomic<uint64_t> dropped_{0};

@@ -33,6 +33,11 @@ namespace dynpcm {
 template <class Cmd, size_t kQueue, class P = StdAtomicPolicy>
 class SerialExecutor {
 public:
+    /// A queue of at least `queue` commands (kQueue by default): size it for everything the
+    /// realtime side may post while a control function owns the executor.
+    /// Thread: control. Allocates: yes, once.
+    explicit SerialExecutor(size_t queue = kQueue) : queue_(queue) {}
+
     /// Runs `fn` as the owner, then any commands the realtime thread posted meanwhile (with
     /// `exec`, on this thread). Returns what `fn` returns. Thread: control. Blocking: may wait
     /// (spin, then sleep) for the current owner. Allocates: no (fn may).

@@ -76,6 +76,11 @@ struct RunReport {
     std::string to_json() const;
 };
 
+/// The WAV file name a BE stream's recording is written under ("Speaker amp I2S/playback" ->
+/// "Speaker_amp_I2S_playback.wav"), by `dynpcm run --out` and `dynpcm play --out`.
+/// Thread: any. Allocates: yes.
+std::string recording_file_name(std::string_view be_stream_label);
+
 /// Checks the scenario against the card (FE, BE, control and pin names, source files) without
 /// running it. Errors are "file:line: message" lines, joined. Thread: control. Allocates: yes.
 Result<void> check_scenario(const Scenario& scenario, const Card& card);

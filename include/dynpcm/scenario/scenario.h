@@ -89,6 +89,10 @@ struct Step {
     Stream be_dir = Stream::Playback;
     std::string fault;               ///< inject: xrun, gone, trigger
     Expectation expect;
+    /// `fails: EINVAL` (or `fails: true`, any error): the step's operation must fail so; its
+    /// failure is then an expectation that held, and its success one that did not.
+    std::optional<int> fails;        ///< the negative errno wanted, or 0 for any error
+    int fails_line = 0;
 };
 
 struct Scenario {

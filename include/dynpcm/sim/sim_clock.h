@@ -10,13 +10,18 @@
 ///
 /// Every pass of the clock thread over its timers is one realtime section (rt_epoch.h): a
 /// timer taken off the list is no longer held by the clock thread once wait_for_rt() returns.
+/// The list has no fixed size: a full table is copied into one twice as large, published with
+/// one store, and the old one kept until the clock is destroyed (a pass may still read it),
+/// so the clock thread never waits for, nor frees after, an attach.
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dynpcm/core/result.h"
 #include "dynpcm/core/wait_word.h"
@@ -43,8 +48,6 @@ public:
         int64_t max_late_ns = 0;     ///< the latest one
         int64_t max_late_at_ns = 0;  ///< when it happened (now_ns())
     };
-    static constexpr int kMaxTimers = 64;
-
     /// Thread: control. Allocates: no.
     SimClock();
     explicit SimClock(Options options);
@@ -79,7 +82,15 @@ public:
 
 private:
     friend class SimTimer;
-    bool attach(SimTimer* timer);
+    // A fixed-size array of timer slots; replaced, never resized, when full.
+    struct Table {
+        explicit Table(size_t n) : size(n), slots(new std::atomic<SimTimer*>[n]) {
+            for (size_t i = 0; i < n; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
+        }
+        const size_t size;
+        const std::unique_ptr<std::atomic<SimTimer*>[]> slots;
+    };
+    void attach(SimTimer* timer);
     void detach(SimTimer* timer);
     bool on_clock_thread() const noexcept;
     void wake() noexcept { wake_.wake_all(); }
@@ -91,7 +102,9 @@ private:
     Options opt_;
     std::chrono::steady_clock::time_point epoch_;
     std::atomic<int64_t> virtual_now_{0};
-    std::array<std::atomic<SimTimer*>, kMaxTimers> timers_{};
+    std::mutex table_mutex_;  // control side: attach and detach; the clock thread never takes it
+    std::vector<std::unique_ptr<Table>> tables_;  // every table made, the newest last
+    std::atomic<Table*> table_;                   // the newest, as the clock thread reads it
     std::atomic<std::thread::id> clock_thread_{};
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};

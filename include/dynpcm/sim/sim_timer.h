@@ -42,9 +42,10 @@ public:
     SimTimer(const SimTimer&) = delete;
     SimTimer& operator=(const SimTimer&) = delete;
 
-    /// Puts the timer on its clock's list; false when the clock is full (SimClock::kMaxTimers).
-    /// Attaching an attached timer does nothing. Thread: control. Allocates: no.
-    bool attach() noexcept;
+    /// Puts the timer on its clock's list (which grows as needed). Attaching an attached timer
+    /// does nothing. Thread: control. Blocking: takes the clock's table lock, which the clock
+    /// thread never takes. Allocates: when the clock's table is full.
+    void attach();
     /// Takes it off the list and returns once no realtime thread holds it any more.
     /// Thread: control. Blocking: waits out the clock pass in progress. Allocates: no.
     void detach() noexcept;
