@@ -202,7 +202,8 @@ std::string make_dot(const Card& card) {
     for (WidgetId w = 0; w < g.widget_count(); ++w) {
         const DapmWidget& wd = g.widget(w);
         const std::string& link = link_label[w];
-        std::string label = fmt::format("{}\\n({})", dot_escape(wd.name), widget_type_name(wd.type));
+        std::string label = fmt::format("{}\\n({}{})", dot_escape(wd.name), widget_type_name(wd.type),
+                                        wd.context == 0 ? "" : ", " + dot_escape(card.components()[wd.context].name));
         if (!link.empty()) label = fmt::format("{}\\n{}", dot_escape(link), label);
         const char* color = link.rfind("FE ", 0) == 0 ? "blue" : link.rfind("BE ", 0) == 0 ? "darkorange" : "black";
         d += fmt::format("  w{} [label=\"{}\", shape={}, style=filled, fillcolor=\"{}\", color={}, penwidth={}];\n", w,
