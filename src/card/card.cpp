@@ -482,7 +482,11 @@ void Card::link_dai_widgets() {
     }
     for (WidgetId w = 0; w < n; ++w) {
         const DapmWidget& ww = graph_.widget(w);
-        if (bound[w] || is_dai_type(ww.type) || ww.stream.empty()) continue;
+        // Stream widgets only: SOF's pipeline (scheduler) widgets carry an sname too, naming the
+        // widget that schedules them, and are meant to bind to nothing.
+        const bool stream_widget = ww.type == WidgetType::AifIn || ww.type == WidgetType::AifOut ||
+                                   ww.type == WidgetType::Dac || ww.type == WidgetType::Adc;
+        if (bound[w] || !stream_widget || ww.stream.empty()) continue;
         warnings_.push_back({w, fmt::format("widget {}: stream '{}' is the stream of no DAI in its component; left "
                                             "unbound, as snd_soc_dapm_link_dai_widgets leaves it{}",
                                             describe_widget(w), ww.stream, did_you_mean(ww.stream, dai_streams))});
