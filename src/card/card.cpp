@@ -85,7 +85,7 @@ Result<size_t> Card::adopt_dai(uint32_t component, std::string name, WidgetId wi
 
 const Dai* Card::find_dai(std::string_view name) const noexcept {
     std::string_view component, dai = name;
-    if (const size_t colon = name.find(':'); colon != std::string_view::npos) {
+    if (const size_t colon = name.rfind(':'); colon != std::string_view::npos) {  // "i2c-INT343A:00:aif1"
         component = name.substr(0, colon);
         dai = name.substr(colon + 1);
     }
@@ -359,8 +359,11 @@ Result<size_t> Card::add_fe_link(FeLink link) {
         const Dai* dai = find_dai(link.cpu_dai);
         if (!dai) return Error(-ENOENT, fmt::format("FE link '{}': no DAI '{}' (or more than one: give 'component:dai')",
                                                     link.name, link.cpu_dai));
+        // The directions the link gives (playback: / capture:), or else all its DAI has.
+        const bool all = !link.playback && !link.capture;
         for (int d = 0; d < 2; ++d) {
             auto& ls = d == 0 ? link.playback : link.capture;
+            if (!all && !ls) continue;
             if (dai->widget[d]) stream_from_dai(ls, *dai, d, false);
             else if (ls) return Error(-EINVAL, fmt::format("FE link '{}': DAI '{}' has no {} stream", link.name, dai->name,
                                                            d == 0 ? "playback" : "capture"));
@@ -435,18 +438,13 @@ Result<size_t> Card::add_be_link(BeLink link) {
     }
     // Bind only once both directions are in, so a rejected link leaves no binding behind.
     const size_t index = be_.size();
-    for (const auto& ls : {link.playback, link.capture}) {
-        if (!ls) continue;
-        for (WidgetId w : ls->dai_widgets)
-            if (w < be_by_widget_.size() && be_by_widget_[w] && *be_by_widget_[w] != index)
-                return Error(-EEXIST, fmt::format("BE link '{}': DAI widget {} already belongs to BE link '{}'", link.name,
-                                                  describe_widget(w), be_[*be_by_widget_[w]].name));
-    }
+    // A DAI may serve several BE links (dmic-codec's on dmic01 and dmic16k): its widget then
+    // leads to the first of them, as dpcm_get_be finds the first in link order.
     for (const auto& ls : {link.playback, link.capture}) {
         if (!ls) continue;
         for (WidgetId w : ls->dai_widgets) {
             if (be_by_widget_.size() <= w) be_by_widget_.resize(w + 1);
-            be_by_widget_[w] = index;
+            if (!be_by_widget_[w]) be_by_widget_[w] = index;
         }
     }
     be_.push_back(std::move(link));

@@ -278,3 +278,39 @@ be_links:
 
 }  // namespace
 }  // namespace dynpcm
+
+namespace dynpcm {
+namespace {
+
+TEST(CardContexts, OneCodecDaiOnTwoBeLinksLeadsToTheFirst) {
+    // dmic-codec's DAI is on both dmic01 and dmic16k in Intel machines; an FE reaching its
+    // widget reaches the first link, as dpcm_get_be finds it. An FE link with cpu_dai takes the
+    // directions it gives (a capture-only FE on a DAI with both streams).
+    const auto r = load_card_string(R"(card: x
+components:
+  - name: platform
+    dais:
+      - {name: DMIC01 Pin, capture: DMIC01 Rx}
+      - {name: DMIC16k Pin, capture: DMIC16k Rx}
+      - {name: System Pin, playback: System Playback, capture: System Capture}
+    routes:
+      - [System Capture, ~, DMIC01 Rx]
+  - name: dmic-codec
+    dais: [{name: dmic-hifi, capture: Capture}]
+fe_links:
+  - {name: Capture Port, cpu_dai: System Pin, capture: {}}
+be_links:
+  - {name: dmic01, cpus: [DMIC01 Pin], codecs: [dmic-hifi]}
+  - {name: dmic16k, cpus: [DMIC16k Pin], codecs: [dmic-hifi]}
+)",
+                                    "t.yaml");
+    ASSERT_TRUE(r.ok()) << joined(r.errors);
+    const Card& c = *r.card;
+    EXPECT_FALSE(c.fe_links()[0].playback.has_value());
+    EXPECT_EQ(c.fe_routes(0, Stream::Capture), std::vector<size_t>{0});
+    EXPECT_EQ(c.be_of_widget(*in(c, "Capture", "dmic-codec")), std::optional<size_t>{0});
+    EXPECT_EQ(c.dai_link_connections(), 2u);
+}
+
+}  // namespace
+}  // namespace dynpcm
