@@ -714,19 +714,19 @@ def emit(card, header):
     out = [f"# {h}" if h else "#" for h in header]
     out.append(f"card: {q(card.name)}")
     out.append("")
-    out.append(f"fe_links:                     # {len(card.fe_links)}: the MultiMedia DAIs of q6asm-dai.c")
-    for link in card.fe_links:
+    def link_head(link):  # what FE and BE links share: the name and the two directions
         out.append(f"  - name: {q(link['name'])}")
         for dirn in ("playback", "capture"):
             if dirn in link:
                 out.append(f"    {dirn}: {flow(link[dirn])}")
+
+    out.append(f"fe_links:                     # {len(card.fe_links)}: the MultiMedia DAIs of q6asm-dai.c")
+    for link in card.fe_links:
+        link_head(link)
     out.append("")
     out.append(f"be_links:                     # {len(card.be_links)}: the AFE port DAIs of q6dsp-lpass-ports.c")
     for link in card.be_links:
-        out.append(f"  - name: {q(link['name'])}")
-        for dirn in ("playback", "capture"):
-            if dirn in link:
-                out.append(f"    {dirn}: {flow(link[dirn])}")
+        link_head(link)
         out.append("    backend: {type: null}" if link["backend"] == {"type": None} else f"    backend: {flow(link['backend'])}")
         out.append(f"    fixup: {flow(link['fixup'])}")
         out.append(f"    cpu_dai: {q(link['cpu_dai'])}")

@@ -190,14 +190,11 @@ private:
             else be.id = static_cast<uint32_t>(card.be_links().size());
             configure(be);
             if (config) sof_fixup(be, *config);
-            be.line = 0;
-            const size_t before = card.be_links().size();
-            if (auto r = card.add_be_link(std::move(be)); !r) {
+            if (auto r = card.add_be_link(std::move(be)); !r)
                 error(dai_widgets_.front()->offset, "BE link '{}' from the topology's DAI widgets: {}", sname,
                       r.error().message());
-                continue;
-            }
-            if (card.be_links().size() > before) made.push_back(sname);
+            else
+                made.push_back(sname);
         }
         if (!made.empty())
             warnings_.push_back(fmt::format("{}: {} BE link{} made from the topology's DAI widgets (null backend, the link "
