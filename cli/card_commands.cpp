@@ -9,6 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "card_source.h"
+#include "daemon_commands.h"
+#include "dynpcm/dpcm/dpcm.h"
+#include "print.h"
+#include "dynpcm/card/routes.h"
 #include "commands.h"
 
 namespace dynpcm::cli {
@@ -16,48 +20,6 @@ namespace dynpcm::cli {
 namespace {
 
 using nlohmann::json;
-
-const char* role_name(CtlRole r) {
-    switch (r) {
-        case CtlRole::Plain: return "value";
-        case CtlRole::MixerPath: return "route switch";
-        case CtlRole::Mux: return "mux";
-        case CtlRole::Demux: return "demux";
-        case CtlRole::Pin: return "pin";
-    }
-    return "?";
-}
-
-std::string range_of(const Control& c) {
-    switch (c.info.type) {
-        case CtlType::Boolean: return "off|on";
-        case CtlType::Integer:
-            return c.info.step > 1 ? fmt::format("{}..{} step {}", c.info.min, c.info.max, c.info.step)
-                                   : fmt::format("{}..{}", c.info.min, c.info.max);
-        case CtlType::Enumerated: return fmt::format("{}", fmt::join(c.info.items, "|"));
-        case CtlType::Bytes: return fmt::format("{} bytes", c.info.count);
-    }
-    return "";
-}
-
-json control_json(const Card& card, const Control& c) {
-    json j{{"numid", c.id.numid},   {"iface", ctl_iface_name(c.id.iface)}, {"name", c.id.name},
-           {"index", c.id.index},   {"type", ctl_type_name(c.info.type)},  {"count", c.info.count},
-           {"value", c.value},      {"role", role_name(c.role)}};
-    if (c.info.read_only) j["read_only"] = true;
-    if (c.info.type == CtlType::Integer) {
-        j["min"] = c.info.min;
-        j["max"] = c.info.max;
-        j["step"] = c.info.step;
-    }
-    if (c.info.type == CtlType::Enumerated) {
-        j["items"] = c.info.items;
-        j["value_text"] = format_ctl_value(c);
-    }
-    if (c.info.db) j["db"] = {{"min", c.info.db->min_cdb / 100.0}, {"step", c.info.db->step_cdb / 100.0}, {"mute", c.info.db->mute}};
-    if (c.widget) j["widget"] = card.graph().widget(*c.widget).name;
-    return j;
-}
 
 int run_check(const CardSource& src) {
     if (auto u = src.usage_error()) {
@@ -112,48 +74,34 @@ int run_check(const CardSource& src) {
 int run_ctl_list(const CardSource& src, bool as_json) {
     auto card = src.load();
     if (!card) return kExitBadInput;
-    if (as_json) {
-        json arr = json::array();
-        for (const auto& c : card->controls()) arr.push_back(control_json(*card, c));
-        fmt::print("{}\n", arr.dump(2));
-        return kExitOk;
-    }
-    for (const auto& c : card->controls()) {
-        std::string extra;
-        if (c.info.db && !c.value.empty()) {
-            const auto db = c.db_at(c.value[0]);
-            extra = c.info.db->mute && c.value[0] == c.info.min ? " (mute)" : fmt::format(" ({:+.2f} dB)", *db);
-        }
-        if (c.info.read_only) extra += " [read-only]";
-        fmt::print("numid={:<3} {:<44} {:<10} {:<24} = {}{}\n", c.id.numid, fmt::format("'{}'", c.id.name),
-                   ctl_type_name(c.info.type), range_of(c), format_ctl_value(c), extra);
-    }
-    // What `amixer` shows beside the controls: the card's PCM devices (snd_ctl_pcm_info).
+    std::vector<std::pair<uint32_t, std::string>> pcms;
     for (const auto& fe : card->fe_links())
-        fmt::print("pcm={:<3}    '{}'{}{}\n", fe.device_number, fe.name, fe.playback ? " playback" : "", fe.capture ? " capture" : "");
+        pcms.emplace_back(fe.device_number,
+                          fmt::format("'{}'{}{}", fe.name, fe.playback ? " playback" : "", fe.capture ? " capture" : ""));
+    print_controls(card->controls(), pcms, as_json, [&](const Control& c) {
+        return c.widget ? card->graph().widget(*c.widget).name : std::string();
+    });
+    return kExitOk;
+}
+
+int run_dump(const CardSource& src, bool as_json) {
+    auto card = src.load();
+    if (!card) return kExitBadInput;
+    SimClock clock;
+    auto dpcm = Dpcm::create(std::move(card), {.clock = &clock});
+    if (!dpcm) {
+        fmt::print(stderr, "{}\n", dpcm.error().message());
+        return kExitFailed;
+    }
+    const DpcmDump d = (*dpcm)->dump();
+    fmt::print("{}\n", as_json ? d.to_json() : d.to_text());
     return kExitOk;
 }
 
 int run_routes(const CardSource& src, bool as_json) {
     auto card = src.load();
     if (!card) return kExitBadInput;
-    // In the card's FE order, as the kernel lists its PCMs.
-    nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (size_t fe = 0; fe < card->fe_links().size(); ++fe) {
-        const FeLink& link = card->fe_links()[fe];
-        for (Stream dir : {Stream::Playback, Stream::Capture}) {
-            if (!link.stream(dir)) continue;
-            std::vector<std::string> names;
-            for (size_t be : card->fe_routes(fe, dir)) names.push_back(card->be_links()[be].name);
-            std::sort(names.begin(), names.end());
-            const std::string key = fmt::format("{}/{}", link.name, stream_name(dir));
-            if (as_json) out[key] = {{"device", link.device_number}, {"bes", names}};
-            else
-                fmt::print("{:>3} {:<32} -> {}\n", link.device_number, key,
-                           names.empty() ? "(no BE)" : fmt::format("{}", fmt::join(names, ", ")));
-        }
-    }
-    if (as_json) fmt::print("{}\n", out.dump(2));
+    print_routes(routes_to_json(live_routes(*card)), as_json);
     return kExitOk;
 }
 
@@ -303,21 +251,35 @@ void add_card_commands(CLI::App& app) {
     {
         auto src = std::make_shared<CardSource>();
         auto as_json = std::make_shared<bool>(false);
+        auto socket = std::make_shared<std::string>();
         CLI::App* sub = app.add_subcommand(
-            "ctl", "Card controls: 'dynpcm ctl CARD list [--json]', or 'dynpcm ctl list --tplg FILE [--overlay FILE]'");
+            "ctl", "Card controls: 'dynpcm ctl CARD list [--json]', 'dynpcm ctl list --tplg FILE [--overlay FILE]', or of a "
+                   "running daemon: 'dynpcm ctl --socket PATH list | get NAME | set NAME VALUE'");
         src->add_to(*sub, true);
         auto verb = std::make_shared<std::string>();
+        auto rest = std::make_shared<std::vector<std::string>>();
         sub->add_option("VERB", *verb, "list (before or after CARD)");
+        sub->add_option("ARGS", *rest, "With --socket: get NAME, set NAME VALUE");
         sub->add_flag("--json", *as_json, "Print JSON");
-        sub->callback([src, verb, as_json] {
+        sub->add_option("--socket", *socket, "Ask the dynpcmd listening here instead of loading a card");
+        sub->callback([src, verb, rest, as_json, socket] {
+            if (!socket->empty()) {
+                // With a daemon there is no CARD: every positional is the verb and its arguments.
+                std::vector<std::string> words;
+                for (const auto* w : {&src->card_file, verb.get()})
+                    if (!w->empty()) words.push_back(*w);
+                words.insert(words.end(), rest->begin(), rest->end());
+                throw Exit{remote_ctl(*socket, words, *as_json)};
+            }
             // 'ctl CARD list', 'ctl list CARD', and with --tplg just 'ctl list': the verb is
             // whichever positional says "list".
             if (src->card_file == "list") {
                 src->card_file = *verb;
                 *verb = "list";
             }
-            if (!verb->empty() && *verb != "list") {
-                fmt::print(stderr, "ctl: unknown verb '{}' (the one verb is 'list')\n", *verb);
+            if ((!verb->empty() && *verb != "list") || !rest->empty()) {
+                fmt::print(stderr, "ctl: unknown verb '{}' (with a card file the one verb is 'list'; get and set need "
+                                   "--socket, or use --set)\n", *verb);
                 throw Exit{kExitBadInput};
             }
             throw Exit{run_ctl_list(*src, *as_json)};
@@ -326,10 +288,27 @@ void add_card_commands(CLI::App& app) {
     {
         auto src = std::make_shared<CardSource>();
         auto as_json = std::make_shared<bool>(false);
+        auto socket = std::make_shared<std::string>();
         CLI::App* sub = app.add_subcommand("routes", "The BE links each FE link reaches through the graph (dpcm_path_get)");
         src->add_to(*sub, true);
         sub->add_flag("--json", *as_json, "Print {\"<FE>/<playback|capture>\": {\"device\": N, \"bes\": [BE, ...]}}, in the card's FE order");
-        sub->callback([src, as_json] { throw Exit{run_routes(*src, *as_json)}; });
+        sub->add_option("--socket", *socket, "Ask the dynpcmd listening here instead of loading a card");
+        sub->callback([src, as_json, socket] {
+            throw Exit{socket->empty() ? run_routes(*src, *as_json) : remote_routes(*socket, *as_json)};
+        });
+    }
+    {
+        auto src = std::make_shared<CardSource>();
+        auto as_json = std::make_shared<bool>(false);
+        auto socket = std::make_shared<std::string>();
+        CLI::App* sub = app.add_subcommand("dump", "The DPCM state of every FE and BE (the kernel's debugfs state): of a card "
+                                                   "as loaded, or of a running daemon with --socket");
+        src->add_to(*sub, true);
+        sub->add_flag("--json", *as_json, "Print JSON");
+        sub->add_option("--socket", *socket, "Ask the dynpcmd listening here instead of loading a card");
+        sub->callback([src, as_json, socket] {
+            throw Exit{socket->empty() ? run_dump(*src, *as_json) : remote_dump(*socket, *as_json)};
+        });
     }
     {
         auto src = std::make_shared<CardSource>();

@@ -15,5 +15,7 @@ void add_play(CLI::App& app);
 void add_run(CLI::App& app);
 /// `dynpcm tplg info | dump FILE`: what an ALSA topology binary holds.
 void add_tplg(CLI::App& app);
+/// `dynpcm exec | top | jack`: run programs against, watch and poke a running dynpcmd.
+void add_daemon_commands(CLI::App& app);
 
 }  // namespace dynpcm::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     dynpcm::cli::add_play(app);
     dynpcm::cli::add_run(app);
     dynpcm::cli::add_tplg(app);
+    dynpcm::cli::add_daemon_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const dynpcm::cli::Exit& e) {

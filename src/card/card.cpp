@@ -16,7 +16,22 @@ bool is_dai_type(WidgetType t) { return t == WidgetType::DaiIn || t == WidgetTyp
 
 const char* trigger_order_name(TriggerOrder t) noexcept { return t == TriggerOrder::Pre ? "pre" : "post"; }
 
-Card::Card(std::string name) : name_(std::move(name)) { components_.push_back(Component{"card", ""}); }
+Card::Card(std::string name)
+    : name_(std::move(name)),
+      identity_{card_id_from_name(name_), "dynpcm", name_.substr(0, 31), name_.substr(0, 79), name_.substr(0, 79), ""} {
+    components_.push_back(Component{"card", ""});
+}
+
+std::string card_id_from_name(std::string_view name) {
+    std::string id;
+    for (char ch : name) {
+        if (id.size() == 15) break;
+        if (!std::isalnum(static_cast<unsigned char>(ch))) continue;
+        if (id.empty() && std::isdigit(static_cast<unsigned char>(ch))) id += 'D';
+        id += ch;
+    }
+    return id.empty() ? "Default" : id.substr(0, 15);
+}
 
 Result<uint32_t> Card::add_component(std::string name, std::string prefix) {
     if (name.empty()) return Error(-EINVAL, "a component needs a name");

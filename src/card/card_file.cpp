@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -55,13 +56,37 @@ public:
 private:
 
     // ---- sections
+    // snd_ctl_card_info, with the kernel's field sizes; what is not given keeps its default.
+    void identity(const YAML::Node& n) {
+        if (!check_keys(n, {"id", "driver", "name", "long_name", "mixer_name", "components"}, "identity")) return;
+        CardIdentity ident = card_->identity();
+        const struct { const char* key; std::string* field; size_t max; } fields[] = {
+            {"id", &ident.id, 15},           {"driver", &ident.driver, 15},         {"name", &ident.name, 31},
+            {"long_name", &ident.long_name, 79}, {"mixer_name", &ident.mixer_name, 79}, {"components", &ident.components, 127}};
+        for (const auto& f : fields) {
+            const auto v = n[f.key] ? str(n[f.key], std::string("identity ") + f.key) : std::nullopt;
+            if (!v) continue;
+            if (v->size() > f.max) {
+                err(n[f.key], "identity {} '{}' is {} characters long; the kernel's limit is {}", f.key, *v, v->size(), f.max);
+                continue;
+            }
+            if (std::string_view(f.key) == "id" &&
+                (v->empty() || !std::all_of(v->begin(), v->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }))) {
+                err(n[f.key], "identity id '{}' must be letters, digits, '_' or '-' (hw:ID names the card by it)", *v);
+                continue;
+            }
+            *f.field = *v;
+        }
+        card_->set_identity(std::move(ident));
+    }
+
     void load(const YAML::Node& root) {
         const bool empty = !root.IsDefined() || root.IsNull();
         if (empty && !overlay_) {
             add_error(1, "the file is empty; a card file starts with 'card: <name>'");
             return;
         }
-        if (!empty && !check_keys(root, {"card", "fully_routed", "disable_route_checks", "stream_match", "components",
+        if (!empty && !check_keys(root, {"card", "identity", "fully_routed", "disable_route_checks", "stream_match", "components",
                                          "fe_links", "be_links", "widgets", "controls", "routes"},
                                   overlay_ ? "overlay" : "card file")) {
             key_error_ = true;
@@ -71,6 +96,7 @@ private:
         if (!overlay_ || root["card"]) name = str(root["card"], "card (the card's name)");
         card_ = std::make_unique<Card>(name.value_or(overlay_ ? overlay_->default_name : "unnamed"));
         if (overlay_ && overlay_->add_first) overlay_->add_first(*card_);
+        if (auto id = root["identity"]) identity(id);
         if (root["fully_routed"])
             if (auto b = boolean(root["fully_routed"], "fully_routed")) card_->graph().set_fully_routed(*b);
         if (root["disable_route_checks"])

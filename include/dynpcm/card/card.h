@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dynpcm/card/card_identity.h"
 #include "dynpcm/card/control.h"
 #include "dynpcm/card/dai_link.h"
 #include "dynpcm/core/result.h"
@@ -72,6 +73,10 @@ public:
     explicit Card(std::string name);
 
     const std::string& name() const noexcept { return name_; }
+    /// snd_ctl_card_info: set by the card file's `identity:`; by default the id is made from
+    /// the name, driver "dynpcm", name, long name and mixer name the card's name.
+    const CardIdentity& identity() const noexcept { return identity_; }
+    void set_identity(CardIdentity identity) { identity_ = std::move(identity); }
     DapmGraph& graph() noexcept { return graph_; }
     const DapmGraph& graph() const noexcept { return graph_; }
 
@@ -181,6 +186,7 @@ private:
     bool probe_dai(WidgetId w) const noexcept { return w < probe_dai_widgets_.size() && probe_dai_widgets_[w]; }
 
     std::string name_;
+    CardIdentity identity_;
     DapmGraph graph_;
     std::vector<Control> controls_;
     std::vector<FeLink> fe_;

@@ -1,0 +1,370 @@
+// The commands that talk to a running dynpcmd: exec, top, jack, dump --socket, and the
+// --socket forms of ctl and routes.
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "card_source.h"
+#include "commands.h"
+#include "daemon_commands.h"
+#include "dynpcm/daemon/client.h"
+#include "print.h"
+
+namespace dynpcm::cli {
+
+namespace fs = std::filesystem;
+using namespace dynpcm::ipc;
+
+namespace {
+
+std::unique_ptr<Client> connect_or_exit(const std::string& given) {
+    auto path = resolve_socket(given);
+    if (!path) {
+        fmt::print(stderr, "{}\n", path.error().message());
+        throw Exit{kExitBadInput};
+    }
+    auto c = Client::connect(*path, "dynpcm");
+    if (!c) {
+        fmt::print(stderr, "{}\n", c.error().message());
+        throw Exit{kExitFailed};
+    }
+    return std::move(*c);
+}
+
+[[noreturn]] void fail(const Error& e) {
+    fmt::print(stderr, "{}\n", e.message());
+    throw Exit{kExitFailed};
+}
+
+// A daemon's control as the library's Control, so the same printing and parsing apply.
+Control control_of(const CtlElem& e, std::vector<int64_t> values) {
+    Control c;
+    c.id.numid = e.numid;
+    c.id.iface = e.iface == CtlIfaceW::Card ? CtlIface::Card : e.iface == CtlIfaceW::Pcm ? CtlIface::Pcm : CtlIface::Mixer;
+    c.id.name = e.name;
+    c.id.index = e.index;
+    c.info.type = e.type == CtlTypeW::Integer ? CtlType::Integer
+                  : e.type == CtlTypeW::Enumerated ? CtlType::Enumerated
+                  : e.type == CtlTypeW::Bytes ? CtlType::Bytes
+                                             : CtlType::Boolean;
+    c.info.count = e.count;
+    c.info.min = e.min;
+    c.info.max = e.max;
+    c.info.step = e.step;
+    c.info.items = e.items;
+    c.info.read_only = !e.writable;
+    if (e.db_min_cdb) c.info.db = DbScale{*e.db_min_cdb, e.db_step_cdb, e.db_mute};
+    c.value = std::move(values);
+    return c;
+}
+
+std::vector<Control> read_all(Client& client) {
+    auto elems = client.list_controls();
+    if (!elems) fail(elems.error());
+    std::vector<Control> out;
+    for (const auto& e : *elems) {
+        auto v = client.read(CtlRef{e.numid, e.iface, e.name, e.index});
+        if (!v) fail(v.error());
+        out.push_back(control_of(e, std::move(v->values)));
+    }
+    return out;
+}
+
+std::string text_or_exit(Client& c, Type t, bool json = true) {
+    auto r = c.text(t, json);
+    if (!r) fail(r.error());
+    return std::move(*r);
+}
+
+}  // namespace
+
+int remote_ctl(const std::string& socket, const std::vector<std::string>& words, bool as_json) {
+    auto client = connect_or_exit(socket);
+    const std::string verb = words.empty() ? "list" : words[0];
+    if (verb == "list" && words.size() <= 1) {
+        const auto controls = read_all(*client);
+        std::vector<std::pair<uint32_t, std::string>> pcms;
+        const auto routes = nlohmann::ordered_json::parse(text_or_exit(*client, Type::Routes));
+        for (const auto& [key, r] : routes.items()) pcms.emplace_back(r["device"].get<uint32_t>(), fmt::format("'{}'", key));
+        print_controls(controls, pcms, as_json, [](const Control&) { return std::string(); }, false);
+        return kExitOk;
+    }
+    if ((verb == "get" && words.size() == 2) || (verb == "set" && words.size() == 3)) {
+        auto elems = client->list_controls();
+        if (!elems) fail(elems.error());
+        const CtlElem* e = nullptr;
+        for (const auto& x : *elems)
+            if (x.name == words[1]) e = &x;
+        if (!e) {
+            fmt::print(stderr, "card '{}' has no control '{}'\n", client->hello().card.name, words[1]);
+            return kExitFailed;
+        }
+        const CtlRef ref{e->numid, e->iface, e->name, e->index};
+        if (verb == "set") {
+            auto values = parse_ctl_value(control_of(*e, {}), words[2]);
+            if (!values) {
+                fmt::print(stderr, "{}\n", values.error().message());
+                return kExitBadInput;
+            }
+            if (values->size() == 1 && e->count > 1) values->resize(e->count, (*values)[0]);
+            auto w = client->write(ref, *values);
+            if (!w) fail(w.error());
+        }
+        auto v = client->read(ref);
+        if (!v) fail(v.error());
+        fmt::print("{} = {}\n", e->name, format_ctl_value(control_of(*e, std::move(v->values))));
+        return kExitOk;
+    }
+    fmt::print(stderr, "ctl --socket: 'list', 'get NAME' or 'set NAME VALUE'\n");
+    return kExitBadInput;
+}
+
+int remote_routes(const std::string& socket, bool as_json) {
+    auto client = connect_or_exit(socket);
+    print_routes(text_or_exit(*client, Type::Routes), as_json);
+    return kExitOk;
+}
+
+namespace {
+
+// ---- exec ------------------------------------------------------------------------------------
+
+fs::path self_dir() {
+    std::error_code ec;
+    return fs::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
+// The ctl plugin: $DYNPCM_PLUGIN_DIR, the build tree beside this binary, or where it installs.
+std::optional<fs::path> find_plugin(const std::string& file) {
+    std::vector<fs::path> dirs;
+    if (const char* d = std::getenv("DYNPCM_PLUGIN_DIR"); d && *d) dirs.emplace_back(d);
+    dirs.push_back(self_dir() / ".." / "plugin");
+    dirs.emplace_back(DYNPCM_ALSA_PLUGIN_DIR);
+    for (const auto& d : dirs) {
+        std::error_code ec;
+        if (fs::exists(d / file, ec)) return fs::weakly_canonical(d / file, ec);
+    }
+    return std::nullopt;
+}
+
+std::string quote(const std::string& s) {
+    std::string r = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') r += '\\';
+        r += c;
+    }
+    return r + "\"";
+}
+
+// The child's UCM tree: the stock one (every profile, untouched) behind a top level of our own
+// whose private lib/generic.conf sends ctl.hw to the daemon instead of the kernel.
+void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket) {
+    fs::create_directories(root / "lib");
+    for (const auto& e : fs::directory_iterator(stock))
+        if (e.path().filename() != "lib") fs::create_directory_symlink(e.path(), root / e.path().filename());
+    if (fs::is_directory(stock / "lib"))
+        for (const auto& e : fs::directory_iterator(stock / "lib"))
+            if (e.path().filename() != "generic.conf") fs::create_symlink(e.path(), root / "lib" / e.path().filename());
+    std::ofstream g(root / "lib" / "generic.conf");
+    g << "# Made by 'dynpcm exec': UCM's private hw controls are the daemon's card.\n"
+         "LibraryConfig.generic.Config {\n"
+         "\tctl.hw {\n\t\t@args [ CARD ]\n\t\t@args.CARD.type string\n\t\ttype dynpcm\n\t\tcard $CARD\n"
+      << "\t\tsocket " << quote(socket) << "\n\t}\n"
+      << "\tpcm.hw {\n\t\t@args [ CARD DEV SUBDEV ]\n\t\t@args {\n\t\t\tCARD.type string\n\t\t\tDEV.type integer\n"
+         "\t\t\tSUBDEV.type integer\n\t\t}\n\t\ttype hw\n\t\tcard $CARD\n\t\tdevice $DEV\n\t\tsubdevice $SUBDEV\n\t}\n}\n";
+}
+
+int run_exec(const std::string& socket_given, const std::vector<std::string>& command) {
+    if (command.empty()) {
+        fmt::print(stderr, "exec: give a command after '--', e.g. dynpcm exec -- amixer contents\n");
+        return kExitBadInput;
+    }
+    auto path = resolve_socket(socket_given);
+    if (!path) {
+        fmt::print(stderr, "{}\n", path.error().message());
+        return kExitBadInput;
+    }
+    std::error_code ec;
+    const std::string socket = fs::absolute(*path, ec).string();
+    {
+        // Fail here, with the daemon's own words, rather than inside the child's first open.
+        auto c = Client::connect(socket, "dynpcm exec");
+        if (!c) {
+            fmt::print(stderr, "{}\n", c.error().message());
+            return kExitFailed;
+        }
+    }
+    const auto plugin = find_plugin("libasound_module_ctl_dynpcm.so");
+    if (!plugin) {
+        fmt::print(stderr, "exec: libasound_module_ctl_dynpcm.so is in none of $DYNPCM_PLUGIN_DIR, {}, {}\n",
+                   (self_dir() / ".." / "plugin").string(), DYNPCM_ALSA_PLUGIN_DIR);
+        return kExitFailed;
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = fmt::format("{}/dynpcm-exec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!::mkdtemp(tmpl.data())) {
+        fmt::print(stderr, "exec: cannot make a temporary directory: {}\n", std::strerror(errno));
+        return kExitFailed;
+    }
+    const fs::path dir = tmpl;
+    {
+        std::ofstream a(dir / "asound.conf");
+        a << "# Made by 'dynpcm exec' for one child: card 0 and the default card are dynpcmd's.\n"
+          << "ctl_type.dynpcm { lib " << quote(plugin->string()) << " }\n"
+          << "ctl.!hw {\n\t@args [ CARD ]\n\t@args.CARD { type string default \"0\" }\n\ttype dynpcm\n\tcard $CARD\n"
+          << "\tsocket " << quote(socket) << "\n}\n"
+          << "ctl.!default { type dynpcm socket " << quote(socket) << " }\n"
+          << "ctl.dynpcm { type dynpcm socket " << quote(socket) << " }\n";
+    }
+    const char* ucm_env = std::getenv("ALSA_CONFIG_UCM2");
+    make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket);
+    const char* top = std::getenv("ALSA_CONFIG_PATH");
+    const std::string config_path =
+        fmt::format("{}:{}", top && *top ? top : "/usr/share/alsa/alsa.conf", (dir / "asound.conf").string());
+
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::setenv("ALSA_CONFIG_PATH", config_path.c_str(), 1);
+        ::setenv("ALSA_CONFIG_UCM2", (dir / "ucm2").c_str(), 1);
+        ::setenv("DYNPCM_SOCKET", socket.c_str(), 1);
+        std::vector<char*> argv;
+        for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        fmt::print(stderr, "exec: cannot run '{}': {}\n", command[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    if (child < 0) {
+        fmt::print(stderr, "exec: fork: {}\n", std::strerror(errno));
+        fs::remove_all(dir, ec);
+        return kExitFailed;
+    }
+    // The terminal's Ctrl-C reaches the child; this process waits for it, then cleans up.
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGQUIT, SIG_IGN);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    fs::remove_all(dir, ec);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return kExitFailed;
+}
+
+// ---- top -------------------------------------------------------------------------------------
+
+std::string render_top(const nlohmann::json& s) {
+    std::string out = fmt::format("dynpcmd pid {}  card '{}' (id {})  up {:.0f} s  clock {} wakeups, {} late{}\n\n",
+                                  s["pid"].get<int>(), s["card"]["name"].get<std::string>(), s["card"]["id"].get<std::string>(),
+                                  s["uptime_s"].get<double>(), s["clock"]["wakeups"].get<uint64_t>(),
+                                  s["clock"]["late"].get<uint64_t>(), s["clock"]["sched_fifo"].get<bool>() ? "" : " (no SCHED_FIFO)");
+    out += fmt::format("{:<4} {:<34} {:<10} {:<10} {:>6} {:>10}  {}\n", "DEV", "FE", "PCM", "DPCM", "XRUNS", "HW_PTR", "CLIENT / BEs");
+    for (const auto& fe : s["frontends"]) {
+        std::vector<std::string> bes;
+        for (const auto& be : fe["backends"])
+            bes.push_back(fmt::format("{} {} (users {})", be["name"].get<std::string>(), be["state"].get<std::string>(),
+                                      be["users"].get<uint32_t>()));
+        out += fmt::format("{:<4} {:<34} {:<10} {:<10} {:>6} {:>10}  {}{}\n", fe.value("device", 0),
+                           fe["name"].get<std::string>() + "/" + fe["stream"].get<std::string>(),
+                           fe["pcm_state"].get<std::string>(), fe["state"].get<std::string>(), fe.value("xruns", 0),
+                           fe.value("hw_ptr", 0), fe.contains("client") ? fe["client"].get<std::string>() + ": " : "",
+                           fmt::join(bes, ", "));
+    }
+    if (s["frontends"].empty()) out += "     (no FE open)\n";
+    out += fmt::format("\n{:<5} {:<24} {:>8} {:>9} {:>8}  {}\n", "ID", "CLIENT", "PID", "REQUESTS", "QUEUED", "FEs");
+    for (const auto& c : s["clients"])
+        out += fmt::format("{:<5} {:<24} {:>8} {:>9} {:>8}  {}{}\n", c["id"].get<uint64_t>(), c["name"].get<std::string>(),
+                           c["pid"].get<int>(), c["requests"].get<uint64_t>(), c["queued_bytes"].get<uint64_t>(),
+                           fmt::join(c["fes"].get<std::vector<std::string>>(), ", "), c["subscribed"].get<bool>() ? " [events]" : "");
+    if (!s["be_xruns"].empty()) {
+        out += "\nBE xruns:";
+        for (const auto& [be, n] : s["be_xruns"].items()) out += fmt::format(" {} {}", be, n.get<uint64_t>());
+        out += "\n";
+    }
+    return out;
+}
+
+int run_top(const std::string& socket, bool once, bool as_json, int interval_ms) {
+    auto client = connect_or_exit(socket);
+    const bool tty = ::isatty(STDOUT_FILENO) != 0;
+    for (;;) {
+        auto t = client->text(Type::Status);
+        if (!t) {
+            fmt::print(stderr, "{}\n", t.error().message());
+            return once ? kExitFailed : kExitOk;  // the daemon went away: top ends
+        }
+        if (as_json) fmt::print("{}\n", *t);
+        else fmt::print("{}{}", tty && !once ? "\x1b[H\x1b[2J" : "", render_top(nlohmann::json::parse(*t)));
+        std::fflush(stdout);
+        if (once) return kExitOk;
+        std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
+}
+
+int run_jack(const std::string& socket, const std::string& verb, const std::vector<std::string>& pins) {
+    if ((verb != "plug" && verb != "unplug") || pins.empty()) {
+        fmt::print(stderr, "jack: 'plug PIN...' or 'unplug PIN...'\n");
+        return kExitBadInput;
+    }
+    auto client = connect_or_exit(socket);
+    const uint32_t seq = client->next_seq();
+    auto r = client->call(encode(Jack{verb == "plug", pins}, seq), seq);
+    if (!r) fail(r.error());
+    return kExitOk;
+}
+
+}  // namespace
+
+int remote_dump(const std::string& socket, bool as_json) {
+    auto client = connect_or_exit(socket);
+    const std::string t = text_or_exit(*client, Type::Dump, as_json);
+    fmt::print("{}{}", t, t.ends_with('\n') ? "" : "\n");
+    return kExitOk;
+}
+
+void add_daemon_commands(CLI::App& app) {
+    {
+        auto socket = std::make_shared<std::string>();
+        auto command = std::make_shared<std::vector<std::string>>();
+        CLI::App* sub = app.add_subcommand(
+            "exec", "Run an ALSA program with dynpcmd's card as card 0 and the default: 'dynpcm exec -- amixer contents'");
+        sub->add_option("--socket", *socket, "The daemon's socket (default: $DYNPCM_SOCKET, or the only daemon running)");
+        sub->add_option("COMMAND", *command, "The program and its arguments (after --)")->required();
+        sub->callback([socket, command] { throw Exit{run_exec(*socket, *command)}; });
+    }
+    {
+        auto socket = std::make_shared<std::string>();
+        auto once = std::make_shared<bool>(false);
+        auto as_json = std::make_shared<bool>(false);
+        auto interval = std::make_shared<int>(1000);
+        CLI::App* sub = app.add_subcommand("top", "FEs, BEs, states, xruns and clients of a running dynpcmd, updating live");
+        sub->add_option("--socket", *socket, "The daemon's socket (default: $DYNPCM_SOCKET, or the only daemon running)");
+        sub->add_flag("--once", *once, "Print once and exit");
+        sub->add_flag("--json", *as_json, "Print the daemon's status JSON");
+        sub->add_option("--interval", *interval, "Milliseconds between updates")->check(CLI::Range(50, 60000));
+        sub->callback([=] { throw Exit{run_top(*socket, *once, *as_json, *interval)}; });
+    }
+    {
+        auto socket = std::make_shared<std::string>();
+        auto verb = std::make_shared<std::string>();
+        auto pins = std::make_shared<std::vector<std::string>>();
+        CLI::App* sub = app.add_subcommand("jack", "Plug or unplug jack pins on a running dynpcmd: 'dynpcm jack plug Headphone'");
+        sub->add_option("--socket", *socket, "The daemon's socket (default: $DYNPCM_SOCKET, or the only daemon running)");
+        sub->add_option("VERB", *verb, "plug or unplug")->required();
+        sub->add_option("PIN", *pins, "Jack pins (DAPM endpoints with a pin switch)")->required();
+        sub->callback([=] { throw Exit{run_jack(*socket, *verb, *pins)}; });
+    }
+}
+
+}  // namespace dynpcm::cli

@@ -1,0 +1,16 @@
+#pragma once
+// The commands' daemon side: what `ctl`, `routes` and `dump` do with --socket.
+
+#include <string>
+#include <vector>
+
+namespace dynpcm::cli {
+
+/// `ctl --socket P list | get NAME | set NAME VALUE`.
+int remote_ctl(const std::string& socket, const std::vector<std::string>& words, bool as_json);
+/// `routes --socket P`.
+int remote_routes(const std::string& socket, bool as_json);
+/// `dump --socket P`: the DPCM state of every FE and BE.
+int remote_dump(const std::string& socket, bool as_json);
+
+}  // namespace dynpcm::cli

@@ -1,0 +1,741 @@
+// dynpcmd's server: the epoll loop, the socket and its lock, clients, requests, events, shutdown.
+
+#include "server.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dynpcm/card/routes.h"
+#include "dynpcm/daemon/client.h"
+#include "log.h"
+
+namespace dynpcm::daemon {
+
+using namespace ipc;
+
+namespace {
+
+int64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string errstr(int e) { return std::strerror(e); }
+
+CtlElem elem_of(const Control& c) {
+    CtlElem e;
+    e.numid = c.id.numid;
+    e.iface = c.id.iface == CtlIface::Card ? CtlIfaceW::Card : c.id.iface == CtlIface::Pcm ? CtlIfaceW::Pcm : CtlIfaceW::Mixer;
+    e.name = c.id.name;
+    e.index = c.id.index;
+    e.count = c.info.count;
+    e.writable = !c.info.read_only;
+    switch (c.info.type) {
+        case CtlType::Boolean: e.type = CtlTypeW::Boolean; e.min = 0; e.max = 1; e.step = 0; break;
+        case CtlType::Integer: e.type = CtlTypeW::Integer; e.min = c.info.min; e.max = c.info.max; e.step = c.info.step; break;
+        case CtlType::Enumerated:
+            e.type = CtlTypeW::Enumerated;
+            e.items = c.info.items;
+            e.min = 0;
+            e.max = static_cast<int64_t>(c.info.items.size()) - 1;
+            e.step = 0;
+            break;
+        case CtlType::Bytes: e.type = CtlTypeW::Bytes; e.min = 0; e.max = 255; e.step = 0; break;
+    }
+    if (c.info.db) {
+        e.db_min_cdb = c.info.db->min_cdb;
+        e.db_step_cdb = c.info.db->step_cdb;
+        e.db_mute = c.info.db->mute;
+    }
+    return e;
+}
+
+std::string key_of(std::string_view link, Stream dir) { return fmt::format("{}/{}", link, stream_name(dir)); }
+
+// Members of `gid` among a process's groups, from /proc (SO_PEERCRED gives only the primary).
+bool in_group(pid_t pid, gid_t primary, gid_t gid) {
+    if (primary == gid) return true;
+    std::ifstream f(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("Groups:", 0) == 0) {
+            std::istringstream in(line.substr(7));
+            gid_t g = 0;
+            while (in >> g)
+                if (g == gid) return true;
+        }
+    return false;
+}
+
+}  // namespace
+
+Server::Server(std::unique_ptr<Card> card, ServerOptions options)
+    : opt_(std::move(options)), pending_card_(std::move(card)), clock_(SimClock::Options{.mode = SimClock::Mode::Realtime}) {}
+
+Server::~Server() {
+    shutdown();
+}
+
+Result<void> Server::start() {
+    started_ns_ = mono_ns();
+    card_ = pending_card_.get();
+    for (const auto& c : card_->controls()) elems_.push_back(elem_of(c));
+    // Every change, whoever makes it (a client, a jack, the engine), reaches the subscribers.
+    card_->subscribe([this](const Control& c) { changed_.insert(c.id.numid); });
+    if (opt_.socket_path.empty()) {
+        const std::string dir = default_socket_dir();
+        if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
+            return Error(-errno, fmt::format("cannot make the socket directory '{}': {}", dir, errstr(errno)));
+        struct stat st{};
+        if (::stat(dir.c_str(), &st) < 0) return Error(-errno, fmt::format("'{}': {}", dir, errstr(errno)));
+        if (st.st_uid != geteuid())
+            return Error(-EPERM, fmt::format("the socket directory '{}' belongs to uid {}, not to this user ({})", dir,
+                                             st.st_uid, geteuid()));
+        if ((st.st_mode & 077) != 0 && !opt_.group)
+            ::chmod(dir.c_str(), 0700);  // ours: make it private again
+        else if (opt_.group) {
+            if (::chown(dir.c_str(), static_cast<uid_t>(-1), *opt_.group) == 0) ::chmod(dir.c_str(), 0750);
+        }
+        opt_.socket_path = fmt::format("{}/{}.sock", dir, card_->identity().id);
+    }
+    if (auto b = bind_socket(); !b) return b;
+    // Blocked before any thread starts, so every thread inherits the mask and the signals
+    // arrive only through the signalfd, on this thread.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+
+    if (clock_.mode() == SimClock::Mode::Realtime) {
+        if (auto r = clock_.start(); !r) return r;
+        if (!clock_.sched_fifo()) log_warning("{}", clock_.fifo_warning());
+    }
+    auto d = Dpcm::create(std::move(pending_card_), {.clock = &clock_});
+    if (!d) return std::move(d).error();
+    dpcm_ = std::move(*d);
+
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    signal_fd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);  // the mask blocked above
+    timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    const long ns = static_cast<long>(opt_.service_ms) * 1000000L;
+    itimerspec its{{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
+    ::timerfd_settime(timer_fd_, 0, &its, nullptr);
+    for (int fd : {listen_fd_, signal_fd_, timer_fd_}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    const CardIdentity& id = card_->identity();
+    log_info("card '{}' (id {}, driver {}) from {}: {} controls, {} FE links, {} BE links", card_->name(), id.id, id.driver,
+             opt_.card_source, card_->controls().size(), card_->fe_links().size(), card_->be_links().size());
+    return {};
+}
+
+Result<void> Server::bind_socket() {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (opt_.socket_path.size() >= sizeof sa.sun_path)
+        return Error(-ENAMETOOLONG, fmt::format("socket path '{}' is longer than {} bytes", opt_.socket_path,
+                                                sizeof sa.sun_path - 1));
+    // One daemon per socket: the lock beside it is held for the daemon's life. A socket with no
+    // lock holder is a crashed daemon's, and is taken over.
+    lock_path_ = opt_.socket_path + ".lock";
+    lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) return Error(-errno, fmt::format("cannot open the lock '{}': {}", lock_path_, errstr(errno)));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) < 0) {
+        char buf[32] = {};
+        const ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+        ::close(lock_fd_);
+        lock_fd_ = -1;
+        lock_path_.clear();
+        return Error(-EADDRINUSE, fmt::format("another dynpcmd{} is serving '{}'; stop it first, or give another --socket",
+                                              n > 0 ? fmt::format(" (pid {})", std::atoi(buf)) : "", opt_.socket_path));
+    }
+    const std::string pid = fmt::format("{}\n", getpid());
+    if (::ftruncate(lock_fd_, 0) == 0 && ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0) {}
+    struct stat st{};
+    if (::lstat(opt_.socket_path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return Error(-EEXIST, fmt::format("'{}' exists and is not a socket; not replacing it", opt_.socket_path));
+        ::unlink(opt_.socket_path.c_str());
+        log_info("took over the stale socket '{}' (its daemon is gone)", opt_.socket_path);
+    }
+    std::memcpy(sa.sun_path, opt_.socket_path.c_str(), opt_.socket_path.size() + 1);
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    // The socket is created with the owner's permissions only, so nobody else can connect in
+    // between bind and chmod.
+    const mode_t old = ::umask(0177);
+    const int b = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    const int be = errno;
+    ::umask(old);
+    if (b < 0) return Error(-be, fmt::format("cannot bind '{}': {}", opt_.socket_path, errstr(be)));
+    if (opt_.group) {
+        if (::chown(opt_.socket_path.c_str(), static_cast<uid_t>(-1), *opt_.group) < 0)
+            return Error(-errno, fmt::format("cannot give '{}' to group {}: {}", opt_.socket_path, *opt_.group, errstr(errno)));
+        ::chmod(opt_.socket_path.c_str(), 0660);
+    }
+    if (::listen(listen_fd_, 64) < 0) return Error(-errno, fmt::format("listen: {}", errstr(errno)));
+    return {};
+}
+
+int Server::run() {
+    std::vector<epoll_event> evs(64);
+    bool stop = false;
+    while (!stop) {
+        const int n = ::epoll_wait(epoll_fd_, evs.data(), static_cast<int>(evs.size()), -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_error("epoll_wait: {}", errstr(errno));
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            const int fd = evs[static_cast<size_t>(i)].data.fd;
+            const uint32_t what = evs[static_cast<size_t>(i)].events;
+            if (fd == listen_fd_) {
+                accept_clients();
+            } else if (fd == signal_fd_) {
+                signalfd_siginfo si{};
+                while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
+                    log_info("{}: shutting down", strsignal(static_cast<int>(si.ssi_signo)));
+                    stop = true;
+                }
+            } else if (fd == timer_fd_) {
+                uint64_t ticks = 0;
+                if (::read(timer_fd_, &ticks, sizeof ticks) < 0) {}
+                service();
+            } else if (auto it = by_fd_.find(fd); it != by_fd_.end()) {
+                const uint64_t id = it->second;
+                Client& c = *clients_.at(id);
+                if (what & EPOLLIN) on_readable(c);
+                if (clients_.count(id) && (what & EPOLLOUT)) on_writable(c);
+                if (clients_.count(id) && (what & (EPOLLHUP | EPOLLERR)) && !(what & EPOLLIN))
+                    drop_client(id, "hung up");
+            }
+        }
+        broadcast_changes();
+    }
+    shutdown();
+    return 0;
+}
+
+void Server::accept_clients() {
+    for (;;) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EMFILE || errno == ENFILE) log_warning("cannot accept a client: {}", errstr(errno));
+            return;
+        }
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        const bool have = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+        auto refuse = [&](const std::string& why) {
+            auto f = encode(ErrorReply{-EACCES, why}, 0);
+            if (::send(fd, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {}
+            ::close(fd);
+            ++refused_;
+        };
+        if (!have) {
+            refuse("dynpcmd cannot read this connection's credentials");
+            log_warning("refused a connection: no peer credentials");
+            continue;
+        }
+        const bool same_user = cred.uid == geteuid();
+        if (!same_user && !(opt_.group && in_group(cred.pid, cred.gid, *opt_.group))) {
+            refuse(fmt::format("dynpcmd serves uid {} only; this connection is uid {}", geteuid(), cred.uid));
+            log_warning("refused pid {} (uid {}): another user", cred.pid, cred.uid);
+            continue;
+        }
+        if (clients_.size() >= opt_.max_clients) {
+            refuse(fmt::format("dynpcmd has {} clients, its limit (--max-clients)", clients_.size()));
+            log_warning("refused pid {}: {} clients already", cred.pid, clients_.size());
+            continue;
+        }
+        auto c = std::make_unique<Client>();
+        c->fd = fd;
+        c->id = next_client_++;
+        c->pid = cred.pid;
+        c->uid = cred.uid;
+        c->connected_ns = mono_ns();
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.fd = fd;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        by_fd_[fd] = c->id;
+        clients_[c->id] = std::move(c);
+    }
+}
+
+std::string Server::client_label(const Client& c) const {
+    return fmt::format("client {} '{}' (pid {})", c.id, c.name.empty() ? "?" : c.name, c.pid);
+}
+
+void Server::on_readable(Client& c) {
+    const uint64_t id = c.id;
+    std::byte buf[16384];
+    for (;;) {
+        const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            drop_client(id, "left");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            drop_client(id, fmt::format("connection error: {}", errstr(errno)));
+            return;
+        }
+        if (c.closing) continue;  // its answer is queued; nothing more is read
+        c.in.insert(c.in.end(), buf, buf + n);
+        // Whole frames are handled as they complete, so a client never buffers more than one
+        // request of at most kMaxRequest bytes here.
+        size_t off = 0;
+        while (c.in.size() - off >= 4) {
+            const uint32_t len = frame_length(c.in.data() + off);
+            if (len > kMaxRequest || len < kHeaderSize) {
+                // The stream cannot be resynchronised after a bad length: answer and close.
+                reply_error(c, 0, -EMSGSIZE,
+                            len < kHeaderSize ? fmt::format("a message of {} bytes is shorter than its {}-byte header", len, kHeaderSize)
+                                              : fmt::format("a message of {} bytes is over the limit of {} bytes", len, kMaxRequest));
+                log_warning("{}: {}-byte message; closing", client_label(c), len);
+                c.closing = true;
+                c.in.clear();
+                off = 0;
+                break;
+            }
+            if (c.in.size() - off - 4 < len) break;
+            handle_frame(c, std::span<const std::byte>(c.in.data() + off + 4, len));
+            off += 4 + len;
+            if (!clients_.count(id)) return;
+            if (c.closing) break;
+        }
+        if (!c.closing) c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(off));
+        if (c.closing) {
+            on_writable(c);
+            return;
+        }
+    }
+}
+
+void Server::send(Client& c, std::vector<std::byte> frame) {
+    c.out_bytes += frame.size();
+    c.out.push_back(std::move(frame));
+    if (c.out_bytes > opt_.queue_limit) {
+        // It does not read what it asked for: cut it off rather than grow without bound.
+        ++cut_off_;
+        c.out.clear();
+        c.out_bytes = 0;
+        drop_client(c.id, fmt::format("cut off: more than {} bytes of replies and events unread", opt_.queue_limit));
+        return;
+    }
+    on_writable(c);
+}
+
+void Server::on_writable(Client& c) {
+    while (!c.out.empty()) {
+        auto& f = c.out.front();
+        const ssize_t n = ::send(c.fd, f.data() + c.out_off, f.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            drop_client(c.id, fmt::format("connection error: {}", errstr(errno)));
+            return;
+        }
+        c.out_off += static_cast<size_t>(n);
+        if (c.out_off == f.size()) {
+            c.out_bytes -= f.size();
+            c.out.erase(c.out.begin());
+            c.out_off = 0;
+        }
+    }
+    const bool want = !c.out.empty();
+    if (want != c.want_out) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0U);
+        ev.data.fd = c.fd;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+        c.want_out = want;
+    }
+    if (!want && c.closing) drop_client(c.id, "closed after a protocol error");
+}
+
+void Server::reply_error(Client& c, uint32_t seq, int code, const std::string& message) {
+    send(c, encode(ErrorReply{code < 0 ? code : -EINVAL, message}, seq));
+}
+
+void Server::handle_frame(Client& c, std::span<const std::byte> body) {
+    auto h = parse_header(body);
+    const uint32_t seq = body.size() >= kHeaderSize ? frame_length(body.data() + 4) : 0;
+    if (!h) return reply_error(c, seq, h.code(), h.error().message());
+    ++c.requests;
+    if (!is_request(h->type))
+        return reply_error(c, seq, -EBADMSG, fmt::format("{} is a message dynpcmd sends, not one it takes", type_name(h->type)));
+    const auto p = payload(body);
+    const auto type = static_cast<Type>(h->type);
+    if (!c.hello && type != Type::Hello)
+        return reply_error(c, seq, -EPROTO, fmt::format("{} before Hello: say Hello first", type_name(h->type)));
+    switch (type) {
+        case Type::Hello: return on_hello(c, seq, p);
+        case Type::CtlList: return on_ctl_list(c, seq, p);
+        case Type::CtlRead: return on_ctl_read(c, seq, p);
+        case Type::CtlWrite: return on_ctl_write(c, seq, p);
+        case Type::Subscribe: {
+            auto m = decode_Subscribe(p);
+            if (!m) return reply_error(c, seq, m.code(), m.error().message());
+            c.subscribed = m->on;
+            return send(c, encode_empty(Type::Ok, seq));
+        }
+        case Type::Dump: {
+            auto m = decode_Dump(p);
+            if (!m) return reply_error(c, seq, m.code(), m.error().message());
+            const DpcmDump d = dpcm_->dump();
+            return send(c, encode(Text{m->json ? d.to_json() : d.to_text()}, seq));
+        }
+        case Type::Routes:
+        case Type::Status:
+            if (!p.empty())
+                return reply_error(c, seq, -EPROTO, fmt::format("{} takes no payload; it has {} bytes", type_name(h->type), p.size()));
+            return send(c, encode(Text{type == Type::Routes ? routes_json() : status_json()}, seq));
+        case Type::Jack: return on_jack(c, seq, p);
+        case Type::FeOpen: return on_fe_open(c, seq, p);
+        case Type::FeConfigure: return on_fe_configure(c, seq, p);
+        case Type::FeTrigger: return on_fe_trigger(c, seq, p);
+        case Type::FeClose: return on_fe_close(c, seq, p);
+        default: return reply_error(c, seq, -EBADMSG, fmt::format("{} is not a request", type_name(h->type)));
+    }
+}
+
+void Server::on_hello(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_Hello(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    if (c.hello) return reply_error(c, seq, -EPROTO, "Hello again: this connection said Hello already");
+    if (m->major != kVersionMajor)
+        return reply_error(c, seq, -EPROTO, fmt::format("protocol {}.{} is not spoken here: dynpcmd speaks {}.{}", m->major,
+                                                        m->minor, kVersionMajor, kVersionMinor));
+    c.hello = true;
+    c.name = m->client.empty() ? "client" : m->client;
+    log_info("{} connected (uid {})", client_label(c), c.uid);
+    HelloReply r;
+    r.pid = static_cast<uint32_t>(getpid());
+    r.controls = static_cast<uint32_t>(elems_.size());
+    r.card = card_->identity();
+    send(c, encode(r, seq));
+}
+
+void Server::on_ctl_list(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_CtlList(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    CtlListReply r;
+    r.total = static_cast<uint32_t>(elems_.size());
+    size_t size = 64;
+    for (size_t i = m->first; i < elems_.size(); ++i) {
+        size += encoded_size(elems_[i]);
+        if (size > kMaxFrame) break;
+        r.elems.push_back(elems_[i]);
+    }
+    send(c, encode(r, seq));
+}
+
+Result<const Control*> Server::find(const CtlRef& id) const {
+    const Card& card = dpcm_->card();
+    if (id.numid != 0) {
+        const Control* ctl = card.control(id.numid);
+        if (!ctl) return Error(-ENOENT, fmt::format("no control with numid {} (the card has {})", id.numid, card.controls().size()));
+        return ctl;
+    }
+    const Control* ctl = card.find_control(id.name, id.index);
+    if (!ctl || elem_of(*ctl).iface != id.iface)
+        return Error(-ENOENT, fmt::format("no control '{}'{} on card '{}'", id.name,
+                                          id.index ? fmt::format(" index {}", id.index) : "", card.name()));
+    return ctl;
+}
+
+void Server::on_ctl_read(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_CtlRead(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    auto ctl = find(m->id);
+    if (!ctl) return reply_error(c, seq, ctl.code(), ctl.error().message());
+    send(c, encode(CtlValues{(*ctl)->id.numid, (*ctl)->value}, seq));
+}
+
+void Server::on_ctl_write(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_CtlWrite(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    auto ctl = find(m->id);
+    if (!ctl) return reply_error(c, seq, ctl.code(), ctl.error().message());
+    const Control& k = **ctl;
+    if (k.info.read_only) return reply_error(c, seq, -EPERM, fmt::format("control '{}' is read-only", k.id.name));
+    // ALSA writes carry every value of the element; a shorter write is the caller's bug.
+    if (m->values.size() != k.info.count)
+        return reply_error(c, seq, -EINVAL, fmt::format("control '{}' has {} values; the write carries {}", k.id.name,
+                                                        k.info.count, m->values.size()));
+    const std::string before = format_ctl_value(k);
+    auto r = dpcm_->put(k.id.numid, m->values);
+    if (!r) return reply_error(c, seq, r.code(), r.error().message());
+    if (*r) log_info("{} set '{}' = {} (was {})", client_label(c), k.id.name, format_ctl_value(k), before);
+    send(c, encode(WriteReply{*r}, seq));
+}
+
+void Server::on_jack(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_Jack(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    const Card& card = dpcm_->card();
+    for (const auto& pin : m->pins)
+        if (!card.find_control(pin + " Switch"))
+            return reply_error(c, seq, -ENOENT, fmt::format("no jack pin '{}': the card has no control '{} Switch'", pin, pin));
+    log_info("{}: jack {}: {}", client_label(c), m->plugged ? "plugged" : "unplugged", fmt::format("{}", fmt::join(m->pins, ", ")));
+    for (const auto& pin : m->pins) {
+        // A codec's jack detection sets the pin and, where the card has one, its "<pin> Jack" control.
+        for (const std::string& name : {pin + " Switch", pin + " Jack"}) {
+            if (!card.find_control(name)) continue;
+            if (auto r = dpcm_->put(name, m->plugged ? "on" : "off"); !r)
+                return reply_error(c, seq, r.code(), r.error().message());
+        }
+    }
+    send(c, encode_empty(Type::Ok, seq));
+}
+
+void Server::on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_FeOpen(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    const Card& card = dpcm_->card();
+    std::optional<size_t> fe;
+    if (m->fe[0] == '#') {
+        char* end = nullptr;
+        const unsigned long dev = std::strtoul(m->fe.c_str() + 1, &end, 10);
+        if (*end == '\0' && m->fe.size() > 1) fe = card.find_fe_device(static_cast<uint32_t>(dev));
+    } else {
+        fe = card.find_fe(m->fe);
+    }
+    if (!fe) return reply_error(c, seq, -ENOENT, fmt::format("card '{}' has no FE '{}'", card.name(), m->fe));
+    const FeLink& link = card.fe_links()[*fe];
+    const Stream dir = m->stream == 0 ? Stream::Playback : Stream::Capture;
+    const std::string key = key_of(link.name, dir);
+    if (auto o = fe_owner_.find(key); o != fe_owner_.end()) {
+        const Client& owner = *clients_.at(o->second.first);
+        return reply_error(c, seq, -EBUSY, fmt::format("FE '{}' is open by {}", key, client_label(owner)));
+    }
+    auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true});
+    if (!pcm) return reply_error(c, seq, pcm.code(), pcm.error().message());
+    const uint32_t handle = next_handle_++;
+    c.fes[handle] = Fe{link.name, dir};
+    fe_owner_[key] = {c.id, handle};
+    log_info("{} opened FE '{}' (PCM device {})", client_label(c), key, link.device_number);
+    send(c, encode(FeReply{handle, link.device_number, pcm_state_name((*pcm)->state()), 0, 0}, seq));
+}
+
+void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_FeConfigure(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    auto it = c.fes.find(m->handle);
+    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
+    PcmRuntime* pcm = dpcm_->pcm(it->second.link, it->second.dir);
+    HwParams hp = pcm->hw_params_any();
+    Result<void> r;
+    auto step = [&](Result<void> s) {
+        if (r && !s) r = std::move(s);
+    };
+    auto step_u = [&](Result<uint32_t> s) {
+        if (r && !s) r = std::move(s).error();
+    };
+    step(hp.set_format(static_cast<Format>(m->format)));
+    step(hp.set(HwParam::Channels, m->channels));
+    step_u(hp.set_near(HwParam::Rate, m->rate));
+    if (m->period) step_u(hp.set_near(HwParam::PeriodSize, m->period));
+    if (m->periods) step_u(hp.set_near(HwParam::Periods, m->periods));
+    if (r) step(pcm->hw_params(hp));
+    if (r) {
+        // No data plane yet (docs/DAEMON.md): the FE free-runs on silence rather than xrun.
+        SwParams sw = pcm->sw_params_current();
+        sw.stop_threshold = pcm->boundary();
+        sw.silence_size = pcm->boundary();
+        step(pcm->sw_params(sw));
+    }
+    if (!r) return reply_error(c, seq, r.code(), r.error().message());
+    send(c, encode(FeReply{m->handle, card_->fe_links()[*card_->find_fe(it->second.link)].device_number,
+                           pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
+                           static_cast<uint32_t>(pcm->buffer_size())},
+                   seq));
+}
+
+void Server::on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_FeTrigger(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    auto it = c.fes.find(m->handle);
+    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
+    PcmRuntime* pcm = dpcm_->pcm(it->second.link, it->second.dir);
+    Result<void> r;
+    switch (m->op) {
+        case 0: r = pcm->start(); break;
+        case 1: r = pcm->drop(); break;
+        case 2: r = pcm->pause(true); break;
+        default: r = pcm->pause(false); break;
+    }
+    if (!r) return reply_error(c, seq, r.code(), r.error().message());
+    send(c, encode(FeReply{m->handle, 0, pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
+                           static_cast<uint32_t>(pcm->buffer_size())},
+                   seq));
+}
+
+void Server::on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_FeClose(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    auto it = c.fes.find(m->handle);
+    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
+    const Fe fe = it->second;
+    c.fes.erase(it);
+    fe_owner_.erase(key_of(fe.link, fe.dir));
+    auto r = dpcm_->close(fe.link, fe.dir);
+    log_info("{} closed FE '{}'", client_label(c), key_of(fe.link, fe.dir));
+    if (!r) return reply_error(c, seq, r.code(), r.error().message());
+    send(c, encode_empty(Type::Ok, seq));
+}
+
+void Server::release_fes(Client& c) {
+    for (const auto& [handle, fe] : c.fes) {
+        fe_owner_.erase(key_of(fe.link, fe.dir));
+        if (auto r = dpcm_->close(fe.link, fe.dir); !r) log_warning("closing FE '{}': {}", key_of(fe.link, fe.dir), r.error().message());
+        else log_info("released FE '{}' of {}", key_of(fe.link, fe.dir), client_label(c));
+    }
+    c.fes.clear();
+}
+
+void Server::drop_client(uint64_t id, const std::string& why) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    Client& c = *it->second;
+    if (c.hello || !c.fes.empty()) log_info("{} {}", client_label(c), why);
+    release_fes(c);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    by_fd_.erase(c.fd);
+    clients_.erase(it);
+}
+
+void Server::service() {
+    if (!dpcm_) return;
+    for (const auto& e : dpcm_->take_events()) {
+        using K = DpcmEvent::Kind;
+        switch (e.kind) {
+            case K::Connect: log_info("route {} -> {} (connected)", e.fe, e.be); break;
+            case K::Disconnect: log_info("route {} -x {} (disconnected)", e.fe, e.be); break;
+            case K::BeXrun:
+                ++xruns_[e.be];
+                log_warning("xrun on BE {}: {}", e.be, e.message);
+                break;
+            case K::BeFailed: log_error("device fault on BE {}: {}", e.be, e.message); break;
+            case K::BeTriggerFailed: log_warning("BE {} refused a trigger: {}", e.be, e.message); break;
+            case K::ParamsMismatch: log_warning("BE {} keeps another FE's params: {}", e.be, e.message); break;
+            case K::Warning: log_warning("{}", e.message); break;
+        }
+    }
+    // A connection that never says Hello holds a slot only until its deadline.
+    const int64_t now = mono_ns();
+    std::vector<uint64_t> late;
+    for (const auto& [id, c] : clients_)
+        if (!c->hello && now - c->connected_ns > int64_t{opt_.hello_timeout_ms} * 1000000) late.push_back(id);
+    for (uint64_t id : late) drop_client(id, "said nothing");
+    broadcast_changes();
+}
+
+void Server::broadcast_changes() {
+    if (changed_.empty()) return;
+    std::vector<uint64_t> ids;
+    for (const auto& [id, c] : clients_)
+        if (c->subscribed) ids.push_back(id);
+    for (uint32_t numid : changed_)
+        for (uint64_t id : ids)
+            if (auto it = clients_.find(id); it != clients_.end()) send(*it->second, encode(CtlEvent{numid, 1}, 0));
+    changed_.clear();
+}
+
+std::string Server::routes_json() const { return routes_to_json(live_routes(dpcm_->card())); }
+
+std::string Server::status_json() const {
+    nlohmann::ordered_json j;
+    const CardIdentity& id = card_->identity();
+    j["card"] = {{"name", card_->name()}, {"id", id.id}, {"driver", id.driver}, {"long_name", id.long_name}};
+    j["pid"] = getpid();
+    j["uptime_s"] = static_cast<double>(mono_ns() - started_ns_) / 1e9;
+    const SimClock::Timing t = clock_.timing();
+    j["clock"] = {{"sched_fifo", clock_.sched_fifo()}, {"wakeups", t.wakeups}, {"late", t.late},
+                  {"max_late_us", static_cast<double>(t.max_late_ns) / 1e3}};
+    nlohmann::ordered_json cl = nlohmann::ordered_json::array();
+    for (const auto& [cid, c] : clients_) {
+        std::vector<std::string> fes;
+        for (const auto& [h, fe] : c->fes) fes.push_back(key_of(fe.link, fe.dir));
+        cl.push_back({{"id", cid}, {"name", c->name}, {"pid", c->pid}, {"subscribed", c->subscribed},
+                      {"requests", c->requests}, {"queued_bytes", c->out_bytes}, {"fes", fes}});
+    }
+    j["clients"] = cl;
+    j["refused"] = refused_;
+    j["cut_off"] = cut_off_;
+    auto dump = nlohmann::ordered_json::parse(dpcm_->dump().to_json());
+    for (auto& fe : dump["frontends"]) {
+        const std::string key = fmt::format("{}/{}", fe["name"].get<std::string>(), fe["stream"].get<std::string>());
+        if (auto o = fe_owner_.find(key); o != fe_owner_.end()) fe["client"] = clients_.at(o->second.first)->name;
+        if (auto* pcm = dpcm_->pcm(fe["name"].get<std::string>(),
+                                   fe["stream"].get<std::string>() == "capture" ? Stream::Capture : Stream::Playback)) {
+            const PcmStatus st = pcm->status();
+            fe["hw_ptr"] = st.hw_ptr;
+            fe["avail"] = st.avail;
+            fe["xruns"] = st.xruns;
+        }
+    }
+    j["frontends"] = dump["frontends"];
+    j["idle_backends"] = dump["idle_backends"];
+    j["be_xruns"] = xruns_;
+    return j.dump(2);
+}
+
+void Server::shutdown() {
+    if (epoll_fd_ < 0 && !dpcm_ && listen_fd_ < 0) return;
+    // Tell every client first, then close what they hold: streams stop, BEs close.
+    std::vector<uint64_t> ids;
+    for (const auto& [id, c] : clients_) ids.push_back(id);
+    for (uint64_t id : ids) {
+        Client& c = *clients_.at(id);
+        auto f = encode(Bye{"dynpcmd is shutting down"}, 0);
+        if (::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {}
+        drop_client(id, "disconnected: shutting down");
+    }
+    dpcm_.reset();  // closes every BE; WAV backends finalise their files
+    clock_.stop();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+        ::unlink(opt_.socket_path.c_str());
+    }
+    if (lock_fd_ >= 0) {
+        // The lock file stays: unlinking it would let two daemons hold locks on different files.
+        ::close(lock_fd_);
+        lock_fd_ = -1;
+    }
+    for (int* fd : {&epoll_fd_, &signal_fd_, &timer_fd_})
+        if (*fd >= 0) {
+            ::close(*fd);
+            *fd = -1;
+        }
+    if (started_ns_) log_info("stopped");
+    started_ns_ = 0;
+}
+
+}  // namespace dynpcm::daemon

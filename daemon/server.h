@@ -1,0 +1,127 @@
+#pragma once
+// dynpcmd's server: one card on the real-time clock, its clients on a Unix socket.
+//
+// Threads (docs/DAEMON.md, docs/CONCURRENCY.md):
+// - the control thread runs run(): one epoll loop over the listening socket, every client,
+//   a signalfd and a service timer. It is the only thread that calls into the Dpcm (the
+//   control path) and the only one that logs. No client can make it block: sockets are
+//   non-blocking, replies and events queue per client up to a bound, and a client over it is
+//   cut off.
+// - the clock thread (SimClock, real-time) runs the engine's interrupt path, as in the library;
+//   nothing here runs on it.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dynpcm/card/card.h"
+#include "dynpcm/core/result.h"
+#include "dynpcm/daemon/protocol.h"
+#include "dynpcm/dpcm/dpcm.h"
+#include "dynpcm/sim/sim_clock.h"
+
+namespace dynpcm::daemon {
+
+struct ServerOptions {
+    std::string socket_path;         ///< empty: <default dir>/<card id>.sock
+    std::optional<uint32_t> group;   ///< --group: its members may connect too (socket 0660)
+    int ready_fd = -1;               ///< --ready-fd: "READY=1\n" is written and the fd closed
+    size_t max_clients = 256;        ///< more are refused with an error
+    size_t queue_limit = 1 << 20;    ///< bytes of replies and events a client may leave unread
+    int hello_timeout_ms = 5000;     ///< a connection that has not said Hello by then is closed
+    int service_ms = 10;             ///< how often the engine's deferred work and events are serviced
+    bool verbose = false;            ///< log every control write
+    std::string card_source;         ///< for the log: what the card came from
+};
+
+class Server {
+public:
+    /// Thread: control. Allocates: yes.
+    Server(std::unique_ptr<Card> card, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Starts the engine and listens. Fails (with a message for the user) when the socket is
+    /// taken by a running daemon or cannot be made. Thread: control. Allocates: yes.
+    Result<void> start();
+    /// Serves until SIGTERM or SIGINT, then shuts down cleanly: clients told, streams stopped,
+    /// BEs closed, the socket removed. Returns the exit code. Thread: control (blocking).
+    int run();
+    const std::string& socket_path() const noexcept { return opt_.socket_path; }
+
+private:
+    struct Fe {
+        std::string link;
+        Stream dir = Stream::Playback;
+    };
+    struct Client {
+        int fd = -1;
+        uint64_t id = 0;
+        pid_t pid = 0;
+        uid_t uid = 0;
+        std::string name;            // from Hello
+        bool hello = false;
+        bool subscribed = false;
+        bool closing = false;        // flush what is queued, then close
+        int64_t connected_ns = 0;
+        std::vector<std::byte> in;
+        std::vector<std::vector<std::byte>> out;  // frames not yet written; out_off into out[0]
+        size_t out_off = 0, out_bytes = 0;
+        bool want_out = false;       // EPOLLOUT registered
+        std::map<uint32_t, Fe> fes;  // handle -> FE it holds
+        uint64_t requests = 0;
+    };
+
+    Result<void> bind_socket();
+    void accept_clients();
+    void on_readable(Client& c);
+    void on_writable(Client& c);
+    void handle_frame(Client& c, std::span<const std::byte> body);
+    void send(Client& c, std::vector<std::byte> frame);
+    void reply_error(Client& c, uint32_t seq, int code, const std::string& message);
+    void drop_client(uint64_t id, const std::string& why);
+    void release_fes(Client& c);
+    void service();
+    void broadcast_changes();
+    void shutdown();
+    std::string client_label(const Client& c) const;
+
+    // Requests.
+    void on_hello(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_ctl_list(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_ctl_read(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_ctl_write(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_jack(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p);
+    Result<const Control*> find(const ipc::CtlRef& id) const;
+    std::string status_json() const;
+    std::string routes_json() const;
+
+    ServerOptions opt_;
+    Card* card_ = nullptr;  // owned by dpcm_
+    std::unique_ptr<Card> pending_card_;
+    SimClock clock_;
+    std::unique_ptr<Dpcm> dpcm_;
+    std::vector<ipc::CtlElem> elems_;  // the control list, by numid - 1 (it never changes)
+    std::set<uint32_t> changed_;       // numids changed since the last broadcast
+    int listen_fd_ = -1, lock_fd_ = -1, epoll_fd_ = -1, signal_fd_ = -1, timer_fd_ = -1;
+    std::string lock_path_;
+    std::map<uint64_t, std::unique_ptr<Client>> clients_;
+    std::map<int, uint64_t> by_fd_;
+    uint64_t next_client_ = 1;
+    uint32_t next_handle_ = 1;
+    std::map<std::string, std::pair<uint64_t, uint32_t>> fe_owner_;  // "link/dir" -> client, handle
+    std::map<std::string, uint64_t> xruns_;  // "FE|BE name" -> count, from the engine's events
+    int64_t started_ns_ = 0;
+    uint64_t refused_ = 0, cut_off_ = 0;
+};
+
+}  // namespace dynpcm::daemon
