@@ -170,7 +170,7 @@ std::string quote(const std::string& s) {
 
 // The child's UCM tree: the stock one (every profile, untouched) behind a top level of our own
 // whose private lib/generic.conf sends ctl.hw to the daemon instead of the kernel.
-void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket) {
+void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket, const fs::path& plugin) {
     fs::create_directories(root / "lib");
     for (const auto& e : fs::directory_iterator(stock))
         if (e.path().filename() != "lib") fs::create_directory_symlink(e.path(), root / e.path().filename());
@@ -180,7 +180,8 @@ void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::strin
     std::ofstream g(root / "lib" / "generic.conf");
     g << "# Made by 'dynpcm exec': UCM's private hw controls are the daemon's card.\n"
          "LibraryConfig.generic.Config {\n"
-         "\tctl.hw {\n\t\t@args [ CARD ]\n\t\t@args.CARD.type string\n\t\ttype dynpcm\n\t\tcard $CARD\n"
+      << "\tctl_type.dynpcm { lib " << quote(plugin.string()) << " }\n"
+      << "\tctl.hw {\n\t\t@args [ CARD ]\n\t\t@args.CARD.type string\n\t\ttype dynpcm\n\t\tcard $CARD\n"
       << "\t\tsocket " << quote(socket) << "\n\t}\n"
       << "\tpcm.hw {\n\t\t@args [ CARD DEV SUBDEV ]\n\t\t@args {\n\t\t\tCARD.type string\n\t\t\tDEV.type integer\n"
          "\t\t\tSUBDEV.type integer\n\t\t}\n\t\ttype hw\n\t\tcard $CARD\n\t\tdevice $DEV\n\t\tsubdevice $SUBDEV\n\t}\n}\n";
@@ -229,7 +230,7 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
           << "ctl.dynpcm { type dynpcm socket " << quote(socket) << " }\n";
     }
     const char* ucm_env = std::getenv("ALSA_CONFIG_UCM2");
-    make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket);
+    make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket, *plugin);
     const char* top = std::getenv("ALSA_CONFIG_PATH");
     const std::string config_path =
         fmt::format("{}:{}", top && *top ? top : "/usr/share/alsa/alsa.conf", (dir / "asound.conf").string());

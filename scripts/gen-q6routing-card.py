@@ -713,6 +713,9 @@ def flow(v):
 def emit(card, header):
     out = [f"# {h}" if h else "#" for h in header]
     out.append(f"card: {q(card.name)}")
+    # What the RB5 presents to UCM (snd_ctl_card_info): alsa-ucm-conf's conf.d/sm8250/<long name>.conf.
+    out.append("identity: {id: RB5, driver: sm8250, name: Qualcomm-RB5-WSA8815-Speakers, "
+               "long_name: Qualcomm-RB5-WSA8815-Speakers-DMIC0}  # UCM: conf.d/sm8250/<long name>.conf")
     out.append("")
     def link_head(link):  # what FE and BE links share: the name and the two directions
         out.append(f"  - name: {q(link['name'])}")
