@@ -1,0 +1,332 @@
+// dynpcmd as a process: readiness, single instance, stale sockets, shutdown; the protocol under
+// abuse (garbage, truncated, oversized, out of order, floods, a client that never reads, one
+// that dies mid-request); clients' streams released when they die; controls shared, with
+// the kernel's errors; peer credentials.
+
+#include <grp.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon_fixture.h"
+
+namespace dynpcm::test {
+namespace {
+
+using namespace ipc;
+using nlohmann::json;
+
+const std::string kPhone = std::string(DYNPCM_SOURCE_DIR) + "/examples/cards/phone.yaml";
+
+json status(Client& c) {
+    auto t = c.text(Type::Status);
+    EXPECT_TRUE(t) << (t ? "" : t.error().message());
+    return t ? json::parse(*t) : json::object();
+}
+
+TEST(Daemon, SaysReadyListensPrivatelyAndShutsDownCleanly) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready()) << d.log();
+    struct stat st{};
+    ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << "only the owner may connect";
+    auto c = d.client();
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->hello().card.id, "Phone");
+    EXPECT_EQ(c->hello().card.driver, "dynpcm");
+    EXPECT_EQ(d.stop(), 0) << d.log();
+    EXPECT_NE(::stat(d.socket().c_str(), &st), 0) << "the socket is removed at shutdown";
+    EXPECT_NE(d.log().find("Terminated: shutting down"), std::string::npos) << d.log();
+    // The client is told, then sees the end of the connection.
+    auto r = c->text(Type::Status);
+    EXPECT_EQ(r.code(), -ENODEV);
+}
+
+TEST(Daemon, ASecondDaemonOnTheSameSocketIsRefused) {
+    Daemon first({kPhone});
+    ASSERT_TRUE(first.ready());
+    Daemon second({kPhone}, first.dir());
+    EXPECT_FALSE(second.ready());
+    EXPECT_EQ(second.stop(), 1);
+    EXPECT_NE(second.log().find("another dynpcmd (pid " + std::to_string(first.pid()) + ") is serving"), std::string::npos)
+        << second.log();
+    EXPECT_TRUE(first.client()) << "the first one still serves";
+}
+
+TEST(Daemon, AStaleSocketFromACrashIsTakenOver) {
+    Daemon crashed({kPhone});
+    ASSERT_TRUE(crashed.ready());
+    EXPECT_EQ(crashed.stop(SIGKILL), 128 + SIGKILL);
+    struct stat st{};
+    ASSERT_EQ(::stat(crashed.socket().c_str(), &st), 0) << "a killed daemon leaves its socket";
+    Daemon next({kPhone}, crashed.dir());
+    ASSERT_TRUE(next.ready()) << next.log();
+    EXPECT_NE(next.log().find("took over the stale socket"), std::string::npos) << next.log();
+    EXPECT_TRUE(next.client());
+}
+
+TEST(Daemon, GarbageGetsAnErrorAndTheConnectionGoesOn) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    Raw r(d.socket());
+    ASSERT_TRUE(r.connected());
+    // A request before Hello.
+    ASSERT_TRUE(r.send(encode_empty(Type::Status, 5)));
+    auto e = error_of(r.next());
+    EXPECT_EQ(e.code, -EPROTO);
+    EXPECT_EQ(e.message, "Status before Hello: say Hello first");
+    ASSERT_TRUE(r.send(encode(Hello{.client = "raw"}, 6)));
+    auto h = parse_header(r.next());
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->type, static_cast<uint16_t>(Type::HelloReply));
+    // An unknown type, a reply type, a truncated payload, trailing bytes: each answered, in order.
+    std::vector<std::byte> unknown = encode_empty(Type::Status, 7);
+    unknown[4] = std::byte{0x77};
+    ASSERT_TRUE(r.send(unknown));
+    EXPECT_EQ(error_of(r.next()).message, "unknown message type 119");
+    ASSERT_TRUE(r.send(encode(CtlEvent{1, 1}, 8)));
+    EXPECT_EQ(error_of(r.next()).message, "CtlEvent is a message dynpcmd sends, not one it takes");
+    auto cut = encode(CtlWrite{{0, CtlIfaceW::Mixer, "EAR PA Volume", 0}, {3}}, 9);
+    cut.resize(cut.size() - 3);
+    cut[0] = std::byte(static_cast<uint8_t>(cut.size() - 4));
+    ASSERT_TRUE(r.send(cut));
+    auto te = error_of(r.next());
+    EXPECT_EQ(te.code, -EPROTO);
+    EXPECT_NE(te.message.find("CtlWrite: byte 32: field 'values' claims 1 entries but only 5 bytes follow"), std::string::npos)
+        << te.message;
+    auto extra = encode(Subscribe{true}, 10);
+    extra.push_back(std::byte{1});
+    extra[0] = std::byte(static_cast<uint8_t>(extra.size() - 4));
+    ASSERT_TRUE(r.send(extra));
+    EXPECT_NE(error_of(r.next()).message.find("unexpected bytes after the last field"), std::string::npos);
+    // Still usable.
+    ASSERT_TRUE(r.send(encode_empty(Type::Routes, 11)));
+    auto ok = parse_header(r.next());
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->type, static_cast<uint16_t>(Type::Text));
+    EXPECT_EQ(ok->seq, 11u);
+}
+
+TEST(Daemon, AnOversizedMessageIsRefusedByItsLengthAndTheConnectionClosed) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    Raw r(d.socket());
+    std::vector<std::byte> huge{std::byte{0}, std::byte{0}, std::byte{0x10}, std::byte{0}};  // 1 MiB announced
+    ASSERT_TRUE(r.send(huge));
+    auto e = error_of(r.next());
+    EXPECT_EQ(e.code, -EMSGSIZE);
+    EXPECT_EQ(e.message, "a message of 1048576 bytes is over the limit of 16384 bytes");
+    EXPECT_TRUE(r.wait_eof());
+    auto c = d.client();
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->text(Type::Status)) << "the daemon serves on";
+}
+
+TEST(Daemon, FloodsOfSilentConnectionsHoldNothing) {
+    Daemon d({kPhone, "--max-clients", "16", "--hello-timeout", "300"});
+    ASSERT_TRUE(d.ready());
+    std::vector<std::unique_ptr<Raw>> silent;
+    for (int i = 0; i < 16; ++i) silent.push_back(std::make_unique<Raw>(d.socket()));
+    // Over the limit: refused with a reason.
+    Raw over(d.socket());
+    ASSERT_TRUE(over.connected());
+    auto e = error_of(over.next());
+    EXPECT_EQ(e.code, -EACCES);
+    EXPECT_NE(e.message.find("its limit (--max-clients)"), std::string::npos) << e.message;
+    // The silent ones are closed at their deadline; then there is room again.
+    for (auto& s : silent) EXPECT_TRUE(s->wait_eof()) << "a connection that says nothing is closed";
+    auto c = d.client();
+    ASSERT_TRUE(c);
+    EXPECT_EQ(status(*c)["clients"].size(), 1u);
+    EXPECT_GE(status(*c)["refused"].get<int>(), 1);
+}
+
+TEST(Daemon, AClientThatNeverReadsIsCutOffAndNobodyElseNotices) {
+    Daemon d({kPhone, "--queue-limit", "65536"});
+    ASSERT_TRUE(d.ready());
+    auto good = d.client("good");
+    ASSERT_TRUE(good);
+    Raw greedy(d.socket());
+    ASSERT_TRUE(greedy.send(encode(Hello{.client = "greedy"}, 1)));
+    // Ask for status replies (several KB each) and never read them.
+    ::fcntl(greedy.fd(), F_SETFL, O_NONBLOCK);
+    const auto req = encode_empty(Type::Status, 2);
+    int sent = 0;
+    for (int i = 0; i < 20000; ++i) {
+        if (::send(greedy.fd(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) break;
+        ++sent;
+        if (i % 200 == 0) {
+            ASSERT_TRUE(good->text(Type::Routes)) << "the other client is served meanwhile";
+        }
+    }
+    EXPECT_TRUE(d.wait_log("'greedy'")) << d.log();
+    EXPECT_TRUE(d.wait_log("cut off: more than 65536 bytes of replies and events unread")) << "sent " << sent << "\n" << d.log();
+    auto s = status(*good);
+    EXPECT_EQ(s["clients"].size(), 1u);
+    EXPECT_GE(s["cut_off"].get<int>(), 1);
+}
+
+TEST(Daemon, AClientKilledMidRequestReleasesItsStreamsAndTheOthersPlayOn) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    // The survivor holds an FE on another BE for the whole test.
+    auto other = d.client("survivor");
+    ASSERT_TRUE(other);
+    auto open = [](Client& c, const char* fe) -> uint32_t {
+        uint32_t seq = c.next_seq();
+        auto r = c.call(encode(FeOpen{fe, 0}, seq), seq);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message());
+        if (!r) return 0;
+        const uint32_t h = decode_FeReply(payload(*r))->handle;
+        seq = c.next_seq();
+        auto cfg = c.call(encode(FeConfigure{h, 2 /* S16_LE */, 48000, 2, 256, 4}, seq), seq);
+        EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().message());
+        seq = c.next_seq();
+        auto st = c.call(encode(FeTrigger{h, 0}, seq), seq);
+        EXPECT_TRUE(st) << (st ? "" : st.error().message());
+        return h;
+    };
+    ASSERT_TRUE(other->write(CtlRef{0, CtlIfaceW::Mixer, "HDMI Audio Mixer MultiMedia2", 0}, {1}));
+    ASSERT_NE(open(*other, "Deep Buffer"), 0u);
+
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        auto c = Client::connect(d.socket(), "doomed", 20000);
+        if (!c) ::_exit(1);
+        if (open(**c, "Media Playback") == 0) ::_exit(2);
+        // Half a request, then death.
+        auto half = encode(CtlWrite{{0, CtlIfaceW::Mixer, "EAR PA Volume", 0}, {3}}, 99);
+        if (::send((*c)->fd(), half.data(), half.size() / 2, MSG_NOSIGNAL) < 0) ::_exit(3);
+        if (::write(ready[1], "x", 1) != 1) ::_exit(4);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char x = 0;
+    ASSERT_EQ(::read(ready[0], &x, 1), 1);
+    ::close(ready[0]);
+    auto running = status(*other);
+    ASSERT_EQ(running["frontends"].size(), 2u) << running.dump(2);
+    ::kill(child, SIGKILL);
+    int st = 0;
+    ::waitpid(child, &st, 0);
+    ASSERT_TRUE(d.wait_log("released FE 'Media Playback/playback' of client")) << d.log();
+    auto after = status(*other);
+    ASSERT_EQ(after["frontends"].size(), 1u) << after.dump(2);
+    EXPECT_EQ(after["frontends"][0]["name"], "Deep Buffer");
+    EXPECT_EQ(after["frontends"][0]["pcm_state"], "RUNNING");
+    EXPECT_EQ(after["frontends"][0]["xruns"], 0) << "the survivor noticed nothing";
+    EXPECT_EQ(after["clients"].size(), 1u);
+    // The doomed client's half request changed nothing.
+    auto v = other->read(CtlRef{0, CtlIfaceW::Mixer, "EAR PA Volume", 0});
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->values, std::vector<int64_t>{5});
+}
+
+TEST(Daemon, ControlsAreSharedWithTheKernelsErrorsAndEveryChangeIsAnEvent) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    auto writer = d.client("writer");
+    auto watcher = d.client("watcher");
+    ASSERT_TRUE(writer && watcher);
+    ASSERT_TRUE(watcher->subscribe(true));
+    const CtlRef vol{0, CtlIfaceW::Mixer, "EAR PA Volume", 0};
+    auto out_of_range = writer->write(vol, {9});
+    ASSERT_FALSE(out_of_range);
+    EXPECT_EQ(out_of_range.code(), -EINVAL);
+    EXPECT_NE(out_of_range.error().message().find("9 is out of range 0..7"), std::string::npos) << out_of_range.error().message();
+    auto wrong_count = writer->write(vol, {1, 2});
+    ASSERT_FALSE(wrong_count);
+    EXPECT_EQ(wrong_count.code(), -EINVAL);
+    auto missing = writer->write(CtlRef{0, CtlIfaceW::Mixer, "Headfone Switch", 0}, {1});
+    EXPECT_EQ(missing.code(), -ENOENT);
+    auto bad_numid = writer->read(CtlRef{999, CtlIfaceW::Mixer, "", 0});
+    EXPECT_EQ(bad_numid.code(), -ENOENT);
+
+    auto changed = writer->write(vol, {3});
+    ASSERT_TRUE(changed);
+    EXPECT_TRUE(*changed);
+    auto same = writer->write(vol, {3});
+    ASSERT_TRUE(same);
+    EXPECT_FALSE(*same) << "an unchanged value reports 0, as snd_ctl_elem_write does";
+    // A route change made by a jack is an event too.
+    const uint32_t seq = writer->next_seq();
+    ASSERT_TRUE(writer->call(encode(Jack{false, {"Headphone"}}, seq), seq));
+    std::vector<uint32_t> seen;
+    for (int i = 0; i < 200 && seen.size() < 2; ++i) {
+        ASSERT_TRUE(watcher->pump());
+        while (auto e = watcher->pop_event()) seen.push_back(e->numid);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto elems = watcher->list_controls();
+    ASSERT_TRUE(elems);
+    std::vector<std::string> names;
+    for (uint32_t n : seen) names.push_back((*elems)[n - 1].name);
+    EXPECT_EQ(names, (std::vector<std::string>{"EAR PA Volume", "Headphone Switch"}));
+    auto v = watcher->read(vol);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->values, std::vector<int64_t>{3});
+}
+
+TEST(Daemon, AnFeBelongsToTheClientThatOpenedIt) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    auto a = d.client("a");
+    auto b = d.client("b");
+    uint32_t seq = a->next_seq();
+    auto ra = a->call(encode(FeOpen{"#0", 0}, seq), seq);
+    ASSERT_TRUE(ra) << ra.error().message();
+    const auto fa = *decode_FeReply(payload(*ra));
+    EXPECT_EQ(fa.device, 0u);
+    seq = b->next_seq();
+    auto rb = b->call(encode(FeOpen{"Media Playback", 0}, seq), seq);
+    ASSERT_FALSE(rb);
+    EXPECT_EQ(rb.code(), -EBUSY);
+    EXPECT_NE(rb.error().message().find("is open by client"), std::string::npos) << rb.error().message();
+    EXPECT_NE(rb.error().message().find("'a'"), std::string::npos) << rb.error().message();
+    seq = b->next_seq();
+    auto steal = b->call(encode(FeClose{fa.handle}, seq), seq);
+    EXPECT_EQ(steal.code(), -EBADF) << "a handle is only good on the connection that got it";
+    seq = b->next_seq();
+    EXPECT_EQ(b->call(encode(FeOpen{"No Such FE", 0}, seq), seq).code(), -ENOENT);
+    seq = a->next_seq();
+    auto trig = a->call(encode(FeTrigger{fa.handle, 0}, seq), seq);
+    EXPECT_EQ(trig.code(), -EBADFD) << "start before hw_params is the wrong state";
+}
+
+TEST(Daemon, AnotherUserIsRefused) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    // Open the socket to everyone, as a careless --socket path might be: the credentials
+    // check still refuses.
+    ASSERT_EQ(::chmod(d.socket().c_str(), 0666), 0);
+    ASSERT_EQ(::chmod(d.dir().c_str(), 0755), 0);
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
+        Raw r(d.socket());
+        if (!r.connected()) ::_exit(2);
+        auto body = r.next();
+        auto e = decode_ErrorReply(payload(body));
+        const std::string m = e ? e->message : "";
+        if (::write(out[1], m.data(), m.size()) < 0) ::_exit(3);
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    char buf[256] = {};
+    ASSERT_GT(::read(out[0], buf, sizeof buf - 1), 0);
+    ::close(out[0]);
+    int st = 0;
+    ::waitpid(child, &st, 0);
+    EXPECT_EQ(std::string(buf), "dynpcmd serves uid 0 only; this connection is uid 65534");
+    EXPECT_TRUE(d.wait_log("refused pid")) << d.log();
+}
+
+}  // namespace
+}  // namespace dynpcm::test
