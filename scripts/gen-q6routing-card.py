@@ -760,7 +760,38 @@ def emit(card, header):
             current = f
             out.append(f"  # ---- {f} ----")
         out.append(f"  - [{q(r['sink'])}, {q(r['control'])}, {q(r['source'])}]")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + UCM_CODEC_CONTROLS
+
+
+# Not in the q6 tables: written out as the drivers declare them, so the stock profile runs.
+UCM_CODEC_CONTROLS = """
+# The codec controls alsa-ucm-conf 1.2.8's RB5 profile writes (codecs/wsa881x/*, codecs/qcom-lpass/
+# wsa-macro/* and va-macro/DMIC0*), with their drivers' types and ranges (wsa881x.c with the
+# SpkrLeft/SpkrRight prefixes, lpass-wsa-macro.c, lpass-va-macro.c). They lie past the BEs: they
+# change no FE->BE route, but an unknown name would abort the profile's sequences.
+controls:
+  - {name: SpkrLeft PA Volume, type: int, max: 12}
+  - {name: SpkrRight PA Volume, type: int, max: 12}
+  - {name: SpkrLeft BOOST Switch, type: bool}
+  - {name: SpkrRight BOOST Switch, type: bool}
+  - {name: SpkrLeft COMP Switch, type: bool}
+  - {name: SpkrRight COMP Switch, type: bool}
+  - {name: SpkrLeft DAC Switch, type: bool}
+  - {name: SpkrRight DAC Switch, type: bool}
+  - {name: SpkrLeft VISENSE Switch, type: bool}
+  - {name: SpkrRight VISENSE Switch, type: bool}
+  - {name: WSA RX0 MUX, type: enum, items: [ZERO, AIF1_PB, AIF_MIX1_PB]}
+  - {name: WSA RX1 MUX, type: enum, items: [ZERO, AIF1_PB, AIF_MIX1_PB]}
+  - {name: WSA_RX0 INP0, type: enum, items: [ZERO, RX0, RX1, RX_MIX0, RX_MIX1, DEC0, DEC1]}
+  - {name: WSA_RX1 INP0, type: enum, items: [ZERO, RX0, RX1, RX_MIX0, RX_MIX1, DEC0, DEC1]}
+  - {name: WSA_COMP1 Switch, type: bool}
+  - {name: WSA_COMP2 Switch, type: bool}
+  - {name: WSA_RX0 Digital Volume, type: int, max: 124, db: {min: -84, step: 1}}
+  - {name: WSA_RX1 Digital Volume, type: int, max: 124, db: {min: -84, step: 1}}
+  - {name: VA DMIC MUX0, type: enum, items: [ZERO, DMIC0, DMIC1, DMIC2, DMIC3, DMIC4, DMIC5, DMIC6, DMIC7]}
+  - {name: VA_AIF1_CAP Mixer DEC0, type: bool}
+  - {name: VA_DEC0 Volume, type: int, max: 124, db: {min: -84, step: 1}}
+"""
 
 
 def revision(path, given):
