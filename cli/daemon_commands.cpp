@@ -231,9 +231,16 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
     }
     const char* ucm_env = std::getenv("ALSA_CONFIG_UCM2");
     make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket, *plugin);
+    // alsa.conf loads /etc/asound.conf and ~/.asoundrc from its @hooks, after every file of
+    // ALSA_CONFIG_PATH; so ours is loaded by a hook of its own, after those, and wins over a
+    // user's own default (which it leaves untouched).
+    {
+        std::ofstream h(dir / "hook.conf");
+        h << "@hooks.1 { func load files [ " << quote((dir / "asound.conf").string()) << " ] errors false }\n";
+    }
     const char* top = std::getenv("ALSA_CONFIG_PATH");
     const std::string config_path =
-        fmt::format("{}:{}", top && *top ? top : "/usr/share/alsa/alsa.conf", (dir / "asound.conf").string());
+        fmt::format("{}:{}", top && *top ? top : "/usr/share/alsa/alsa.conf", (dir / "hook.conf").string());
 
     const pid_t child = ::fork();
     if (child == 0) {

@@ -15,6 +15,8 @@ source "$SRC/tests/cli/cli_lib.sh"
 # Nothing of the machine's or the user's ALSA setup: the child's configuration is exec's own.
 export HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run"
 unset ALSA_CONFIG_PATH ALSA_CONFIG_UCM2 DYNPCM_SOCKET ALSA_CARD ALSA_CTL_CARD
+# A user's own default card elsewhere: exec must win over it without touching the file.
+printf 'ctl.!default { type hw card 7 }\n' >"$HOME/.asoundrc"
 for tool in amixer alsaucm alsactl stdbuf; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (scripts/install-deps.sh installs alsa-utils)"; exit 1; }
 done
@@ -132,6 +134,8 @@ python3 -c "import json,sys; d=json.load(open('$TMP/dump.out')); assert len(d['i
     pass "dynpcm dump --socket --json: every BE" || { fail "dump"; show dump; }
 grep -q "set 'SLIMBUS_0_RX Audio Mixer MultiMedia1' = on (was off)" "$TMP/phone.dlog" &&
     pass "the daemon logs route changes with who made them" || fail "no route change in the log"
+cmp -s "$HOME/.asoundrc" <(printf 'ctl.!default { type hw card 7 }\n') && pass "the user's ~/.asoundrc is untouched" ||
+    fail "~/.asoundrc changed"
 stop
 
 # ---- stock UCM profiles on the example machines ----------------------------------------------
