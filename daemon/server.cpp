@@ -315,6 +315,7 @@ void Server::on_readable(Client& c) {
                 reply_error(c, 0, -EMSGSIZE,
                             len < kHeaderSize ? fmt::format("a message of {} bytes is shorter than its {}-byte header", len, kHeaderSize)
                                               : fmt::format("a message of {} bytes is over the limit of {} bytes", len, kMaxRequest));
+                if (!clients_.count(id)) return;  // the reply overflowed its queue: already gone
                 log_warning("{}: {}-byte message; closing", client_label(c), len);
                 c.closing = true;
                 c.in.clear();

@@ -14,6 +14,7 @@ packages=(
                                 # alsatplg compiles topology .conf files
     linux-libc-dev              # <sound/asoc.h>: the topology binary format
     alsa-topology-conf          # Debian's topology confs (broadwell.conf) in the topology tests
+    alsa-ucm-conf               # the stock UCM profiles alsaucm runs against dynpcmd in the tests
     libsndfile1-dev             # the wav backend
     libspeexdsp-dev             # sample-rate conversion on the realtime thread
     libsoxr-dev                 # bench_src: the resampler we measured speexdsp against

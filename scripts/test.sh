@@ -7,7 +7,7 @@
 #   build-fuzz/   clang + libFuzzer + ASan/UBSan: each fuzz target runs for DYNPCM_FUZZ_SECONDS
 #                 (default 30); the g++ builds replay the seed corpus as a regular test
 # Options:  --only normal|asan|tsan|fuzz   run one variant;   -L LABEL   run one kind of test
-#           (unit, concurrency, scenario, fuzz, model). Re-runs are incremental.
+#           (unit, concurrency, scenario, daemon, fuzz, model). Re-runs are incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

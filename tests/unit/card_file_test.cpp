@@ -745,5 +745,35 @@ controls:
     EXPECT_TRUE(r.card->put("Voice Gain", "7").ok());
 }
 
+// ---------------------------------------------------------------------------------------------
+// identity: snd_ctl_card_info, what UCM matches a profile on
+
+TEST(CardFileIdentity, DefaultsFromTheNameAndOverridesPerField) {
+    const auto d = load("card: Qualcomm-RB5 Speakers\n");
+    ASSERT_TRUE(d.ok()) << all_errors(d);
+    EXPECT_EQ(d.card->identity().id, "QualcommRB5Spea") << "the kernel's id: letters and digits, 15 at most";
+    EXPECT_EQ(d.card->identity().driver, "dynpcm");
+    EXPECT_EQ(d.card->identity().long_name, "Qualcomm-RB5 Speakers");
+    EXPECT_EQ(card_id_from_name("2nd card"), "D2ndcard");
+
+    const auto r = load("card: X\nidentity: {id: RB5, driver: sm8250, long_name: Qualcomm-RB5-WSA8815-Speakers-DMIC0}\n");
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.card->identity().id, "RB5");
+    EXPECT_EQ(r.card->identity().driver, "sm8250");
+    EXPECT_EQ(r.card->identity().name, "X");
+    EXPECT_EQ(r.card->identity().long_name, "Qualcomm-RB5-WSA8815-Speakers-DMIC0");
+}
+
+TEST(CardFileIdentity, BadFieldsNameTheLineAndTheLimit) {
+    expect_one_error(load("card: X\nidentity:\n  id: 'hw:0'\n"), "t.yaml", 3,
+                     {"identity id 'hw:0' must be letters, digits, '_' or '-'"});
+    expect_one_error(load("card: X\nidentity:\n  driver: a-driver-name-too-long\n"), "t.yaml", 3,
+                     {"identity driver 'a-driver-name-too-long' is 22 characters long; the kernel's limit is 15"});
+    const auto r = load("card: X\nidentity: {longname: Y}\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(all_errors(r).find("identity: unknown key 'longname' (did you mean 'long_name'?)"), std::string::npos)
+        << all_errors(r);
+}
+
 }  // namespace
 }  // namespace dynpcm
