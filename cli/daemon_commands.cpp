@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -242,8 +243,18 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
     const std::string config_path =
         fmt::format("{}:{}", top && *top ? top : "/usr/share/alsa/alsa.conf", (dir / "hook.conf").string());
 
+    // Signals sent to exec go to the child too, and the child gets SIGTERM if exec dies, so
+    // that killing exec by its PID never leaves a program running against the daemon.
+    sigset_t forward, old_mask;
+    sigemptyset(&forward);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&forward, sig);
+    sigprocmask(SIG_BLOCK, &forward, &old_mask);
+    const pid_t parent = ::getpid();
     const pid_t child = ::fork();
     if (child == 0) {
+        sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) ::_exit(128 + SIGTERM);  // exec died before prctl
         ::setenv("ALSA_CONFIG_PATH", config_path.c_str(), 1);
         ::setenv("ALSA_CONFIG_UCM2", (dir / "ucm2").c_str(), 1);
         ::setenv("DYNPCM_SOCKET", socket.c_str(), 1);
@@ -259,11 +270,19 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
         fs::remove_all(dir, ec);
         return kExitFailed;
     }
-    // The terminal's Ctrl-C reaches the child; this process waits for it, then cleans up.
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGQUIT, SIG_IGN);
+    // Wait for the child, passing on every signal exec gets (a terminal's Ctrl-C reaches both;
+    // the child decides what it means), then clean up.
+    sigaddset(&forward, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &forward, nullptr);
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    for (;;) {
+        if (::waitpid(child, &status, WNOHANG) == child) break;
+        siginfo_t si{};
+        if (::sigwaitinfo(&forward, &si) < 0) continue;
+        // A terminal's signals (SI_KERNEL) reach the whole process group already.
+        if (si.si_signo != SIGCHLD && si.si_code != SI_KERNEL) ::kill(child, si.si_signo);
+    }
+    sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     fs::remove_all(dir, ec);
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

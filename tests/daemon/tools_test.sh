@@ -126,6 +126,15 @@ else
     echo "skip: alsactl monitor (alsa-utils 1.2.8 watches /dev/snd for hotplug and exits without it; this machine has none)"
 fi
 
+x exit_code sh -c 'exit 7'
+((RC == 7)) && pass "dynpcm exec returns the child's exit code" || fail "exec returned $RC, not 7"
+"$DYNPCM" exec --socket "$SOCK" -- sleep 60 &
+EXEC_PID=$!
+sleep 0.3
+kill -TERM "$EXEC_PID"
+wait "$EXEC_PID"
+pgrep -f "^sleep 60$" >/dev/null && fail "a signal to exec left its child running" || pass "a signal to exec reaches its child"
+
 run top top --socket "$SOCK" --once
 expect_out "card 'Phone' (id Phone)" "dynpcm top: the card"
 expect_out "CLIENT" "dynpcm top: the clients"
