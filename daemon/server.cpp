@@ -187,6 +187,7 @@ Result<void> Server::bind_socket() {
     const int be = errno;
     ::umask(old);
     if (b < 0) return Error(-be, fmt::format("cannot bind '{}': {}", opt_.socket_path, errstr(be)));
+    bound_ = true;
     if (opt_.group) {
         if (::chown(opt_.socket_path.c_str(), static_cast<uid_t>(-1), *opt_.group) < 0)
             return Error(-errno, fmt::format("cannot give '{}' to group {}: {}", opt_.socket_path, *opt_.group, errstr(errno)));
@@ -723,7 +724,7 @@ void Server::shutdown() {
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        ::unlink(opt_.socket_path.c_str());
+        if (bound_) ::unlink(opt_.socket_path.c_str());  // ours only: never a path we did not bind
     }
     if (lock_fd_ >= 0) {
         // The lock file stays: unlinking it would let two daemons hold locks on different files.

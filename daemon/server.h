@@ -114,6 +114,7 @@ private:
     std::set<uint32_t> changed_;       // numids changed since the last broadcast
     int listen_fd_ = -1, lock_fd_ = -1, epoll_fd_ = -1, signal_fd_ = -1, timer_fd_ = -1;
     std::string lock_path_;
+    bool bound_ = false;
     std::map<uint64_t, std::unique_ptr<Client>> clients_;
     std::map<int, uint64_t> by_fd_;
     uint64_t next_client_ = 1;
