@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "commands.h"
 #include "daemon_commands.h"
 #include "dynpcm/daemon/client.h"
+#include "dynpcm/scenario/scenario.h"
 #include "print.h"
 
 namespace dynpcm::cli {
@@ -136,6 +138,164 @@ int remote_routes(const std::string& socket, bool as_json) {
     auto client = connect_or_exit(socket);
     print_routes(text_or_exit(*client, Type::Routes), as_json);
     return kExitOk;
+}
+
+namespace {
+
+// ---- run --socket: a scenario's control steps against a daemon --------------------------------
+
+using scenario::Step;
+using A = Step::Action;
+
+// What a scenario can do to a daemon before the PCM plugin: controls, jacks, waits, dumps, and
+// expectations the daemon can answer (routes and BE states).
+std::optional<std::string> remote_unsupported(const Step& s) {
+    switch (s.action) {
+        case A::Set: case A::Wait: case A::Dump: return std::nullopt;
+        case A::Plug: case A::Unplug:
+            if (!s.be.empty()) return "plugging a device (be:) needs the engine in this process";
+            return std::nullopt;
+        case A::Expect:
+            if (s.expect.kind == scenario::Expectation::Kind::Connected || s.expect.kind == scenario::Expectation::Kind::Be)
+                return std::nullopt;
+            return "this expectation needs an FE stream of this process; a daemon answers 'connected' and BE states";
+        default:
+            return fmt::format("'{}' drives an FE stream, which a daemon's clients do through the PCM plugin (not yet)",
+                               scenario::action_name(s.action));
+    }
+}
+
+struct RemoteRun {
+    Client& client;
+    std::vector<CtlElem> elems;
+    int failed = 0, checks = 0, held = 0;
+
+    void line(double at, const std::string& text) { fmt::print("{:>8.3f}  {}\n", at, text); }
+    const CtlElem* elem(const std::string& name) {
+        for (const auto& e : elems)
+            if (e.name == name) return &e;
+        return nullptr;
+    }
+    bool set(double at, int file_line, const std::string& name, const std::string& value) {
+        const CtlElem* e = elem(name);
+        if (!e) return step_failed(at, file_line, fmt::format("no control '{}'", name));
+        auto v = parse_ctl_value(control_of(*e, {}), value);
+        if (!v) return step_failed(at, file_line, v.error().message());
+        if (v->size() == 1 && e->count > 1) v->resize(e->count, (*v)[0]);
+        auto w = client.write(CtlRef{e->numid, e->iface, e->name, e->index}, *v);
+        if (!w) return step_failed(at, file_line, w.error().message());
+        line(at, fmt::format("set {} = {}", name, value));
+        return true;
+    }
+    bool step_failed(double at, int file_line, const std::string& why) {
+        ++failed;
+        line(at, fmt::format("✗ line {}: {}", file_line, why));
+        return false;
+    }
+    void expect(double at, const Step& s) {
+        ++checks;
+        const auto& x = s.expect;
+        bool ok = false;
+        std::string text;
+        if (x.kind == scenario::Expectation::Kind::Connected) {
+            auto r = client.text(Type::Routes);
+            if (!r) return void(step_failed(at, s.line, r.error().message()));
+            const auto j = nlohmann::json::parse(*r);
+            const std::string key = fmt::format("{}/{}", x.fe, stream_name(x.fe_dir));
+            std::vector<std::string> want = x.bes, got;
+            if (j.contains(key)) got = j[key]["bes"].get<std::vector<std::string>>();
+            std::sort(want.begin(), want.end());
+            ok = j.contains(key) && got == want;
+            text = fmt::format("FE {} routes to [{}]{}", key, fmt::join(want, ", "),
+                               ok ? "" : fmt::format(" (found [{}])", fmt::join(got, ", ")));
+        } else {
+            auto d = client.text(Type::Dump, true);
+            if (!d) return void(step_failed(at, s.line, d.error().message()));
+            const auto j = nlohmann::json::parse(*d);
+            std::optional<nlohmann::json> be;
+            auto look = [&](const nlohmann::json& list) {
+                for (const auto& b : list)
+                    if (b["name"] == x.be && b["stream"] == stream_name(x.be_dir)) be = b;
+            };
+            look(j["idle_backends"]);
+            for (const auto& fe : j["frontends"]) look(fe["backends"]);
+            ok = be.has_value();
+            std::string found = be ? fmt::format("{}, users {}", (*be)["state"].get<std::string>(), (*be)["users"].get<int>()) : "absent";
+            if (be && x.dpcm_state) ok = ok && (*be)["state"] == dpcm_state_name(*x.dpcm_state);
+            if (be && x.users) ok = ok && (*be)["users"].get<uint32_t>() == *x.users;
+            text = fmt::format("BE {}/{}{}{} (found {})", x.be, stream_name(x.be_dir),
+                               x.dpcm_state ? fmt::format(" is {}", dpcm_state_name(*x.dpcm_state)) : "",
+                               x.users ? fmt::format(" with {} users", *x.users) : "", found);
+        }
+        held += ok ? 1 : 0;
+        line(at, fmt::format("{} expect {}", ok ? "✓" : "✗", text));
+    }
+};
+
+}  // namespace
+
+int remote_run(const std::string& socket, const std::string& file) {
+    auto sl = scenario::load_scenario_file(file);
+    if (!sl.ok()) {
+        for (const auto& e : sl.errors) fmt::print(stderr, "{}\n", e);
+        return kExitBadInput;
+    }
+    const scenario::Scenario& sc = *sl.scenario;
+    int bad = 0;
+    for (const auto& s : sc.steps)
+        if (auto why = remote_unsupported(s)) {
+            fmt::print(stderr, "{}:{}: {}\n", file, s.line, *why);
+            ++bad;
+        }
+    if (bad) {
+        fmt::print(stderr, "{}: {} step{} cannot run against a daemon, where a scenario may set controls, plug and "
+                           "unplug jacks, wait, dump, and expect 'connected' and BE states\n",
+                   file, bad, bad == 1 ? "" : "s");
+        return kExitBadInput;
+    }
+    auto client = connect_or_exit(socket);
+    RemoteRun run{*client, {}};
+    auto elems = client->list_controls();
+    if (!elems) fail(elems.error());
+    run.elems = std::move(*elems);
+    if (!sc.card.empty())
+        fmt::print("(the scenario's card '{}' is not loaded: the daemon's card '{}' is used)\n", sc.card,
+                   client->hello().card.name);
+    // Real time, as the daemon runs: each step at its time from the start.
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto& s : sc.steps) {
+        std::this_thread::sleep_until(start + std::chrono::duration<double>(s.at));
+        switch (s.action) {
+            case A::Set:
+                for (const auto& [name, value] : s.controls) run.set(s.at, s.line, name, value);
+                break;
+            case A::Plug:
+            case A::Unplug: {
+                const bool in = s.action == A::Plug;
+                if (!s.pins.empty()) {
+                    const uint32_t seq = client->next_seq();
+                    auto r = client->call(encode(Jack{in, s.pins}, seq), seq);
+                    if (!r) run.step_failed(s.at, s.line, r.error().message());
+                    else run.line(s.at, fmt::format("jack {}: {}", in ? "plugged" : "unplugged", fmt::join(s.pins, ", ")));
+                }
+                for (const auto& [name, value] : s.controls) run.set(s.at, s.line, name, value);
+                break;
+            }
+            case A::Dump: {
+                auto d = client->text(Type::Dump, false);
+                if (d) fmt::print("{}\n", *d);
+                else run.step_failed(s.at, s.line, d.error().message());
+                break;
+            }
+            case A::Expect: run.expect(s.at, s); break;
+            default: break;  // wait: the sleep above
+        }
+    }
+    std::this_thread::sleep_until(start + std::chrono::duration<double>(sc.end));
+    const bool ok = run.failed == 0 && run.held == run.checks;
+    fmt::print("\n{}: {} of {} expectations hold{}\n", ok ? "PASS" : "FAIL", run.held, run.checks,
+               run.failed ? fmt::format(", {} step(s) failed", run.failed) : "");
+    return ok ? kExitOk : kExitFailed;
 }
 
 namespace {

@@ -12,5 +12,8 @@ int remote_ctl(const std::string& socket, const std::vector<std::string>& words,
 int remote_routes(const std::string& socket, bool as_json);
 /// `dump --socket P`: the DPCM state of every FE and BE.
 int remote_dump(const std::string& socket, bool as_json);
+/// `run --socket P SCENARIO`: the scenario's control, jack, dump and route/BE-state steps
+/// against a running daemon, in real time.
+int remote_run(const std::string& socket, const std::string& scenario_file);
 
 }  // namespace dynpcm::cli

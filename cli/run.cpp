@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "card_source.h"
+#include "daemon_commands.h"
 #include "commands.h"
 #include "dynpcm/scenario/runner.h"
 
@@ -25,6 +26,7 @@ struct RunArgs {
     std::string trace_file;
     bool json = false;
     bool quiet = false;
+    std::string socket;
 };
 
 int run(const RunArgs& a) {
@@ -123,8 +125,17 @@ void add_run(CLI::App& app) {
     sub->add_flag("--json", args->json, "Print the report as JSON instead of the timeline");
     sub->add_flag("-q,--quiet", args->quiet, "Print only the summary");
     args->card.add_tplg_options(*sub);
+    sub->add_option("--socket", args->socket, "Run the scenario's control and jack steps against the dynpcmd listening "
+                                              "here (its card; in real time)");
     sub->callback([args] {
         args->scenario_file = args->files.back();
+        if (!args->socket.empty()) {
+            if (args->files.size() != 1) {
+                fmt::print(stderr, "run --socket: give only the scenario; the daemon has the card\n");
+                throw Exit{kExitBadInput};
+            }
+            throw Exit{remote_run(args->socket, args->scenario_file)};
+        }
         if (args->files.size() == 2) args->card.card_file = args->files.front();
         throw Exit{run(*args)};
     });

@@ -112,7 +112,10 @@ for _ in $(seq 100); do grep -q "Ready to listen" "$TMP/events.out" && break; sl
 sleep 0.3
 run ctl_set ctl --socket "$SOCK" set 'EAR PA Volume' 3
 run jack jack --socket "$SOCK" unplug Headphone
-for _ in $(seq 100); do grep -q "name='Headphone Switch'" "$TMP/events.out" && break; sleep 0.1; done
+run scenario run --socket "$SOCK" "$SRC/examples/daemon/headset_policy.yaml"
+((RC == 0)) && [[ $OUT == *"PASS: 4 of 4 expectations hold"* ]] && pass "a scenario against the daemon: jacks, csets, routes" ||
+    { fail "run --socket"; show scenario; }
+for _ in $(seq 100); do grep -q "name='Headset Mic Switch'" "$TMP/events.out" && break; sleep 0.1; done
 sleep 0.2
 kill "$EVENTS_PID" ${MONITOR_PID:+"$MONITOR_PID"} 2>/dev/null
 wait "$EVENTS_PID" ${MONITOR_PID:+"$MONITOR_PID"} 2>/dev/null
@@ -120,6 +123,11 @@ grep -q "event value: numid=35,iface=MIXER,name='EAR PA Volume'" "$TMP/events.ou
     pass "amixer events: a change by another client" || { fail "amixer events missed EAR PA Volume"; cat "$TMP/events.out"; }
 grep -q "event value: numid=32,iface=MIXER,name='Headphone Switch'" "$TMP/events.out" &&
     pass "amixer events: a jack's pin switch" || { fail "amixer events missed the jack"; cat "$TMP/events.out"; }
+grep -q "event value: numid=33,iface=MIXER,name='Headset Mic Switch'" "$TMP/events.out" &&
+    pass "amixer events: the changes a scenario makes" || { fail "amixer events missed the scenario"; cat "$TMP/events.out"; }
+run scenario_bad run --socket "$SOCK" "$SRC/examples/scenarios/headset_plug.yaml"
+((RC == 2)) && [[ $ERR == *"headset_plug.yaml:14: 'write' drives an FE stream"* ]] &&
+    pass "a scenario step a daemon cannot run is refused by line" || { fail "run --socket with FE steps"; show scenario_bad; }
 if [[ -n $MONITOR_PID ]]; then
     grep -q "'EAR PA Volume'" "$TMP/monitor.out" && pass "alsactl monitor: a change" || { fail "alsactl monitor"; cat "$TMP/monitor.out"; }
 else
