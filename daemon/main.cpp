@@ -86,7 +86,5 @@ int main(int argc, char** argv) {
         ::close(opt.ready_fd);
     }
     sd_notify(fmt::format("READY=1\nMAINPID={}\nSTATUS=serving {}", getpid(), server.socket_path()));
-    const int rc = server.run();
-    sd_notify("STOPPING=1");
-    return rc;
+    return server.run([] { sd_notify("STOPPING=1"); });
 }

@@ -97,7 +97,9 @@ Result<void> Server::start() {
     card_ = pending_card_.get();
     for (const auto& c : card_->controls()) elems_.push_back(elem_of(c));
     // Every change, whoever makes it (a client, a jack, the engine), reaches the subscribers.
-    card_->subscribe([this](const Control& c) { changed_.insert(c.id.numid); });
+    card_->subscribe([this](const Control& c) {
+        if (pending_.insert(c.id.numid).second) changed_.push_back(c.id.numid);
+    });
     if (opt_.socket_path.empty()) {
         const std::string dir = default_socket_dir();
         if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
@@ -197,7 +199,7 @@ Result<void> Server::bind_socket() {
     return {};
 }
 
-int Server::run() {
+int Server::run(const std::function<void()>& on_stop) {
     std::vector<epoll_event> evs(64);
     bool stop = false;
     while (!stop) {
@@ -233,6 +235,7 @@ int Server::run() {
         }
         broadcast_changes();
     }
+    if (on_stop) on_stop();
     shutdown();
     return 0;
 }
@@ -326,6 +329,8 @@ void Server::on_readable(Client& c) {
             if (c.in.size() - off - 4 < len) break;
             handle_frame(c, std::span<const std::byte>(c.in.data() + off + 4, len));
             off += 4 + len;
+            // What the request changed goes out before the next request is read.
+            broadcast_changes();
             if (!clients_.count(id)) return;
             if (c.closing) break;
         }
@@ -667,6 +672,7 @@ void Server::broadcast_changes() {
         for (uint64_t id : ids)
             if (auto it = clients_.find(id); it != clients_.end()) send(*it->second, encode(CtlEvent{numid, 1}, 0));
     changed_.clear();
+    pending_.clear();
 }
 
 std::string Server::routes_json() const { return routes_to_json(live_routes(dpcm_->card())); }

@@ -11,6 +11,7 @@
 //   nothing here runs on it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,9 +50,10 @@ public:
     /// Starts the engine and listens. Fails (with a message for the user) when the socket is
     /// taken by a running daemon or cannot be made. Thread: control. Allocates: yes.
     Result<void> start();
-    /// Serves until SIGTERM or SIGINT, then shuts down cleanly: clients told, streams stopped,
-    /// BEs closed, the socket removed. Returns the exit code. Thread: control (blocking).
-    int run();
+    /// Serves until SIGTERM or SIGINT, then calls `on_stop` and shuts down cleanly: clients
+    /// told, streams stopped, BEs closed, the socket removed. Returns the exit code.
+    /// Thread: control (blocking).
+    int run(const std::function<void()>& on_stop = {});
     const std::string& socket_path() const noexcept { return opt_.socket_path; }
 
 private:
@@ -111,7 +113,10 @@ private:
     SimClock clock_;
     std::unique_ptr<Dpcm> dpcm_;
     std::vector<ipc::CtlElem> elems_;  // the control list, by numid - 1 (it never changes)
-    std::set<uint32_t> changed_;       // numids changed since the last broadcast
+    // Numids changed since the last broadcast, in the order they first changed; a control that
+    // changes again before then is one event, as the kernel coalesces a pending event.
+    std::vector<uint32_t> changed_;
+    std::set<uint32_t> pending_;
     int listen_fd_ = -1, lock_fd_ = -1, epoll_fd_ = -1, signal_fd_ = -1, timer_fd_ = -1;
     std::string lock_path_;
     bool bound_ = false;

@@ -43,6 +43,33 @@ TEST(Daemon, SaysReadyListensPrivatelyAndShutsDownCleanly) {
     EXPECT_EQ(r.code(), -ENODEV);
 }
 
+TEST(Daemon, TellsSystemdWhenReadyAndStopping) {
+    char tmpl[] = "/tmp/dynpcmd-notify-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    const std::string path = dir + "/notify";
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    auto d = std::make_unique<Daemon>(std::vector<std::string>{kPhone});
+    ::unsetenv("NOTIFY_SOCKET");
+    ASSERT_TRUE(d->ready());
+    auto datagram = [&] {
+        pollfd p{fd, POLLIN, 0};
+        char buf[512] = {};
+        if (::poll(&p, 1, 20000) != 1 || ::recv(fd, buf, sizeof buf - 1, 0) <= 0) return std::string();
+        return std::string(buf);
+    };
+    const std::string ready = datagram();
+    EXPECT_EQ(ready.rfind("READY=1\nMAINPID=" + std::to_string(d->pid()) + "\nSTATUS=serving ", 0), 0u) << ready;
+    d.reset();  // SIGTERM; exit code checked
+    EXPECT_EQ(datagram(), "STOPPING=1");
+    ::close(fd);
+    std::filesystem::remove_all(dir);
+}
+
 TEST(Daemon, ASecondDaemonOnTheSameSocketIsRefused) {
     Daemon first({kPhone});
     ASSERT_TRUE(first.ready());
