@@ -332,12 +332,14 @@ std::string quote(const std::string& s) {
 // The child's UCM tree: the stock one (every profile, untouched) behind a top level of our own
 // whose private lib/generic.conf sends ctl.hw to the daemon instead of the kernel.
 void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket, const fs::path& plugin) {
-    fs::create_directories(root / "lib");
-    for (const auto& e : fs::directory_iterator(stock))
-        if (e.path().filename() != "lib") fs::create_directory_symlink(e.path(), root / e.path().filename());
-    if (fs::is_directory(stock / "lib"))
-        for (const auto& e : fs::directory_iterator(stock / "lib"))
-            if (e.path().filename() != "generic.conf") fs::create_symlink(e.path(), root / "lib" / e.path().filename());
+    std::error_code ec;
+    fs::create_directories(root / "lib", ec);
+    // Without a stock tree (alsa-ucm-conf not installed) there is only the top level: UCM then
+    // finds no profile, and says so, as it would on a kernel card.
+    for (const auto& e : fs::directory_iterator(stock, ec))
+        if (e.path().filename() != "lib") fs::create_directory_symlink(e.path(), root / e.path().filename(), ec);
+    for (const auto& e : fs::directory_iterator(stock / "lib", ec))
+        if (e.path().filename() != "generic.conf") fs::create_symlink(e.path(), root / "lib" / e.path().filename(), ec);
     std::ofstream g(root / "lib" / "generic.conf");
     g << "# Made by 'dynpcm exec': UCM's private hw controls are the daemon's card.\n"
          "LibraryConfig.generic.Config {\n"
@@ -409,6 +411,8 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
     sigemptyset(&forward);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&forward, sig);
     sigprocmask(SIG_BLOCK, &forward, &old_mask);
+    // An inherited SIG_IGN for SIGCHLD would reap the child unseen; waitpid needs it.
+    ::signal(SIGCHLD, SIG_DFL);
     const pid_t parent = ::getpid();
     const pid_t child = ::fork();
     if (child == 0) {
@@ -436,7 +440,8 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
     sigprocmask(SIG_BLOCK, &forward, nullptr);
     int status = 0;
     for (;;) {
-        if (::waitpid(child, &status, WNOHANG) == child) break;
+        const pid_t w = ::waitpid(child, &status, WNOHANG);
+        if (w == child || (w < 0 && errno == ECHILD)) break;
         siginfo_t si{};
         if (::sigwaitinfo(&forward, &si) < 0) continue;
         // A terminal's signals (SI_KERNEL) reach the whole process group already.

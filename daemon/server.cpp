@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -37,6 +39,14 @@ int64_t mono_ns() {
 }
 
 std::string errstr(int e) { return std::strerror(e); }
+
+// epoll keys: a client's id (never reused, unlike its fd, so an event queued for a client that
+// is gone cannot reach a new one on the same fd), or one of the daemon's own descriptors.
+constexpr uint64_t kKeyListen = ~uint64_t{0}, kKeySignal = kKeyListen - 1, kKeyTimer = kKeyListen - 2;
+// A client's reads per wake-up: epoll reports it again, and the others get their turn.
+constexpr int kReadsPerWakeup = 4;
+// What a queued frame costs beyond its bytes (the deque entry, the vector), in the queue limit.
+constexpr size_t kQueueOverhead = 64;
 
 CtlElem elem_of(const Control& c) {
     CtlElem e;
@@ -138,12 +148,9 @@ Result<void> Server::start() {
     const long ns = static_cast<long>(opt_.service_ms) * 1000000L;
     itimerspec its{{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
     ::timerfd_settime(timer_fd_, 0, &its, nullptr);
-    for (int fd : {listen_fd_, signal_fd_, timer_fd_}) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = fd;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    }
+    watch(listen_fd_, kKeyListen, EPOLLIN, EPOLL_CTL_ADD);
+    watch(signal_fd_, kKeySignal, EPOLLIN, EPOLL_CTL_ADD);
+    watch(timer_fd_, kKeyTimer, EPOLLIN, EPOLL_CTL_ADD);
     ::signal(SIGPIPE, SIG_IGN);
     const CardIdentity& id = card_->identity();
     log_info("card '{}' (id {}, driver {}) from {}: {} controls, {} FE links, {} BE links", card_->name(), id.id, id.driver,
@@ -199,6 +206,13 @@ Result<void> Server::bind_socket() {
     return {};
 }
 
+void Server::watch(int fd, uint64_t key, uint32_t events, int op) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = key;
+    ::epoll_ctl(epoll_fd_, op, fd, &ev);
+}
+
 int Server::run(const std::function<void()>& on_stop) {
     std::vector<epoll_event> evs(64);
     bool stop = false;
@@ -210,27 +224,26 @@ int Server::run(const std::function<void()>& on_stop) {
             break;
         }
         for (int i = 0; i < n; ++i) {
-            const int fd = evs[static_cast<size_t>(i)].data.fd;
+            const uint64_t key = evs[static_cast<size_t>(i)].data.u64;
             const uint32_t what = evs[static_cast<size_t>(i)].events;
-            if (fd == listen_fd_) {
+            if (key == kKeyListen) {
                 accept_clients();
-            } else if (fd == signal_fd_) {
+            } else if (key == kKeySignal) {
                 signalfd_siginfo si{};
                 while (::read(signal_fd_, &si, sizeof si) == sizeof si) {
                     log_info("{}: shutting down", strsignal(static_cast<int>(si.ssi_signo)));
                     stop = true;
                 }
-            } else if (fd == timer_fd_) {
+            } else if (key == kKeyTimer) {
                 uint64_t ticks = 0;
                 if (::read(timer_fd_, &ticks, sizeof ticks) < 0) {}
                 service();
-            } else if (auto it = by_fd_.find(fd); it != by_fd_.end()) {
-                const uint64_t id = it->second;
-                Client& c = *clients_.at(id);
+            } else if (auto it = clients_.find(key); it != clients_.end()) {
+                Client& c = *it->second;
                 if (what & EPOLLIN) on_readable(c);
-                if (clients_.count(id) && (what & EPOLLOUT)) on_writable(c);
-                if (clients_.count(id) && (what & (EPOLLHUP | EPOLLERR)) && !(what & EPOLLIN))
-                    drop_client(id, "hung up");
+                if (clients_.count(key) && (what & EPOLLOUT)) on_writable(c);
+                if (clients_.count(key) && (what & (EPOLLHUP | EPOLLERR)) && !(what & EPOLLIN))
+                    drop_client(key, "hung up");
             }
         }
         broadcast_changes();
@@ -245,7 +258,13 @@ void Server::accept_clients() {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR) continue;
-            if (errno == EMFILE || errno == ENFILE) log_warning("cannot accept a client: {}", errstr(errno));
+            if (errno == EMFILE || errno == ENFILE) {
+                // The connection stays in the backlog and the socket readable: stop watching it
+                // until a client leaves, rather than spin on it.
+                log_warning("cannot accept a client: {}; accepting again when a client leaves", errstr(errno));
+                watch(listen_fd_, kKeyListen, 0, EPOLL_CTL_DEL);
+                accepting_ = false;
+            }
             return;
         }
         ucred cred{};
@@ -279,11 +298,7 @@ void Server::accept_clients() {
         c->pid = cred.pid;
         c->uid = cred.uid;
         c->connected_ns = mono_ns();
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP;
-        ev.data.fd = fd;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-        by_fd_[fd] = c->id;
+        watch(fd, c->id, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
         clients_[c->id] = std::move(c);
     }
 }
@@ -295,7 +310,7 @@ std::string Server::client_label(const Client& c) const {
 void Server::on_readable(Client& c) {
     const uint64_t id = c.id;
     std::byte buf[16384];
-    for (;;) {
+    for (int reads = 0; reads < kReadsPerWakeup && !c.closing; ++reads) {
         const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
         if (n == 0) {
             drop_client(id, "left");
@@ -307,7 +322,6 @@ void Server::on_readable(Client& c) {
             drop_client(id, fmt::format("connection error: {}", errstr(errno)));
             return;
         }
-        if (c.closing) continue;  // its answer is queued; nothing more is read
         c.in.insert(c.in.end(), buf, buf + n);
         // Whole frames are handled as they complete, so a client never buffers more than one
         // request of at most kMaxRequest bytes here.
@@ -322,6 +336,7 @@ void Server::on_readable(Client& c) {
                 if (!clients_.count(id)) return;  // the reply overflowed its queue: already gone
                 log_warning("{}: {}-byte message; closing", client_label(c), len);
                 c.closing = true;
+                c.closing_ns = mono_ns();
                 c.in.clear();
                 off = 0;
                 break;
@@ -342,9 +357,10 @@ void Server::on_readable(Client& c) {
     }
 }
 
-void Server::send(Client& c, std::vector<std::byte> frame) {
-    c.out_bytes += frame.size();
-    c.out.push_back(std::move(frame));
+void Server::send(Client& c, std::vector<std::byte> frame, uint32_t event_numid) {
+    if (event_numid != 0 && !c.queued_events.insert(event_numid).second) return;  // one is still queued
+    c.out_bytes += frame.size() + kQueueOverhead;
+    c.out.push_back({std::move(frame), event_numid});
     if (c.out_bytes > opt_.queue_limit) {
         // It does not read what it asked for: cut it off rather than grow without bound.
         ++cut_off_;
@@ -358,7 +374,7 @@ void Server::send(Client& c, std::vector<std::byte> frame) {
 
 void Server::on_writable(Client& c) {
     while (!c.out.empty()) {
-        auto& f = c.out.front();
+        auto& f = c.out.front().frame;
         const ssize_t n = ::send(c.fd, f.data() + c.out_off, f.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -368,18 +384,18 @@ void Server::on_writable(Client& c) {
         }
         c.out_off += static_cast<size_t>(n);
         if (c.out_off == f.size()) {
-            c.out_bytes -= f.size();
-            c.out.erase(c.out.begin());
+            c.out_bytes -= f.size() + kQueueOverhead;
+            if (c.out.front().event_numid) c.queued_events.erase(c.out.front().event_numid);
+            c.out.pop_front();
             c.out_off = 0;
         }
     }
     const bool want = !c.out.empty();
-    if (want != c.want_out) {
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0U);
-        ev.data.fd = c.fd;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
-        c.want_out = want;
+    // A closing client is only written to: what it sends now is not read.
+    const uint32_t events = (c.closing ? 0U : EPOLLIN | EPOLLRDHUP) | (want ? EPOLLOUT : 0U);
+    if (events != c.watched) {
+        watch(c.fd, c.id, events, EPOLL_CTL_MOD);
+        c.watched = events;
     }
     if (!want && c.closing) drop_client(c.id, "closed after a protocol error");
 }
@@ -414,13 +430,13 @@ void Server::handle_frame(Client& c, std::span<const std::byte> body) {
             auto m = decode_Dump(p);
             if (!m) return reply_error(c, seq, m.code(), m.error().message());
             const DpcmDump d = dpcm_->dump();
-            return send(c, encode(Text{m->json ? d.to_json() : d.to_text()}, seq));
+            return send_text(c, seq, m->json ? d.to_json() : d.to_text());
         }
         case Type::Routes:
         case Type::Status:
             if (!p.empty())
                 return reply_error(c, seq, -EPROTO, fmt::format("{} takes no payload; it has {} bytes", type_name(h->type), p.size()));
-            return send(c, encode(Text{type == Type::Routes ? routes_json() : status_json()}, seq));
+            return send_text(c, seq, type == Type::Routes ? routes_json() : status_json());
         case Type::Jack: return on_jack(c, seq, p);
         case Type::FeOpen: return on_fe_open(c, seq, p);
         case Type::FeConfigure: return on_fe_configure(c, seq, p);
@@ -428,6 +444,14 @@ void Server::handle_frame(Client& c, std::span<const std::byte> body) {
         case Type::FeClose: return on_fe_close(c, seq, p);
         default: return reply_error(c, seq, -EBADMSG, fmt::format("{} is not a request", type_name(h->type)));
     }
+}
+
+void Server::send_text(Client& c, uint32_t seq, std::string text) {
+    // Cut JSON is no JSON: a reply too large for a frame is an error instead.
+    if (text.size() > kMaxText)
+        return reply_error(c, seq, -E2BIG, fmt::format("the reply is {} bytes, over the protocol's {} for one message",
+                                                       text.size(), kMaxText));
+    send(c, encode(Text{std::move(text)}, seq));
 }
 
 void Server::on_hello(Client& c, uint32_t seq, std::span<const std::byte> p) {
@@ -505,14 +529,17 @@ void Server::on_jack(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_Jack(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
     const Card& card = dpcm_->card();
-    for (const auto& pin : m->pins)
-        if (!card.find_control(pin + " Switch"))
-            return reply_error(c, seq, -ENOENT, fmt::format("no jack pin '{}': the card has no control '{} Switch'", pin, pin));
+    for (const auto& pin : m->pins) {
+        const Control* sw = card.find_control(pin + " Switch");
+        if (!sw) return reply_error(c, seq, -ENOENT, fmt::format("no jack pin '{}': the card has no control '{} Switch'", pin, pin));
+        if (sw->info.read_only) return reply_error(c, seq, -EPERM, fmt::format("jack pin '{}': '{} Switch' is read-only", pin, pin));
+    }
     log_info("{}: jack {}: {}", client_label(c), m->plugged ? "plugged" : "unplugged", fmt::format("{}", fmt::join(m->pins, ", ")));
     for (const auto& pin : m->pins) {
         // A codec's jack detection sets the pin and, where the card has one, its "<pin> Jack" control.
         for (const std::string& name : {pin + " Switch", pin + " Jack"}) {
-            if (!card.find_control(name)) continue;
+            const Control* k = card.find_control(name);
+            if (!k || k->info.read_only) continue;  // a read-only jack control is not the client's to set
             if (auto r = dpcm_->put(name, m->plugged ? "on" : "off"); !r)
                 return reply_error(c, seq, r.code(), r.error().message());
         }
@@ -527,8 +554,11 @@ void Server::on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p) {
     std::optional<size_t> fe;
     if (m->fe[0] == '#') {
         char* end = nullptr;
+        errno = 0;
         const unsigned long dev = std::strtoul(m->fe.c_str() + 1, &end, 10);
-        if (*end == '\0' && m->fe.size() > 1) fe = card.find_fe_device(static_cast<uint32_t>(dev));
+        if (*end == '\0' && m->fe.size() > 1 && std::isdigit(static_cast<unsigned char>(m->fe[1])) && errno == 0 &&
+            dev <= UINT32_MAX)
+            fe = card.find_fe_device(static_cast<uint32_t>(dev));
     } else {
         fe = card.find_fe(m->fe);
     }
@@ -633,8 +663,11 @@ void Server::drop_client(uint64_t id, const std::string& why) {
     release_fes(c);
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
-    by_fd_.erase(c.fd);
     clients_.erase(it);
+    if (!accepting_ && listen_fd_ >= 0) {  // a descriptor is free again
+        accepting_ = true;
+        watch(listen_fd_, kKeyListen, EPOLLIN, EPOLL_CTL_ADD);
+    }
 }
 
 void Server::service() {
@@ -657,9 +690,11 @@ void Server::service() {
     // A connection that never says Hello holds a slot only until its deadline.
     const int64_t now = mono_ns();
     std::vector<uint64_t> late;
+    const int64_t deadline = int64_t{opt_.hello_timeout_ms} * 1000000;
     for (const auto& [id, c] : clients_)
-        if (!c->hello && now - c->connected_ns > int64_t{opt_.hello_timeout_ms} * 1000000) late.push_back(id);
-    for (uint64_t id : late) drop_client(id, "said nothing");
+        if ((!c->hello && now - c->connected_ns > deadline) || (c->closing && now - c->closing_ns > deadline))
+            late.push_back(id);
+    for (uint64_t id : late) drop_client(id, clients_.at(id)->closing ? "did not read its error" : "said nothing");
     broadcast_changes();
 }
 
@@ -670,7 +705,7 @@ void Server::broadcast_changes() {
         if (c->subscribed) ids.push_back(id);
     for (uint32_t numid : changed_)
         for (uint64_t id : ids)
-            if (auto it = clients_.find(id); it != clients_.end()) send(*it->second, encode(CtlEvent{numid, 1}, 0));
+            if (auto it = clients_.find(id); it != clients_.end()) send(*it->second, encode(CtlEvent{numid, 1}, 0), numid);
     changed_.clear();
     pending_.clear();
 }
@@ -711,7 +746,7 @@ std::string Server::status_json() const {
     j["frontends"] = dump["frontends"];
     j["idle_backends"] = dump["idle_backends"];
     j["be_xruns"] = xruns_;
-    return j.dump(2);
+    return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void Server::shutdown() {

@@ -10,7 +10,10 @@
 // - the clock thread (SimClock, real-time) runs the engine's interrupt path, as in the library;
 //   nothing here runs on it.
 
+#include <sys/epoll.h>
+
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,9 +75,15 @@ private:
         bool closing = false;        // flush what is queued, then close
         int64_t connected_ns = 0;
         std::vector<std::byte> in;
-        std::vector<std::vector<std::byte>> out;  // frames not yet written; out_off into out[0]
+        struct Queued {
+            std::vector<std::byte> frame;
+            uint32_t event_numid = 0;  // a CtlEvent's control, or 0
+        };
+        std::deque<Queued> out;       // frames not yet written; out_off into out.front()
         size_t out_off = 0, out_bytes = 0;
-        bool want_out = false;       // EPOLLOUT registered
+        std::set<uint32_t> queued_events;  // numids with a CtlEvent in `out`: a new change coalesces
+        uint32_t watched = EPOLLIN | EPOLLRDHUP;  // the epoll events registered for it
+        int64_t closing_ns = 0;      // when it became closing
         std::map<uint32_t, Fe> fes;  // handle -> FE it holds
         uint64_t requests = 0;
     };
@@ -84,8 +93,10 @@ private:
     void on_readable(Client& c);
     void on_writable(Client& c);
     void handle_frame(Client& c, std::span<const std::byte> body);
-    void send(Client& c, std::vector<std::byte> frame);
+    void send(Client& c, std::vector<std::byte> frame, uint32_t event_numid = 0);
+    void watch(int fd, uint64_t key, uint32_t events, int op);
     void reply_error(Client& c, uint32_t seq, int code, const std::string& message);
+    void send_text(Client& c, uint32_t seq, std::string text);
     void drop_client(uint64_t id, const std::string& why);
     void release_fes(Client& c);
     void service();
@@ -121,7 +132,7 @@ private:
     std::string lock_path_;
     bool bound_ = false;
     std::map<uint64_t, std::unique_ptr<Client>> clients_;
-    std::map<int, uint64_t> by_fd_;
+    bool accepting_ = true;  // false while the process is out of descriptors
     uint64_t next_client_ = 1;
     uint32_t next_handle_ = 1;
     std::map<std::string, std::pair<uint64_t, uint32_t>> fe_owner_;  // "link/dir" -> client, handle

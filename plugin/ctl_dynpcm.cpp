@@ -35,6 +35,13 @@ struct Ctl {
     int epoll_fd = -1;  // the poll descriptor: readable when the socket is or events are queued
     int event_fd = -1;  // signalled while events wait in the client's queue
     bool reported_gone = false;
+    Ctl() = default;
+    Ctl(const Ctl&) = delete;
+    Ctl& operator=(const Ctl&) = delete;
+    ~Ctl() {
+        if (epoll_fd >= 0) ::close(epoll_fd);
+        if (event_fd >= 0) ::close(event_fd);
+    }
 };
 
 Ctl* self(snd_ctl_ext_t* ext) { return static_cast<Ctl*>(ext->private_data); }
@@ -71,12 +78,7 @@ int fail(Ctl* c, const dynpcm::Error& e) {
     return e.code();
 }
 
-void cb_close(snd_ctl_ext_t* ext) {
-    Ctl* c = self(ext);
-    if (c->epoll_fd >= 0) ::close(c->epoll_fd);
-    if (c->event_fd >= 0) ::close(c->event_fd);
-    delete c;
-}
+void cb_close(snd_ctl_ext_t* ext) { delete self(ext); }
 
 int cb_elem_count(snd_ctl_ext_t* ext) { return static_cast<int>(self(ext)->elems.size()); }
 
@@ -321,6 +323,7 @@ extern "C" SND_CTL_PLUGIN_DEFINE_FUNC(dynpcm) {
     }
     c->event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (c->event_fd < 0 || c->epoll_fd < 0) return -errno;
     for (int fd : {c->client->fd(), c->event_fd}) {
         epoll_event ev{};
         ev.events = EPOLLIN;

@@ -156,6 +156,16 @@ Result<uint32_t> Card::add_ctl(const KcontrolSpec& spec, std::string full_name, 
     const auto& i = c.info;
     if (i.count == 0 || i.count > 512)
         return Error(-EINVAL, fmt::format("control '{}': count {} must be 1..512", c.id.name, i.count));
+    // snd_ctl_elem_value holds 128 values of a BOOLEAN, INTEGER or ENUMERATED control (512 bytes).
+    if (i.type != CtlType::Bytes && i.count > 128)
+        return Error(-EINVAL, fmt::format("control '{}': count {} is over ALSA's 128 values for {} controls", c.id.name,
+                                          i.count, ctl_type_name(i.type)));
+    if (i.items.size() > 1024)
+        return Error(-EINVAL, fmt::format("control '{}': {} items; dynpcm serves at most 1024", c.id.name, i.items.size()));
+    for (const auto& item : i.items)
+        if (item.size() > 63)
+            return Error(-EINVAL, fmt::format("control '{}': item '{}' is {} characters; ALSA allows at most 63", c.id.name,
+                                              item, item.size()));
     if (i.type == CtlType::Integer && (i.min > i.max || i.step <= 0))
         return Error(-EINVAL, fmt::format("control '{}': range {}..{} step {} is empty", c.id.name, i.min, i.max, i.step));
     if (i.type == CtlType::Enumerated && i.items.empty())

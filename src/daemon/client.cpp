@@ -48,15 +48,22 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& path, std::st
     if (path.size() >= sizeof sa.sun_path)
         return Error(-ENAMETOOLONG, fmt::format("socket path '{}' is longer than {} bytes", path, sizeof sa.sun_path - 1));
     std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // Non-blocking from the start: every wait is a poll with a deadline. A Unix socket's
+    // connect says EAGAIN while the daemon's backlog is full; it is retried until the deadline.
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return Error(-errno, fmt::format("socket: {}", std::strerror(errno)));
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
         const int e = errno;
+        if ((e == EAGAIN || e == EINTR) && std::chrono::steady_clock::now() < deadline) {
+            ::poll(nullptr, 0, 10);
+            continue;
+        }
         ::close(fd);
-        return Error(-e, fmt::format("cannot reach dynpcmd at '{}': {}", path, std::strerror(e)));
+        return Error(e == EAGAIN ? -ETIMEDOUT : -e,
+                     fmt::format("cannot reach dynpcmd at '{}': {}", path,
+                                 e == EAGAIN ? "it accepts no more connections (busy)" : std::strerror(e)));
     }
-    // Non-blocking from here: every wait is a poll with a deadline.
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     std::unique_ptr<Client> c(new Client(fd, timeout_ms));
     const uint32_t seq = c->next_seq();
     auto r = c->call(encode(Hello{.client = std::string(name.substr(0, kMaxName))}, seq), seq);
@@ -118,7 +125,10 @@ Result<void> Client::take_frames(uint32_t want_seq, std::optional<std::vector<st
             auto b = decode_Bye(payload(body));
             gone_reason_ = b ? b->reason : "the daemon said goodbye";
             gone_ = true;
-        } else if (want_seq != 0 && h->seq == want_seq && !reply) {
+        } else if (want_seq != 0 && !reply &&
+                   (h->seq == want_seq || (h->seq == 0 && h->type == static_cast<uint16_t>(Type::Error)))) {
+            // An error with seq 0 is the daemon refusing the connection or a frame it could not
+            // read (its seq unknown): it answers whatever is pending.
             reply.emplace(body.begin(), body.end());
         }
     }
@@ -154,7 +164,9 @@ Result<std::vector<std::byte>> Client::call(std::vector<std::byte> frame, uint32
             if (gone_) break;
             continue;
         }
+        // The daemon closed the connection; what it said before that is still to be read.
         gone_ = true;
+        if (auto r = read_some(-1); !r) return std::move(r).error();
         break;
     }
     std::optional<std::vector<std::byte>> reply;

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "dynpcm/pcm/format.h"
+
 namespace dynpcm::ipc {
 
 const char* type_name(uint16_t type) noexcept {
@@ -81,6 +83,35 @@ uint32_t frame_length(const std::byte* p) noexcept {
 
 // ---- Reader ----------------------------------------------------------------------------------
 
+bool is_wire_format(uint8_t f) noexcept {
+    // The Format enum's values (dynpcm/pcm/format.h): the plugin links no engine code to ask it.
+    using F = Format;
+    for (F known : {F::S8, F::U8, F::S16_LE, F::S16_BE, F::S24_LE, F::S24_BE, F::S32_LE, F::S32_BE, F::FLOAT_LE,
+                    F::FLOAT64_LE, F::S24_3LE, F::S24_3BE})
+        if (static_cast<uint8_t>(known) == f) return true;
+    return false;
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        uint32_t cp = n == 1 ? c : c & (0x7fU >> n);
+        for (size_t k = 1; k < n; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d >> 6) != 0x2) return false;
+            cp = cp << 6 | (d & 0x3fU);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 bool Reader::take(size_t n, const char* field) {
     if (!error_.empty()) return false;
     if (b_.size() - off_ < n) {
@@ -134,6 +165,10 @@ std::string Reader::str(const char* field, size_t max) {
     off_ += n;
     if (s.find('\0') != std::string::npos) {
         error_ = fmt::format("{}: byte {}: field '{}' holds a NUL byte", msg_, at + kHeaderSize, field);
+        return {};
+    }
+    if (!valid_utf8(s)) {
+        error_ = fmt::format("{}: byte {}: field '{}' is not UTF-8", msg_, at + kHeaderSize, field);
         return {};
     }
     return s;
@@ -251,7 +286,9 @@ CtlElem get_elem(Reader& r) {
     if (t < 1 || t > 4) r.fail("type", fmt::format("is {}; BOOLEAN (1) .. BYTES (4)", t));
     e.type = static_cast<CtlTypeW>(t);
     e.count = r.u32("count");
-    if (r.ok() && (e.count == 0 || e.count > kMaxValues)) r.fail("count", fmt::format("is {}; 1..{}", e.count, kMaxValues));
+    const size_t max_count = e.type == CtlTypeW::Bytes ? kMaxValues : kMaxScalarValues;
+    if (r.ok() && (e.count == 0 || e.count > max_count))
+        r.fail("count", fmt::format("is {}; 1..{} for this type", e.count, max_count));
     e.min = r.i64("min");
     e.max = r.i64("max");
     e.step = r.i64("step");
@@ -262,6 +299,9 @@ CtlElem get_elem(Reader& r) {
     if (has_db) e.db_min_cdb = dbmin;
     e.db_step_cdb = r.i32("db_step");
     e.db_mute = r.flag("db_mute");
+    // One encoding per element: without a dB scale its fields are zero.
+    if (r.ok() && !has_db && (dbmin != 0 || e.db_step_cdb != 0 || e.db_mute))
+        r.fail("has_db", "is 0 but the dB scale's fields are set");
     const uint32_t n = r.count("items", kMaxItems, 2);
     for (uint32_t i = 0; i < n && r.ok(); ++i) e.items.push_back(r.str("item", kMaxName));
     if (r.ok() && e.type == CtlTypeW::Enumerated && e.items.empty()) r.fail("items", "is empty for an ENUMERATED control");
@@ -471,6 +511,7 @@ Result<FeConfigure> decode_FeConfigure(std::span<const std::byte> p) {
     return decode_with<FeConfigure>(p, "FeConfigure", [](Reader& r, FeConfigure& m) {
         m.handle = r.u32("handle");
         m.format = r.u8("format");
+        if (r.ok() && !is_wire_format(m.format)) r.fail("format", fmt::format("is {}; not a format dynpcm knows", m.format));
         m.rate = r.u32("rate");
         m.channels = r.u32("channels");
         m.period = r.u32("period");

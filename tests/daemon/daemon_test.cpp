@@ -103,6 +103,8 @@ TEST(Daemon, GarbageGetsAnErrorAndTheConnectionGoesOn) {
     auto e = error_of(r.next());
     EXPECT_EQ(e.code, -EPROTO);
     EXPECT_EQ(e.message, "Status before Hello: say Hello first");
+    ASSERT_TRUE(r.send(encode(Hello{1, 0, "raw\xff"}, 6)));
+    EXPECT_EQ(error_of(r.next()).message, "Hello: byte 12: field 'client' is not UTF-8") << "nothing reaches the JSON";
     ASSERT_TRUE(r.send(encode(Hello{.client = "raw"}, 6)));
     auto h = parse_header(r.next());
     ASSERT_TRUE(h);
@@ -155,7 +157,11 @@ TEST(Daemon, FloodsOfSilentConnectionsHoldNothing) {
     ASSERT_TRUE(d.ready());
     std::vector<std::unique_ptr<Raw>> silent;
     for (int i = 0; i < 16; ++i) silent.push_back(std::make_unique<Raw>(d.socket()));
-    // Over the limit: refused with a reason.
+    // Over the limit: refused with a reason, which a client reports as the daemon's.
+    auto refused = Client::connect(d.socket(), "one too many", 20000);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), -EACCES);
+    EXPECT_NE(refused.error().message().find("its limit (--max-clients)"), std::string::npos) << refused.error().message();
     Raw over(d.socket());
     ASSERT_TRUE(over.connected());
     auto e = error_of(over.next());

@@ -775,5 +775,18 @@ TEST(CardFileIdentity, BadFieldsNameTheLineAndTheLimit) {
         << all_errors(r);
 }
 
+TEST(CardFileErrors, ControlsKeepToAlsasValueLimits) {
+    const auto r = load("card: X\ncontrols:\n  - {name: Wide, type: int, max: 3, count: 129}\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(all_errors(r).find("control 'Wide': count 129 is over ALSA's 128 values for INTEGER controls"),
+              std::string::npos)
+        << all_errors(r);
+    EXPECT_TRUE(load("card: X\ncontrols:\n  - {name: Blob, type: bytes, count: 512}\n").ok());
+    const std::string item(64, 'i');
+    const auto e = load("card: X\ncontrols:\n  - {name: E, type: enum, items: [a, " + item + "]}\n");
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(all_errors(e).find("is 64 characters; ALSA allows at most 63"), std::string::npos) << all_errors(e);
+}
+
 }  // namespace
 }  // namespace dynpcm

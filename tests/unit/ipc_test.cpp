@@ -145,6 +145,30 @@ TEST(Ipc, BadBodiesAreRefusedWithTheReason) {
     ASSERT_FALSE(nul);
     EXPECT_NE(nul.error().message().find("holds a NUL byte"), std::string::npos);
 
+    auto not_utf8 = decode_any(body_of(encode(Hello{1, 0, "amixer\xff"}, 1)));
+    ASSERT_FALSE(not_utf8);
+    EXPECT_EQ(not_utf8.error().message(), "Hello: byte 12: field 'client' is not UTF-8");
+    EXPECT_TRUE(valid_utf8("Lautsprecher \xc3\xa4"));
+    EXPECT_FALSE(valid_utf8("\xc0\x80"));          // an overlong NUL
+    EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // a surrogate
+    EXPECT_FALSE(valid_utf8("\xe2\x82"));          // cut short
+
+    auto format = decode_any(body_of(encode(FeConfigure{1, 200, 48000, 2, 256, 4}, 1)));
+    ASSERT_FALSE(format);
+    EXPECT_NE(format.error().message().find("field 'format' is 200; not a format dynpcm knows"), std::string::npos);
+
+    CtlElem wide;
+    wide.numid = 1;
+    wide.name = "Wide";
+    wide.type = CtlTypeW::Integer;
+    wide.count = 129;
+    auto too_many = decode_any(body_of(encode(CtlListReply{1, {wide}}, 1)));
+    ASSERT_FALSE(too_many);
+    EXPECT_NE(too_many.error().message().find("field 'count' is 129; 1..128 for this type"), std::string::npos);
+    wide.type = CtlTypeW::Bytes;
+    wide.max = 255;
+    EXPECT_TRUE(decode_any(body_of(encode(CtlListReply{1, {wide}}, 1)))) << "BYTES carry up to 512";
+
     auto iface = decode_any(body_of(encode(CtlRead{{1, static_cast<CtlIfaceW>(9), "", 0}}, 1)));
     ASSERT_FALSE(iface);
     EXPECT_NE(iface.error().message().find("field 'iface' is 9"), std::string::npos);

@@ -31,7 +31,8 @@ inline constexpr size_t kHeaderSize = 8;      ///< type, flags, seq
 inline constexpr size_t kMaxFrame = 256 * 1024;    ///< any body, either way
 inline constexpr size_t kMaxRequest = 16 * 1024;   ///< a body a client may send
 inline constexpr size_t kMaxName = 64;        ///< control, FE, client names and enum items
-inline constexpr size_t kMaxValues = 512;     ///< values of one control (SNDRV_CTL_ELEM_BYTES)
+inline constexpr size_t kMaxValues = 512;     ///< values of one BYTES control (SNDRV_CTL_ELEM_BYTES)
+inline constexpr size_t kMaxScalarValues = 128;  ///< values of a BOOLEAN, INTEGER or ENUMERATED one
 inline constexpr size_t kMaxItems = 1024;     ///< items of one enum
 inline constexpr size_t kMaxText = kMaxFrame - 64;  ///< JSON text in a reply
 
@@ -63,6 +64,11 @@ enum class Type : uint16_t {
     CtlEvent = 0x4001,  ///< a control changed (SNDRV_CTL_EVENT_MASK_VALUE)
     Bye = 0x4002,       ///< the daemon is going away or cutting this client off; then EOF
 };
+/// Whether `s` is well-formed UTF-8 (every string on the wire must be). Thread: any. Allocates: no.
+bool valid_utf8(std::string_view s) noexcept;
+/// Whether a FeConfigure format byte is a dynpcm::Format. Thread: any. Allocates: no.
+bool is_wire_format(uint8_t f) noexcept;
+
 /// "Hello", "CtlWrite", ..., or null for an unknown type. Thread: any. Allocates: no.
 const char* type_name(uint16_t type) noexcept;
 inline bool is_request(uint16_t t) noexcept { return t >= 1 && t <= 13; }
