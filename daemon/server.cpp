@@ -14,13 +14,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "dynpcm/card/routes.h"
 #include "dynpcm/daemon/client.h"
@@ -78,18 +77,20 @@ CtlElem elem_of(const Control& c) {
 
 std::string key_of(std::string_view link, Stream dir) { return fmt::format("{}/{}", link, stream_name(dir)); }
 
-// Members of `gid` among a process's groups, from /proc (SO_PEERCRED gives only the primary).
-bool in_group(pid_t pid, gid_t primary, gid_t gid) {
+// Whether the peer of `fd` is in group `gid`: its primary group, or one of the supplementary
+// groups SO_PEERGROUPS reports as they were when it connected (no pid to race with).
+bool in_group(int fd, gid_t primary, gid_t gid) {
     if (primary == gid) return true;
-    std::ifstream f(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Groups:", 0) == 0) {
-            std::istringstream in(line.substr(7));
-            gid_t g = 0;
-            while (in >> g)
-                if (g == gid) return true;
+    std::vector<gid_t> groups(64);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+            groups.resize(len / sizeof(gid_t));
+            return std::find(groups.begin(), groups.end(), gid) != groups.end();
         }
+        if (errno != ERANGE) return false;
+        groups.resize(len / sizeof(gid_t) + 1);  // len now says how much is needed
+    }
     return false;
 }
 
@@ -282,7 +283,7 @@ void Server::accept_clients() {
             continue;
         }
         const bool same_user = cred.uid == geteuid();
-        if (!same_user && !(opt_.group && in_group(cred.pid, cred.gid, *opt_.group))) {
+        if (!same_user && !(opt_.group && in_group(fd, cred.gid, *opt_.group))) {
             refuse(fmt::format("dynpcmd serves uid {} only; this connection is uid {}", geteuid(), cred.uid));
             log_warning("refused pid {} (uid {}): another user", cred.pid, cred.uid);
             continue;

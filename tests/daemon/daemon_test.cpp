@@ -3,6 +3,7 @@
 // that dies mid-request); clients' streams released when they die; controls shared, with
 // the kernel's errors; peer credentials.
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <sys/stat.h>
 
@@ -367,6 +368,46 @@ TEST(Daemon, AnotherUserIsRefused) {
     ::waitpid(child, &st, 0);
     EXPECT_EQ(std::string(buf), "dynpcmd serves uid 0 only; this connection is uid 65534");
     EXPECT_TRUE(d.wait_log("refused pid")) << d.log();
+}
+
+// Connects as uid 65534 with the given groups; returns what the daemon answered Hello with:
+// "ok", or its error's message.
+std::string hello_as_nobody(const std::string& socket, gid_t gid, std::vector<gid_t> extra) {
+    int out[2];
+    if (::pipe(out) != 0) return "pipe";
+    const pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgroups(extra.size(), extra.data()) != 0 || ::setgid(gid) != 0 || ::setuid(65534) != 0) ::_exit(1);
+        auto c = Client::connect(socket, "nobody", 20000);
+        const std::string m = c ? "ok" : c.error().message();
+        if (::write(out[1], m.data(), m.size()) < 0) ::_exit(3);
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    char buf[256] = {};
+    const ssize_t n = ::read(out[0], buf, sizeof buf - 1);
+    ::close(out[0]);
+    int st = 0;
+    ::waitpid(child, &st, 0);
+    return n > 0 ? std::string(buf) : fmt::format("child exited {}", WEXITSTATUS(st));
+}
+
+TEST(Daemon, GroupMembersMayConnectWithGroupOthersMayNot) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as other users";
+    const group* g = ::getgrnam("nogroup");
+    if (!g) GTEST_SKIP() << "no group 'nogroup'";
+    Daemon d({kPhone, "--group", "nogroup"});
+    ASSERT_TRUE(d.ready()) << d.log();
+    struct stat st{};
+    ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    EXPECT_EQ(st.st_gid, g->gr_gid);
+    ASSERT_EQ(::chmod(d.dir().c_str(), 0755), 0);
+    EXPECT_EQ(hello_as_nobody(d.socket(), g->gr_gid, {}), "ok") << "primary group";
+    EXPECT_EQ(hello_as_nobody(d.socket(), 1, {g->gr_gid}), "ok") << "supplementary group (SO_PEERGROUPS)";
+    // Not in the group: the file mode already keeps it out, and the credentials check would.
+    ASSERT_EQ(::chmod(d.socket().c_str(), 0666), 0);
+    EXPECT_EQ(hello_as_nobody(d.socket(), 1, {}), "dynpcmd serves uid 0 only; this connection is uid 65534");
 }
 
 }  // namespace
