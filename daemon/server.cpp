@@ -494,7 +494,7 @@ Result<const Control*> Server::find(const CtlRef& id) const {
         return ctl;
     }
     const Control* ctl = card.find_control(id.name, id.index);
-    if (!ctl || elem_of(*ctl).iface != id.iface)
+    if (!ctl || elems_[ctl->id.numid - 1].iface != id.iface)
         return Error(-ENOENT, fmt::format("no control '{}'{} on card '{}'", id.name,
                                           id.index ? fmt::format(" index {}", id.index) : "", card.name()));
     return ctl;
@@ -574,18 +574,32 @@ void Server::on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true});
     if (!pcm) return reply_error(c, seq, pcm.code(), pcm.error().message());
     const uint32_t handle = next_handle_++;
-    c.fes[handle] = Fe{link.name, dir};
+    c.fes[handle] = Fe{link.name, dir, link.device_number};
     fe_owner_[key] = {c.id, handle};
     log_info("{} opened FE '{}' (PCM device {})", client_label(c), key, link.device_number);
-    send(c, encode(FeReply{handle, link.device_number, pcm_state_name((*pcm)->state()), 0, 0}, seq));
+    send_fe_reply(c, seq, handle, c.fes[handle]);
+}
+
+const Server::Fe* Server::held_fe(Client& c, uint32_t seq, uint32_t handle) {
+    auto it = c.fes.find(handle);
+    if (it != c.fes.end()) return &it->second;
+    reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", handle));
+    return nullptr;
+}
+
+void Server::send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe) {
+    const PcmRuntime* pcm = dpcm_->pcm(fe.link, fe.dir);
+    send(c, encode(FeReply{handle, fe.device, pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
+                           static_cast<uint32_t>(pcm->buffer_size())},
+                   seq));
 }
 
 void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeConfigure(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    auto it = c.fes.find(m->handle);
-    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
-    PcmRuntime* pcm = dpcm_->pcm(it->second.link, it->second.dir);
+    const Fe* fe = held_fe(c, seq, m->handle);
+    if (!fe) return;
+    PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
     HwParams hp = pcm->hw_params_any();
     Result<void> r;
     auto step = [&](Result<void> s) {
@@ -608,18 +622,15 @@ void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte>
         step(pcm->sw_params(sw));
     }
     if (!r) return reply_error(c, seq, r.code(), r.error().message());
-    send(c, encode(FeReply{m->handle, card_->fe_links()[*card_->find_fe(it->second.link)].device_number,
-                           pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
-                           static_cast<uint32_t>(pcm->buffer_size())},
-                   seq));
+    send_fe_reply(c, seq, m->handle, *fe);
 }
 
 void Server::on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeTrigger(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    auto it = c.fes.find(m->handle);
-    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
-    PcmRuntime* pcm = dpcm_->pcm(it->second.link, it->second.dir);
+    const Fe* fe = held_fe(c, seq, m->handle);
+    if (!fe) return;
+    PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
     Result<void> r;
     switch (m->op) {
         case 0: r = pcm->start(); break;
@@ -628,18 +639,16 @@ void Server::on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p
         default: r = pcm->pause(false); break;
     }
     if (!r) return reply_error(c, seq, r.code(), r.error().message());
-    send(c, encode(FeReply{m->handle, 0, pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
-                           static_cast<uint32_t>(pcm->buffer_size())},
-                   seq));
+    send_fe_reply(c, seq, m->handle, *fe);
 }
 
 void Server::on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeClose(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    auto it = c.fes.find(m->handle);
-    if (it == c.fes.end()) return reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", m->handle));
-    const Fe fe = it->second;
-    c.fes.erase(it);
+    const Fe* held = held_fe(c, seq, m->handle);
+    if (!held) return;
+    const Fe fe = *held;
+    c.fes.erase(m->handle);
     fe_owner_.erase(key_of(fe.link, fe.dir));
     auto r = dpcm_->close(fe.link, fe.dir);
     log_info("{} closed FE '{}'", client_label(c), key_of(fe.link, fe.dir));

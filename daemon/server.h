@@ -63,6 +63,7 @@ private:
     struct Fe {
         std::string link;
         Stream dir = Stream::Playback;
+        uint32_t device = 0;  // its PCM device number
     };
     struct Client {
         int fd = -1;
@@ -115,6 +116,9 @@ private:
     void on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p);
     void on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p);
     Result<const Control*> find(const ipc::CtlRef& id) const;
+    // The FE a client holds under `handle`, or null after answering -EBADF.
+    const Fe* held_fe(Client& c, uint32_t seq, uint32_t handle);
+    void send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe);
     std::string status_json() const;
     std::string routes_json() const;
 
