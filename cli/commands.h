@@ -11,6 +11,8 @@ void add_demo(CLI::App& app);
 void add_card_commands(CLI::App& app);
 /// `dynpcm play CARD --fe NAME FILE.wav`: play a WAV file through an FE to the BEs it is routed to.
 void add_play(CLI::App& app);
+/// `dynpcm analyze FILE.wav`: sound span, gaps, tone, level and clicks of a recording.
+void add_analyze(CLI::App& app);
 /// `dynpcm run [CARD] SCENARIO`: run a scenario (a timeline of steps and expectations).
 void add_run(CLI::App& app);
 /// `dynpcm tplg info | dump FILE`: what an ALSA topology binary holds.

@@ -15,7 +15,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "card_source.h"
@@ -331,7 +333,8 @@ std::string quote(const std::string& s) {
 
 // The child's UCM tree: the stock one (every profile, untouched) behind a top level of our own
 // whose private lib/generic.conf sends ctl.hw to the daemon instead of the kernel.
-void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket, const fs::path& plugin) {
+void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::string& socket, const fs::path& plugin,
+                   const fs::path& pcm_plugin) {
     std::error_code ec;
     fs::create_directories(root / "lib", ec);
     // Without a stock tree (alsa-ucm-conf not installed) there is only the top level: UCM then
@@ -341,13 +344,50 @@ void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::strin
     for (const auto& e : fs::directory_iterator(stock / "lib", ec))
         if (e.path().filename() != "generic.conf") fs::create_symlink(e.path(), root / "lib" / e.path().filename(), ec);
     std::ofstream g(root / "lib" / "generic.conf");
-    g << "# Made by 'dynpcm exec': UCM's private hw controls are the daemon's card.\n"
+    g << "# Made by 'dynpcm exec': UCM's private hw controls and PCMs are the daemon's card.\n"
          "LibraryConfig.generic.Config {\n"
       << "\tctl_type.dynpcm { lib " << quote(plugin.string()) << " }\n"
+      << "\tpcm_type.dynpcm { lib " << quote(pcm_plugin.string()) << " }\n"
       << "\tctl.hw {\n\t\t@args [ CARD ]\n\t\t@args.CARD.type string\n\t\ttype dynpcm\n\t\tcard $CARD\n"
       << "\t\tsocket " << quote(socket) << "\n\t}\n"
       << "\tpcm.hw {\n\t\t@args [ CARD DEV SUBDEV ]\n\t\t@args {\n\t\t\tCARD.type string\n\t\t\tDEV.type integer\n"
-         "\t\t\tSUBDEV.type integer\n\t\t}\n\t\ttype hw\n\t\tcard $CARD\n\t\tdevice $DEV\n\t\tsubdevice $SUBDEV\n\t}\n}\n";
+         "\t\t\tSUBDEV.type integer\n\t\t}\n\t\ttype dynpcm\n\t\tcard $CARD\n\t\tdevice $DEV\n"
+      << "\t\tsocket " << quote(socket) << "\n\t}\n}\n";
+}
+
+// The child's PCMs: hw:0,N is FE device N (and hw:<card id>,N), default is device 0 behind
+// plug (as a kernel card's default converts), and one listed PCM per FE, so that aplay -L and
+// arecord -L show every FE by name.
+std::string pcm_config(const std::string& socket, const fs::path& plugin, const std::string& routes_json) {
+    std::string out = "pcm_type.dynpcm { lib " + quote(plugin.string()) + " }\n";
+    out += "pcm.!hw {\n\t@args [ CARD DEV SUBDEV ]\n\t@args.CARD { type string default \"0\" }\n"
+           "\t@args.DEV { type integer default 0 }\n\t@args.SUBDEV { type integer default -1 }\n"
+           "\ttype dynpcm\n\tcard $CARD\n\tdevice $DEV\n\tsocket " + quote(socket) + "\n}\n";
+    // One entry per device number: its FE's name and which ways it streams.
+    std::map<uint32_t, std::pair<std::string, std::set<std::string>>> fes;
+    const auto routes = nlohmann::json::parse(routes_json);
+    for (const auto& [key, r] : routes.items()) {
+        const size_t slash = key.rfind('/');
+        auto& fe = fes[r["device"].get<uint32_t>()];
+        fe.first = key.substr(0, slash);
+        fe.second.insert(key.substr(slash + 1));
+    }
+    auto hint = [&](uint32_t dev, const std::string& what) {
+        const auto& [name, dirs] = fes[dev];
+        std::string h = "\thint {\n\t\tshow on\n\t\tdescription " +
+                        quote(fmt::format("{}{}, FE '{}' (hw:0,{})", what, what.empty() ? "dynpcm" : " on dynpcm", name, dev));
+        if (dirs.size() == 1) h += std::string("\n\t\tioid ") + (*dirs.begin() == "playback" ? "Output" : "Input");
+        return h + "\n\t}\n";
+    };
+    if (!fes.empty()) {
+        const uint32_t first = fes.count(0) ? 0 : fes.begin()->first;
+        out += "pcm.!default {\n\ttype plug\n\tslave.pcm { type dynpcm device " + std::to_string(first) +
+               " socket " + quote(socket) + " }\n" + hint(first, "Default") + "}\n";
+    }
+    for (const auto& [dev, fe] : fes)
+        out += "pcm.dynpcm_" + std::to_string(dev) + " {\n\ttype dynpcm\n\tdevice " + std::to_string(dev) +
+               "\n\tsocket " + quote(socket) + "\n" + hint(dev, "") + "}\n";
+    return out;
 }
 
 int run_exec(const std::string& socket_given, const std::vector<std::string>& command) {
@@ -362,18 +402,22 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
     }
     std::error_code ec;
     const std::string socket = fs::absolute(*path, ec).string();
+    std::string routes;
     {
         // Fail here, with the daemon's own words, rather than inside the child's first open.
         auto c = Client::connect(socket, "dynpcm exec");
-        if (!c) {
-            fmt::print(stderr, "{}\n", c.error().message());
+        auto r = c ? (*c)->text(Type::Routes) : Result<std::string>(std::move(c).error());
+        if (!r) {
+            fmt::print(stderr, "{}\n", r.error().message());
             return kExitFailed;
         }
+        routes = std::move(*r);
     }
     const auto plugin = find_plugin("libasound_module_ctl_dynpcm.so");
-    if (!plugin) {
-        fmt::print(stderr, "exec: libasound_module_ctl_dynpcm.so is in none of $DYNPCM_PLUGIN_DIR, {}, {}\n",
-                   (self_dir() / ".." / "plugin").string(), DYNPCM_ALSA_PLUGIN_DIR);
+    const auto pcm_plugin = find_plugin("libasound_module_pcm_dynpcm.so");
+    if (!plugin || !pcm_plugin) {
+        fmt::print(stderr, "exec: libasound_module_{}_dynpcm.so is in none of $DYNPCM_PLUGIN_DIR, {}, {}\n",
+                   plugin ? "pcm" : "ctl", (self_dir() / ".." / "plugin").string(), DYNPCM_ALSA_PLUGIN_DIR);
         return kExitFailed;
     }
     const char* tmp = std::getenv("TMPDIR");
@@ -390,10 +434,12 @@ int run_exec(const std::string& socket_given, const std::vector<std::string>& co
           << "ctl.!hw {\n\t@args [ CARD ]\n\t@args.CARD { type string default \"0\" }\n\ttype dynpcm\n\tcard $CARD\n"
           << "\tsocket " << quote(socket) << "\n}\n"
           << "ctl.!default { type dynpcm socket " << quote(socket) << " }\n"
-          << "ctl.dynpcm { type dynpcm socket " << quote(socket) << " }\n";
+          << "ctl.dynpcm { type dynpcm socket " << quote(socket) << " }\n"
+          << pcm_config(socket, *pcm_plugin, routes);
     }
     const char* ucm_env = std::getenv("ALSA_CONFIG_UCM2");
-    make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket, *plugin);
+    make_ucm_tree(dir / "ucm2", ucm_env && *ucm_env ? fs::path(ucm_env) : fs::path("/usr/share/alsa/ucm2"), socket, *plugin,
+                  *pcm_plugin);
     // alsa.conf loads /etc/asound.conf and ~/.asoundrc from its @hooks, after every file of
     // ALSA_CONFIG_PATH; so ours is loaded by a hook of its own, after those, and wins over a
     // user's own default (which it leaves untouched).

@@ -171,6 +171,9 @@ private:
                 case PcmEvent::Kind::TriggerFailed:
                     fmt::print("  {:9.6f} s  trigger failed: {}\n", t, errno_name(static_cast<int>(e->detail)));
                     break;
+                case PcmEvent::Kind::BadApplPtr:
+                    fmt::print("  {:9.6f} s  impossible appl_ptr {} from the client: xrun\n", t, e->detail);
+                    break;
             }
         }
     }

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     dynpcm::cli::add_demo(app);
     dynpcm::cli::add_card_commands(app);
     dynpcm::cli::add_play(app);
+    dynpcm::cli::add_analyze(app);
     dynpcm::cli::add_run(app);
     dynpcm::cli::add_tplg(app);
     dynpcm::cli::add_daemon_commands(app);

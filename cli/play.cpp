@@ -26,11 +26,13 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "card_source.h"
 #include "commands.h"
 #include "dynpcm/dpcm/dpcm.h"
+#include "dynpcm/dsp/analysis.h"
 #include "dynpcm/dsp/convert.h"
 #include "dynpcm/pcm/recover.h"
 #include "dynpcm/scenario/runner.h"
@@ -696,6 +698,104 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+// `dynpcm analyze FILE.wav`: what a BE recorded, in the terms a listener checks: where the audio
+// starts and ends, silences inside it, the tone and level of each channel, the largest step.
+int analyze(const std::string& path, bool as_json) {
+    SoundFile f;
+    if (auto e = f.open(path)) {
+        fmt::print(stderr, "analyze: {}\n", *e);
+        return kExitBadInput;
+    }
+    const uint32_t ch = f.channels();
+    std::vector<float> x(static_cast<size_t>(f.frames()) * ch);
+    const Frames got = f.read(x.data(), f.frames());
+    x.resize(static_cast<size_t>(got) * ch);
+    // A frame is silent below -80 dBFS on every channel. A gap is 16 or more silent frames in a
+    // row between the first and the last sound (a sine's zero crossing is one or two).
+    constexpr float kQuiet = 1e-4f;
+    constexpr Frames kMinGap = 16;
+    auto silent = [&](Frames i) {
+        for (uint32_t c = 0; c < ch; ++c)
+            if (std::fabs(x[i * ch + c]) >= kQuiet) return false;
+        return true;
+    };
+    Frames first = got, last = 0;
+    for (Frames i = 0; i < got; ++i)
+        if (!silent(i)) {
+            first = std::min(first, i);
+            last = i + 1;
+        }
+    std::vector<std::pair<Frames, Frames>> gaps;  // (start, length)
+    for (Frames i = first, run = 0; i < last; ++i) {
+        run = silent(i) ? run + 1 : 0;
+        if (run == kMinGap) gaps.emplace_back(i + 1 - kMinGap, kMinGap);
+        else if (run > kMinGap) gaps.back().second = run;
+    }
+    const Frames audio = last > first ? last - first : 0;
+    const float* a = x.data() + static_cast<size_t>(audio ? first : 0) * ch;
+    const dsp::Step step = dsp::max_step(a, audio, ch);
+    const double rate = f.rate();
+    auto secs = [&](Frames n) { return static_cast<double>(n) / rate; };
+    nlohmann::ordered_json j;
+    j["file"] = path;
+    j["rate"] = f.rate();
+    j["channels"] = ch;
+    j["frames"] = got;
+    j["audio_start_frame"] = audio ? first : 0;
+    j["audio_frames"] = audio;
+    j["gaps"] = nlohmann::ordered_json::array();
+    for (auto [at, n] : gaps) j["gaps"].push_back({{"frame", at}, {"frames", n}});
+    j["max_step"] = step.size;
+    j["max_step_frame"] = audio ? first + step.frame : 0;
+    for (uint32_t c = 0; c < ch; ++c) {
+        const dsp::Level l = dsp::level(a, audio, ch, c);
+        nlohmann::ordered_json cj = {{"peak_dbfs", std::isfinite(l.peak_dbfs) ? l.peak_dbfs : -999.0},
+                                     {"rms_dbfs", std::isfinite(l.rms_dbfs) ? l.rms_dbfs : -999.0}};
+        if (auto t = dsp::dominant_tone(a, audio, ch, c, rate)) {
+            cj["tone_hz"] = t->frequency_hz;
+            cj["tone_dbfs"] = t->amplitude_dbfs;
+        }
+        j["channel"].push_back(cj);
+    }
+    if (as_json) {
+        fmt::print("{}\n", j.dump(2));
+        return 0;
+    }
+    fmt::print("{}: {} Hz, {} channels, {} frames ({:.3f} s)\n", path, f.rate(), ch, got, secs(got));
+    if (!audio) {
+        fmt::print("  silence throughout\n");
+        return 0;
+    }
+    fmt::print("  sound from {:.3f} s to {:.3f} s ({} frames), {}\n", secs(first), secs(last), audio,
+               gaps.empty() ? std::string("no silent gap inside it") : fmt::format("{} silent gaps inside it", gaps.size()));
+    for (auto [at, n] : gaps) fmt::print("    gap at {:.3f} s: {} frames\n", secs(at), n);
+    for (uint32_t c = 0; c < ch; ++c) {
+        const auto& cj = j["channel"][c];
+        fmt::print("  channel {}: peak {:.2f} dBFS, RMS {:.2f} dBFS{}\n", c, cj["peak_dbfs"].get<double>(),
+                   cj["rms_dbfs"].get<double>(),
+                   cj.contains("tone_hz") ? fmt::format(", tone {:.2f} Hz at {:.2f} dBFS", cj["tone_hz"].get<double>(),
+                                                        cj["tone_dbfs"].get<double>())
+                                          : "");
+    }
+    fmt::print("  largest sample step {:.4f} at {:.3f} s\n", step.size, secs(first + step.frame));
+    return 0;
+}
+
+}  // namespace
+
+void add_analyze(CLI::App& app) {
+    auto path = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    CLI::App* sub = app.add_subcommand(
+        "analyze", "What a WAV file holds: where the sound starts and ends, silent gaps, each channel's tone and level, "
+                   "the largest sample step (a click)");
+    sub->add_option("file", *path, "The WAV file (what a wav BE recorded, say)")->required();
+    sub->add_flag("--json", *json, "Print the figures as JSON");
+    sub->callback([path, json] { throw Exit{analyze(*path, *json)}; });
+}
 
 void add_play(CLI::App& app) {
     auto opts = std::make_shared<PlayOptions>();

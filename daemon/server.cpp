@@ -77,6 +77,34 @@ CtlElem elem_of(const Control& c) {
 
 std::string key_of(std::string_view link, Stream dir) { return fmt::format("{}/{}", link, stream_name(dir)); }
 
+// What the FE's hardware allows, from its configuration space, for the client's own refinement.
+FeCaps caps_of(const PcmRuntime& pcm) {
+    const HwParams any = pcm.hw_params_any();
+    FeCaps c;
+    c.formats = any.formats().bits();
+    auto range = [&](HwParam p, uint32_t& lo, uint32_t& hi) {
+        lo = any.interval(p).min;
+        hi = any.interval(p).max;
+    };
+    range(HwParam::Channels, c.channels_min, c.channels_max);
+    range(HwParam::Rate, c.rate_min, c.rate_max);
+    range(HwParam::PeriodBytes, c.period_bytes_min, c.period_bytes_max);
+    range(HwParam::Periods, c.periods_min, c.periods_max);
+    range(HwParam::BufferBytes, c.buffer_bytes_min, c.buffer_bytes_max);
+    // A rate list unless the range is continuous (a rate just above the minimum is allowed).
+    auto allowed = [&](uint32_t rate) {
+        HwParams t = any;
+        return static_cast<bool>(t.set(HwParam::Rate, rate));
+    };
+    if (c.rate_min < c.rate_max && !allowed(c.rate_min + 1)) {
+        for (uint32_t r : {5512U, 8000U, 11025U, 16000U, 22050U, 24000U, 32000U, 44100U, 48000U, 64000U, 88200U,
+                           96000U, 176400U, 192000U, 352800U, 384000U})
+            if (r >= c.rate_min && r <= c.rate_max && allowed(r)) c.rates.push_back(r);
+    }
+    c.can_pause = pcm.info().can_pause;
+    return c;
+}
+
 // Whether the peer of `fd` is in group `gid`: its primary group, or one of the supplementary
 // groups SO_PEERGROUPS reports as they were when it connected (no pid to race with).
 bool in_group(int fd, gid_t primary, gid_t gid) {
@@ -358,10 +386,14 @@ void Server::on_readable(Client& c) {
     }
 }
 
-void Server::send(Client& c, std::vector<std::byte> frame, uint32_t event_numid) {
+Server::Client::Queued::~Queued() {
+    for (int fd : fds) ::close(fd);
+}
+
+void Server::send(Client& c, std::vector<std::byte> frame, uint32_t event_numid, std::vector<int> fds) {
     if (event_numid != 0 && !c.queued_events.insert(event_numid).second) return;  // one is still queued
     c.out_bytes += frame.size() + kQueueOverhead;
-    c.out.push_back({std::move(frame), event_numid});
+    c.out.emplace_back(std::move(frame), event_numid, std::move(fds));
     if (c.out_bytes > opt_.queue_limit) {
         // It does not read what it asked for: cut it off rather than grow without bound.
         ++cut_off_;
@@ -375,8 +407,32 @@ void Server::send(Client& c, std::vector<std::byte> frame, uint32_t event_numid)
 
 void Server::on_writable(Client& c) {
     while (!c.out.empty()) {
-        auto& f = c.out.front().frame;
-        const ssize_t n = ::send(c.fd, f.data() + c.out_off, f.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        auto& q = c.out.front();
+        auto& f = q.frame;
+        ssize_t n;
+        if (c.out_off == 0 && !q.fds.empty()) {
+            // The descriptors ride on the frame's first byte, so they have arrived by the
+            // time the client has the whole frame.
+            iovec iov{f.data(), f.size()};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = CMSG_SPACE(sizeof(int) * q.fds.size());
+            cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int) * q.fds.size());
+            std::memcpy(CMSG_DATA(cm), q.fds.data(), sizeof(int) * q.fds.size());
+            n = ::sendmsg(c.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                for (int fd : q.fds) ::close(fd);
+                q.fds.clear();
+            }
+        } else {
+            n = ::send(c.fd, f.data() + c.out_off, f.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -443,6 +499,7 @@ void Server::handle_frame(Client& c, std::span<const std::byte> body) {
         case Type::FeConfigure: return on_fe_configure(c, seq, p);
         case Type::FeTrigger: return on_fe_trigger(c, seq, p);
         case Type::FeClose: return on_fe_close(c, seq, p);
+        case Type::FeSwParams: return on_fe_sw_params(c, seq, p);
         default: return reply_error(c, seq, -EBADMSG, fmt::format("{} is not a request", type_name(h->type)));
     }
 }
@@ -571,33 +628,56 @@ void Server::on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p) {
         const Client& owner = *clients_.at(o->second.first);
         return reply_error(c, seq, -EBUSY, fmt::format("FE '{}' is open by {}", key, client_label(owner)));
     }
-    auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true});
+    // Non-blocking: nothing a client asks may make this thread wait (a drain returns at once
+    // and ends on the realtime thread). The ring is the client's, in shared memory.
+    auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true, .shared_ring = true});
     if (!pcm) return reply_error(c, seq, pcm.code(), pcm.error().message());
     const uint32_t handle = next_handle_++;
-    c.fes[handle] = Fe{link.name, dir, link.device_number};
+    c.fes[handle] = Fe{link.name, dir, link.device_number, nullptr};
     fe_owner_[key] = {c.id, handle};
     log_info("{} opened FE '{}' (PCM device {})", client_label(c), key, link.device_number);
     send_fe_reply(c, seq, handle, c.fes[handle]);
 }
 
-const Server::Fe* Server::held_fe(Client& c, uint32_t seq, uint32_t handle) {
+Server::Fe* Server::held_fe(Client& c, uint32_t seq, uint32_t handle) {
     auto it = c.fes.find(handle);
     if (it != c.fes.end()) return &it->second;
     reply_error(c, seq, -EBADF, fmt::format("this client holds no FE with handle {}", handle));
     return nullptr;
 }
 
-void Server::send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe) {
+void Server::send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe, bool with_ring) {
     const PcmRuntime* pcm = dpcm_->pcm(fe.link, fe.dir);
-    send(c, encode(FeReply{handle, fe.device, pcm_state_name(pcm->state()), static_cast<uint32_t>(pcm->period_size()),
-                           static_cast<uint32_t>(pcm->buffer_size())},
-                   seq));
+    FeReply r;
+    r.handle = handle;
+    r.device = fe.device;
+    r.state = pcm_state_name(pcm->state());
+    r.period = static_cast<uint32_t>(pcm->period_size());
+    r.buffer = static_cast<uint32_t>(pcm->buffer_size());
+    r.name = fe.link;
+    r.caps = caps_of(*pcm);
+    r.boundary = pcm->boundary();
+    std::vector<int> fds;
+    if (with_ring && fe.ring) {
+        // Duplicates, so a frame still queued when the FE goes never names a closed descriptor.
+        for (int fd : {fe.ring->memfd(), fe.ring->client_wake_fd()}) {
+            const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            if (d < 0) {
+                for (int x : fds) ::close(x);
+                return reply_error(c, seq, -errno, fmt::format("passing FE '{}' its ring: {}", fe.link, errstr(errno)));
+            }
+            fds.push_back(d);
+        }
+        r.fds = 2;
+        r.shm_bytes = fe.ring->bytes();
+    }
+    send(c, encode(r, seq), 0, std::move(fds));
 }
 
 void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeConfigure(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    const Fe* fe = held_fe(c, seq, m->handle);
+    Fe* fe = held_fe(c, seq, m->handle);
     if (!fe) return;
     PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
     HwParams hp = pcm->hw_params_any();
@@ -610,33 +690,79 @@ void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte>
     };
     step(hp.set_format(static_cast<Format>(m->format)));
     step(hp.set(HwParam::Channels, m->channels));
-    step_u(hp.set_near(HwParam::Rate, m->rate));
-    if (m->period) step_u(hp.set_near(HwParam::PeriodSize, m->period));
-    if (m->periods) step_u(hp.set_near(HwParam::Periods, m->periods));
-    if (r) step(pcm->hw_params(hp));
+    if (m->exact) {
+        // A plugin refined its own space from the FE's caps: these values, or an error.
+        step(hp.set(HwParam::Rate, m->rate));
+        if (m->period) step(hp.set(HwParam::PeriodSize, m->period));
+        if (m->periods) step(hp.set(HwParam::Periods, m->periods));
+    } else {
+        step_u(hp.set_near(HwParam::Rate, m->rate));
+        if (m->period) step_u(hp.set_near(HwParam::PeriodSize, m->period));
+        if (m->periods) step_u(hp.set_near(HwParam::Periods, m->periods));
+    }
+    if (r) step(pcm->hw_params(hp));  // detaches the old ring, if any
+    std::unique_ptr<FeRing> ring;
     if (r) {
-        // No data plane yet (docs/DAEMON.md): the FE free-runs on silence rather than xrun.
+        const HwParams& chosen = pcm->params();
+        auto made = FeRing::create(key_of(fe->link, fe->dir), frame_bytes(chosen.format(), chosen.channels()),
+                                   chosen.channels(), pcm->buffer_size(), pcm->boundary());
+        if (!made) r = std::move(made).error();
+        else ring = std::move(*made);
+    }
+    if (r) step(pcm->attach_shared(ring->header(), ring->ring(), ring->wake_fd()));
+    if (r) {
+        // Until the client says otherwise (FeSwParams; the plugin always does), the FE
+        // free-runs on silence, so a client that never writes its ring does not xrun.
         SwParams sw = pcm->sw_params_current();
         sw.stop_threshold = pcm->boundary();
         sw.silence_size = pcm->boundary();
         step(pcm->sw_params(sw));
     }
-    if (!r) return reply_error(c, seq, r.code(), r.error().message());
+    if (!r) {
+        (void)pcm->hw_free();  // the old ring is detached; the FE is back to OPEN
+        fe->ring.reset();
+        return reply_error(c, seq, r.code(), r.error().message());
+    }
+    fe->ring = std::move(ring);  // the old one goes now: the engine let go of it in hw_params
+    send_fe_reply(c, seq, m->handle, *fe, true);
+}
+
+void Server::on_fe_sw_params(Client& c, uint32_t seq, std::span<const std::byte> p) {
+    auto m = decode_FeSwParams(p);
+    if (!m) return reply_error(c, seq, m.code(), m.error().message());
+    Fe* fe = held_fe(c, seq, m->handle);
+    if (!fe) return;
+    PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
+    SwParams sw = pcm->sw_params_current();
+    sw.avail_min = m->avail_min;
+    sw.start_threshold = m->start_threshold;
+    sw.stop_threshold = m->stop_threshold;
+    sw.silence_threshold = m->silence_threshold;
+    sw.silence_size = m->silence_size;
+    if (auto r = pcm->sw_params(sw); !r) return reply_error(c, seq, r.code(), r.error().message());
+    if (fe->ring) fe->ring->header()->client.avail_min.store(m->avail_min, std::memory_order_relaxed);
     send_fe_reply(c, seq, m->handle, *fe);
 }
 
 void Server::on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeTrigger(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    const Fe* fe = held_fe(c, seq, m->handle);
+    Fe* fe = held_fe(c, seq, m->handle);
     if (!fe) return;
     PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
     Result<void> r;
-    switch (m->op) {
-        case 0: r = pcm->start(); break;
-        case 1: r = pcm->drop(); break;
-        case 2: r = pcm->pause(true); break;
-        default: r = pcm->pause(false); break;
+    switch (static_cast<FeOp>(m->op)) {
+        case FeOp::Start: r = pcm->start(); break;
+        case FeOp::Stop: r = pcm->drop(); break;
+        case FeOp::Pause: r = pcm->pause(true); break;
+        case FeOp::Release: r = pcm->pause(false); break;
+        case FeOp::Prepare: r = pcm->prepare(); break;
+        case FeOp::Drain:
+            // Non-blocking: -EAGAIN means draining, which ends on the realtime thread (the
+            // client waits on its ring for SETUP).
+            r = pcm->drain();
+            if (!r && r.code() == -EAGAIN) r = Result<void>{};
+            break;
     }
     if (!r) return reply_error(c, seq, r.code(), r.error().message());
     send_fe_reply(c, seq, m->handle, *fe);
@@ -645,12 +771,12 @@ void Server::on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p
 void Server::on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_FeClose(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
-    const Fe* held = held_fe(c, seq, m->handle);
+    Fe* held = held_fe(c, seq, m->handle);
     if (!held) return;
-    const Fe fe = *held;
+    Fe fe = std::move(*held);
     c.fes.erase(m->handle);
     fe_owner_.erase(key_of(fe.link, fe.dir));
-    auto r = dpcm_->close(fe.link, fe.dir);
+    auto r = dpcm_->close(fe.link, fe.dir);  // the engine lets go of the ring; `fe` unmaps it after
     log_info("{} closed FE '{}'", client_label(c), key_of(fe.link, fe.dir));
     if (!r) return reply_error(c, seq, r.code(), r.error().message());
     send(c, encode_empty(Type::Ok, seq));
@@ -705,7 +831,40 @@ void Server::service() {
         if ((!c->hello && now - c->connected_ns > deadline) || (c->closing && now - c->closing_ns > deadline))
             late.push_back(id);
     for (uint64_t id : late) drop_client(id, clients_.at(id)->closing ? "did not read its error" : "said nothing");
+    end_stranded_drains();
     broadcast_changes();
+}
+
+void Server::end_stranded_drains() {
+    // An FE moves only with a BE's clock (docs/DATA_PATH.md, Pacing). If its last BE left while
+    // it drained, what is still queued will never play and the client would wait forever:
+    // the drain ends now and the frames lost are reported (the seed report's case).
+    std::vector<std::pair<Client*, Fe*>> draining;
+    for (auto& [id, c] : clients_)
+        for (auto& [h, fe] : c->fes)
+            if (const PcmRuntime* pcm = dpcm_->pcm(fe.link, fe.dir); pcm && pcm->state() == PcmState::Draining)
+                draining.emplace_back(c.get(), &fe);
+    if (draining.empty()) return;
+    const DpcmDump dump = dpcm_->dump();
+    for (auto [c, fe] : draining) {
+        const auto it = std::find_if(dump.frontends.begin(), dump.frontends.end(), [&](const FeDump& f) {
+            return f.name == fe->link && f.stream == fe->dir;
+        });
+        if (it == dump.frontends.end() || !it->backends.empty()) continue;
+        PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
+        const PcmStatus st = pcm->status();
+        const Frames queued = pcm->buffer_size() > st.avail ? pcm->buffer_size() - st.avail : 0;
+        if (auto r = pcm->drop(); !r) {
+            log_warning("ending the drain of FE '{}': {}", key_of(fe->link, fe->dir), r.error().message());
+            continue;
+        }
+        const std::string key = key_of(fe->link, fe->dir);
+        lost_[key] += queued;
+        const uint32_t rate = pcm->params().rate();
+        log_warning("FE '{}' of {} lost its tail: {} frames ({:.1f} ms) written but never played; its last BE left "
+                    "while it drained",
+                    key, client_label(*c), queued, rate ? 1000.0 * static_cast<double>(queued) / rate : 0.0);
+    }
 }
 
 void Server::broadcast_changes() {
@@ -756,6 +915,7 @@ std::string Server::status_json() const {
     j["frontends"] = dump["frontends"];
     j["idle_backends"] = dump["idle_backends"];
     j["be_xruns"] = xruns_;
+    j["lost_frames"] = lost_;
     return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
@@ -766,6 +926,10 @@ void Server::shutdown() {
     for (const auto& [id, c] : clients_) ids.push_back(id);
     for (uint64_t id : ids) {
         Client& c = *clients_.at(id);
+        // Its streams say DISCONNECTED in their rings and wake the client, as a removed
+        // device's would; then the socket says goodbye and closes.
+        for (auto& [h, fe] : c.fes)
+            if (PcmRuntime* pcm = dpcm_->pcm(fe.link, fe.dir)) pcm->disconnect();
         auto f = encode(Bye{"dynpcmd is shutting down"}, 0);
         if (::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {}
         drop_client(id, "disconnected: shutting down");

@@ -27,6 +27,7 @@
 #include "dynpcm/daemon/protocol.h"
 #include "dynpcm/dpcm/dpcm.h"
 #include "dynpcm/sim/sim_clock.h"
+#include "fe_ring.h"
 
 namespace dynpcm::daemon {
 
@@ -64,6 +65,9 @@ private:
         std::string link;
         Stream dir = Stream::Playback;
         uint32_t device = 0;  // its PCM device number
+        // Its data plane, after FeConfigure. Destroyed only after the engine let go of the
+        // stream (close, or hw_params with the next one attached).
+        std::unique_ptr<FeRing> ring;
     };
     struct Client {
         int fd = -1;
@@ -79,6 +83,12 @@ private:
         struct Queued {
             std::vector<std::byte> frame;
             uint32_t event_numid = 0;  // a CtlEvent's control, or 0
+            std::vector<int> fds;      // our duplicates, sent with the frame's first byte
+            Queued(std::vector<std::byte> f, uint32_t ev, std::vector<int> d)
+                : frame(std::move(f)), event_numid(ev), fds(std::move(d)) {}
+            Queued(Queued&& o) noexcept : frame(std::move(o.frame)), event_numid(o.event_numid), fds(std::move(o.fds)) {}
+            Queued& operator=(Queued&&) = delete;
+            ~Queued();
         };
         std::deque<Queued> out;       // frames not yet written; out_off into out.front()
         size_t out_off = 0, out_bytes = 0;
@@ -94,7 +104,7 @@ private:
     void on_readable(Client& c);
     void on_writable(Client& c);
     void handle_frame(Client& c, std::span<const std::byte> body);
-    void send(Client& c, std::vector<std::byte> frame, uint32_t event_numid = 0);
+    void send(Client& c, std::vector<std::byte> frame, uint32_t event_numid = 0, std::vector<int> fds = {});
     void watch(int fd, uint64_t key, uint32_t events, int op);
     void reply_error(Client& c, uint32_t seq, int code, const std::string& message);
     void send_text(Client& c, uint32_t seq, std::string text);
@@ -115,10 +125,13 @@ private:
     void on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte> p);
     void on_fe_trigger(Client& c, uint32_t seq, std::span<const std::byte> p);
     void on_fe_close(Client& c, uint32_t seq, std::span<const std::byte> p);
+    void on_fe_sw_params(Client& c, uint32_t seq, std::span<const std::byte> p);
+    // A drain that cannot end (its FE's BEs all left): ended, and the frames it loses logged.
+    void end_stranded_drains();
     Result<const Control*> find(const ipc::CtlRef& id) const;
     // The FE a client holds under `handle`, or null after answering -EBADF.
-    const Fe* held_fe(Client& c, uint32_t seq, uint32_t handle);
-    void send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe);
+    Fe* held_fe(Client& c, uint32_t seq, uint32_t handle);
+    void send_fe_reply(Client& c, uint32_t seq, uint32_t handle, const Fe& fe, bool with_ring = false);
     std::string status_json() const;
     std::string routes_json() const;
 
@@ -141,6 +154,7 @@ private:
     uint32_t next_handle_ = 1;
     std::map<std::string, std::pair<uint64_t, uint32_t>> fe_owner_;  // "link/dir" -> client, handle
     std::map<std::string, uint64_t> xruns_;  // "FE|BE name" -> count, from the engine's events
+    std::map<std::string, uint64_t> lost_;   // "FE/dir" -> frames written but never played
     int64_t started_ns_ = 0;
     uint64_t refused_ = 0, cut_off_ = 0;
 };

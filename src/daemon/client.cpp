@@ -79,6 +79,15 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& path, std::st
 
 Client::~Client() {
     if (fd_ >= 0) ::close(fd_);
+    for (int fd : fds_) ::close(fd);
+}
+
+Result<std::vector<int>> Client::take_fds(size_t n) {
+    if (fds_.size() < n)
+        return Error(-EPROTO, fmt::format("dynpcmd's reply names {} descriptors; {} came with it", n, fds_.size()));
+    std::vector<int> out(fds_.begin(), fds_.begin() + static_cast<ptrdiff_t>(n));
+    fds_.erase(fds_.begin(), fds_.begin() + static_cast<ptrdiff_t>(n));
+    return out;
 }
 
 Result<bool> Client::read_some(int wait_ms) {
@@ -90,7 +99,24 @@ Result<bool> Client::read_some(int wait_ms) {
     }
     std::byte buf[16384];
     for (;;) {
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        // recvmsg, for the descriptors an FeReply brings: a plain recv would drop them.
+        iovec iov{buf, sizeof buf};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < count; ++i) {
+                    int fd;
+                    std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                    fds_.push_back(fd);
+                }
+            }
         if (n > 0) {
             in_.insert(in_.end(), buf, buf + n);
             if (static_cast<size_t>(n) < sizeof buf) return true;

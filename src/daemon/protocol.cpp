@@ -25,6 +25,7 @@ const char* type_name(uint16_t type) noexcept {
         case Type::FeConfigure: return "FeConfigure";
         case Type::FeTrigger: return "FeTrigger";
         case Type::FeClose: return "FeClose";
+        case Type::FeSwParams: return "FeSwParams";
         case Type::HelloReply: return "HelloReply";
         case Type::CtlListReply: return "CtlListReply";
         case Type::CtlValues: return "CtlValues";
@@ -210,7 +211,7 @@ Result<Header> parse_header(std::span<const std::byte> body) {
     const uint16_t flags = r.u16("flags");
     h.seq = r.u32("seq");
     if (!type_name(h.type)) return Error(-EBADMSG, fmt::format("unknown message type {}", h.type));
-    if (flags != 0) return Error(-EPROTO, fmt::format("{}: flags are 0x{:x}; version 1 defines none", type_name(h.type), flags));
+    if (flags != 0) return Error(-EPROTO, fmt::format("{}: flags are 0x{:x}; this version defines none", type_name(h.type), flags));
     return h;
 }
 
@@ -505,6 +506,7 @@ std::vector<std::byte> encode(const FeConfigure& m, uint32_t seq) {
     w.u32(m.channels);
     w.u32(m.period);
     w.u32(m.periods);
+    w.u8(m.exact ? 1 : 0);
     return std::move(w).finish();
 }
 Result<FeConfigure> decode_FeConfigure(std::span<const std::byte> p) {
@@ -516,6 +518,7 @@ Result<FeConfigure> decode_FeConfigure(std::span<const std::byte> p) {
         m.channels = r.u32("channels");
         m.period = r.u32("period");
         m.periods = r.u32("periods");
+        m.exact = r.flag("exact");
     });
 }
 
@@ -529,7 +532,8 @@ Result<FeTrigger> decode_FeTrigger(std::span<const std::byte> p) {
     return decode_with<FeTrigger>(p, "FeTrigger", [](Reader& r, FeTrigger& m) {
         m.handle = r.u32("handle");
         m.op = r.u8("op");
-        if (m.op > 3) r.fail("op", fmt::format("is {}; start (0), stop (1), pause (2) or release (3)", m.op));
+        if (m.op > kLastFeOp)
+            r.fail("op", fmt::format("is {}; start (0), stop (1), pause (2), release (3), prepare (4) or drain (5)", m.op));
     });
 }
 
@@ -542,6 +546,28 @@ Result<FeClose> decode_FeClose(std::span<const std::byte> p) {
     return decode_with<FeClose>(p, "FeClose", [](Reader& r, FeClose& m) { m.handle = r.u32("handle"); });
 }
 
+std::vector<std::byte> encode(const FeSwParams& m, uint32_t seq) {
+    Writer w(Type::FeSwParams, seq);
+    w.u32(m.handle);
+    w.u64(m.avail_min);
+    w.u64(m.start_threshold);
+    w.u64(m.stop_threshold);
+    w.u64(m.silence_threshold);
+    w.u64(m.silence_size);
+    return std::move(w).finish();
+}
+Result<FeSwParams> decode_FeSwParams(std::span<const std::byte> p) {
+    // Ranges are the stream's (validate_sw_params on the daemon): only the encoding here.
+    return decode_with<FeSwParams>(p, "FeSwParams", [](Reader& r, FeSwParams& m) {
+        m.handle = r.u32("handle");
+        m.avail_min = r.u64("avail_min");
+        m.start_threshold = r.u64("start_threshold");
+        m.stop_threshold = r.u64("stop_threshold");
+        m.silence_threshold = r.u64("silence_threshold");
+        m.silence_size = r.u64("silence_size");
+    });
+}
+
 std::vector<std::byte> encode(const FeReply& m, uint32_t seq) {
     Writer w(Type::FeReply, seq);
     w.u32(m.handle);
@@ -549,6 +575,19 @@ std::vector<std::byte> encode(const FeReply& m, uint32_t seq) {
     w.str(m.state);
     w.u32(m.period);
     w.u32(m.buffer);
+    w.str(m.name);
+    const FeCaps& c = m.caps;
+    w.u64(c.formats);
+    for (uint32_t v : {c.channels_min, c.channels_max, c.rate_min, c.rate_max}) w.u32(v);
+    w.u32(static_cast<uint32_t>(c.rates.size()));
+    for (uint32_t v : c.rates) w.u32(v);
+    for (uint32_t v : {c.period_bytes_min, c.period_bytes_max, c.periods_min, c.periods_max, c.buffer_bytes_min,
+                       c.buffer_bytes_max})
+        w.u32(v);
+    w.u8(c.can_pause ? 1 : 0);
+    w.u64(m.boundary);
+    w.u64(m.shm_bytes);
+    w.u8(m.fds);
     return std::move(w).finish();
 }
 Result<FeReply> decode_FeReply(std::span<const std::byte> p) {
@@ -558,6 +597,26 @@ Result<FeReply> decode_FeReply(std::span<const std::byte> p) {
         m.state = r.str("state", kMaxName);
         m.period = r.u32("period");
         m.buffer = r.u32("buffer");
+        m.name = r.str("name", kMaxName);
+        FeCaps& c = m.caps;
+        c.formats = r.u64("formats");
+        auto range = [&](const char* lo, const char* hi, uint32_t& a, uint32_t& b) {
+            a = r.u32(lo);
+            b = r.u32(hi);
+            if (r.ok() && a > b) r.fail(hi, fmt::format("is {}, below the minimum {}", b, a));
+        };
+        range("channels_min", "channels_max", c.channels_min, c.channels_max);
+        range("rate_min", "rate_max", c.rate_min, c.rate_max);
+        const uint32_t n = r.count("rates", kMaxRates, 4);
+        for (uint32_t i = 0; i < n && r.ok(); ++i) c.rates.push_back(r.u32("rate"));
+        range("period_bytes_min", "period_bytes_max", c.period_bytes_min, c.period_bytes_max);
+        range("periods_min", "periods_max", c.periods_min, c.periods_max);
+        range("buffer_bytes_min", "buffer_bytes_max", c.buffer_bytes_min, c.buffer_bytes_max);
+        c.can_pause = r.flag("can_pause");
+        m.boundary = r.u64("boundary");
+        m.shm_bytes = r.u64("shm_bytes");
+        m.fds = r.u8("fds");
+        if (r.ok() && m.fds != 0 && m.fds != 2) r.fail("fds", fmt::format("is {}; 0 or 2", m.fds));
     });
 }
 
@@ -624,6 +683,7 @@ Result<Header> decode_any(std::span<const std::byte> body) {
         case Type::FeConfigure: check(decode_FeConfigure(p)); break;
         case Type::FeTrigger: check(decode_FeTrigger(p)); break;
         case Type::FeClose: check(decode_FeClose(p)); break;
+        case Type::FeSwParams: check(decode_FeSwParams(p)); break;
         case Type::HelloReply: check(decode_HelloReply(p)); break;
         case Type::CtlListReply: check(decode_CtlListReply(p)); break;
         case Type::CtlValues: check(decode_CtlValues(p)); break;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -114,13 +116,131 @@ void PcmRuntime::report(PcmEvent::Kind kind, PcmState from, PcmState to, int64_t
 bool PcmRuntime::set_state(PcmState from, PcmState to) noexcept {
     PcmState expected = from;
     if (!state_.compare_exchange_strong(expected, to, std::memory_order_seq_cst)) return false;
-    if (from != to) report(PcmEvent::Kind::State, from, to, 0);
+    if (from != to) {
+        report(PcmEvent::Kind::State, from, to, 0);
+        publish_state();
+        wake_client(true);
+    }
     return true;
 }
 
 void PcmRuntime::force_state(PcmState to) noexcept {
     const PcmState from = state_.exchange(to, std::memory_order_seq_cst);
-    if (from != to) report(PcmEvent::Kind::State, from, to, 0);
+    if (from != to) {
+        report(PcmEvent::Kind::State, from, to, 0);
+        publish_state();
+        wake_client(true);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// the shared ring: an application in another process (docs/DAEMON.md, "The data plane")
+
+Result<void> PcmRuntime::attach_shared(SharedRingHeader* header, std::byte* ring, int wake_fd) {
+    DYNPCM_ASSERT_THREAD(control);
+    std::unique_lock lk(app_mutex_);
+    if (!opt_.shared_ring)
+        return Error(-EINVAL, fmt::format("pcm '{}': attach_shared on a stream not opened for a shared ring", opt_.name));
+    const PcmState s = state();
+    if (s != PcmState::Setup && s != PcmState::Prepared) return bad_state("attach_shared", s);
+    if (!header || !ring) return Error(-EINVAL, fmt::format("pcm '{}': attach_shared without memory", opt_.name));
+    sync_rt();
+    ring_base_ = ring;
+    wake_fd_.store(wake_fd, std::memory_order_relaxed);
+    header->engine.hw_ptr.store(hw_ptr_.load(std::memory_order_relaxed), std::memory_order_seq_cst);
+    header->engine.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
+    header->engine.xruns.store(xruns_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    shared_.store(header, std::memory_order_release);
+    publish_state();  // the state may have moved while it was stored
+    return ok();
+}
+
+void PcmRuntime::detach_shared() noexcept {
+    // Callers have synced with rt: no interrupt in flight reads the ring or the header.
+    shared_.store(nullptr, std::memory_order_release);
+    wait_for_rt();  // an rt failure report (hw_error_rt) may be publishing right now
+    ring_base_ = ring_.empty() ? nullptr : ring_.data();
+    wake_fd_.store(-1, std::memory_order_relaxed);
+}
+
+Frames PcmRuntime::take_shared_appl() noexcept {
+    SharedRingHeader* h = shared_.load(std::memory_order_acquire);
+    const Frames cur = appl_ptr_.load(std::memory_order_relaxed);
+    if (!h || boundary_ == 0) return cur;
+    // Acquire: the frames the client wrote before it published this pointer are visible.
+    const uint64_t v = h->client.appl_ptr.load(std::memory_order_acquire);
+    if (v == cur) return cur;
+    // The client is untrusted. Any value below the boundary is a position, never an index
+    // (offsets come from hw_ptr), so no value can reach outside the ring; but one the stream
+    // could not have reached is refused: playback more than a buffer ahead of hw_ptr, capture
+    // ahead of it (reading frames not captured). A value behind hw_ptr is an ordinary underrun
+    // or overrun, which the stop threshold decides as for any application.
+    bool valid = v < boundary_;
+    if (valid) {
+        const Frames hw = hw_ptr_.load(std::memory_order_relaxed);
+        int64_t ahead = static_cast<int64_t>(v) - static_cast<int64_t>(hw);  // signed, mod boundary
+        const auto half = static_cast<int64_t>(boundary_ / 2);
+        if (ahead > half) ahead -= static_cast<int64_t>(boundary_);
+        if (ahead < -half) ahead += static_cast<int64_t>(boundary_);
+        valid = stream_ == Stream::Playback ? ahead <= static_cast<int64_t>(buffer_size_) : ahead <= 0;
+    }
+    if (valid) {
+        appl_ptr_.store(v, std::memory_order_release);
+        return v;
+    }
+    h->engine.bad_appl.fetch_add(1, std::memory_order_relaxed);
+    report(PcmEvent::Kind::BadApplPtr, state(), state(), static_cast<int64_t>(v));
+    // An xrun of this stream only. The caller is the interrupt path (while the stream runs) or
+    // the control path (before it runs, when this is not an xrun and the old pointer stands).
+    const PcmState s = state_.load(std::memory_order_seq_cst);
+    if (hw_running(s) && set_state(s, PcmState::Xrun)) {
+        xruns_.fetch_add(1, std::memory_order_relaxed);
+        trigger_rt(TriggerCmd::Stop);
+    }
+    return cur;
+}
+
+void PcmRuntime::publish_state() noexcept {
+    SharedRingHeader* h = shared_.load(std::memory_order_acquire);
+    if (!h) return;
+    // Both threads change the state (by CAS) and publish it. Store, then check that the state
+    // is still the one stored: whoever stores last re-reads the latest, so the copy converges
+    // to the state even when two publications cross.
+    for (;;) {
+        const PcmState s = state_.load(std::memory_order_seq_cst);
+        h->engine.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
+        if (state_.load(std::memory_order_seq_cst) == s) break;
+    }
+    h->engine.xruns.store(xruns_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+void PcmRuntime::publish_pointer(Frames hw) noexcept {
+    // hw_ptr has one writer at a time (the class comment); its copy is written right after it.
+    // seq_cst: ordered before the wake flag's exchange (wake_client), which the client reads
+    // after clearing the flag.
+    if (SharedRingHeader* h = shared_.load(std::memory_order_acquire)) {
+        h->engine.hw_ptr.store(hw, std::memory_order_seq_cst);
+        h->engine.update_ns.store(rt_.hw_ptr_time_ns, std::memory_order_relaxed);
+    }
+}
+
+void PcmRuntime::wake_client(bool state_change) noexcept {
+    SharedRingHeader* h = shared_.load(std::memory_order_acquire);
+    const int fd = wake_fd_.load(std::memory_order_relaxed);
+    if (!h || fd < 0) return;
+    if (!state_change) {
+        const PcmState s = state_.load(std::memory_order_seq_cst);
+        if (s == PcmState::Draining && stream_ == Stream::Playback) return;  // the drain's end wakes it
+        const Frames want = std::clamp<Frames>(h->client.avail_min.load(std::memory_order_relaxed), 1, buffer_size_);
+        if (avail_update() < want) return;
+    }
+    // One wakeup per time the client cleared the flag: it clears it, then reads the header.
+    if (h->wake.armed.exchange(1, std::memory_order_seq_cst) != 0) return;
+    // A packet socket and MSG_DONTWAIT: the client holds the other end but cannot make this
+    // send block (an eventfd's O_NONBLOCK lives in a file description the client would share).
+    // A full queue means wakeups are pending anyway; a closed peer is EPIPE, ignored.
+    static const char one = 1;
+    (void)::send(fd, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void PcmRuntime::sync_rt() const noexcept {
@@ -177,6 +297,7 @@ Result<void> PcmRuntime::hw_params(HwParams& params) {
                                           "from hw_params_any() of this one",
                                           opt_.name));
     sync_rt();  // a drain that just ended may still be stopping the hardware
+    detach_shared();  // the old configuration's memory goes with it
     HwParams chosen = params;
     if (auto r = chosen.choose(); !r)
         return Error(r.code(), fmt::format("pcm '{}': hw_params: {}", opt_.name, r.error().message()));
@@ -197,7 +318,9 @@ Result<void> PcmRuntime::hw_params(HwParams& params) {
     sample_bytes_ = format_info(chosen.format()).physical / 8;
     frame_bytes_ = sample_bytes_ * channels_;
     boundary_ = compute_boundary(buffer_size_, opt_.pointer_bits);
-    ring_.assign(static_cast<size_t>(buffer_size_) * frame_bytes_, std::byte{format_info(chosen.format()).silence_byte});
+    if (opt_.shared_ring) ring_.clear();
+    else ring_.assign(static_cast<size_t>(buffer_size_) * frame_bytes_, std::byte{format_info(chosen.format()).silence_byte});
+    ring_base_ = ring_.empty() ? nullptr : ring_.data();
     const SwParams sw = sw_params_defaults(period_size_, buffer_size_, boundary_);
     avail_min_.store(sw.avail_min);
     start_threshold_.store(sw.start_threshold);
@@ -220,6 +343,7 @@ Result<void> PcmRuntime::hw_free() {
     if (auto r = hw_.hw_free(); !r)
         return Error(r.code(), fmt::format("pcm '{}': hw_free: {}", opt_.name, r.error().message()));
     force_state(PcmState::Open);
+    detach_shared();
     return ok();
 }
 
@@ -292,6 +416,7 @@ Result<void> PcmRuntime::prepare_locked() {
     appl_ptr_.store(0, std::memory_order_release);
     rt_.hw_ptr_base = 0;
     rt_.hw_ptr_interrupt = 0;
+    publish_pointer(0);
     force_state(PcmState::Prepared);
     wake_.wake_all();
     return ok();
@@ -307,6 +432,7 @@ Result<void> PcmRuntime::start() {
 Result<void> PcmRuntime::start_locked() {
     const PcmState s = state();
     if (s != PcmState::Prepared) return bad_state("start", s);
+    take_shared_appl();  // what a client in another process wrote before it asked for the start
     if (stream_ == Stream::Playback && !playback_has_data())
         return Error(-EPIPE, fmt::format("pcm '{}': start with an empty playback buffer", opt_.name));
     const Frames hw = hw_ptr_.load(std::memory_order_relaxed);
@@ -376,6 +502,7 @@ Result<void> PcmRuntime::pause_locked(bool enable) {
     } else {
         if (state() != PcmState::Paused) return bad_state("pause release", state());
         rt_.hw_ptr_time_ns = hw_.now_ns();  // no time passed for the pointer while paused
+        take_shared_appl();
         // RUNNING before the trigger, as in start(): an interrupt the hardware raises as soon
         // as it runs again must not be ignored.
         if (!set_state(PcmState::Paused, PcmState::Running)) return bad_state("pause release", state());
@@ -501,6 +628,7 @@ Result<void> PcmRuntime::resume() {
         set_state(PcmState::Suspended, prev);
     } else {
         rt_.hw_ptr_time_ns = hw_.now_ns();
+        take_shared_appl();
         // The running state first, then the trigger (as start() and pause release do).
         if (!set_state(PcmState::Suspended, prev)) return bad_state("resume", state());
         if (const int rc = trigger(TriggerCmd::Resume); rc < 0) {
@@ -520,6 +648,8 @@ void PcmRuntime::disconnect() {
     const PcmState from = state_.exchange(PcmState::Disconnected, std::memory_order_seq_cst);
     if (from == PcmState::Disconnected) return;
     report(PcmEvent::Kind::State, from, PcmState::Disconnected, 0);
+    publish_state();
+    wake_client(true);
     if (is_active(from)) {
         sync_rt();
         trigger(TriggerCmd::Stop);
@@ -538,6 +668,7 @@ void PcmRuntime::close() {
         if (s != PcmState::Open && s != PcmState::Disconnected) (void)hw_.hw_free();
         closed_.store(true, std::memory_order_release);
         sync_rt();
+        detach_shared();
     }
     // Blocked callers wake, see closed_, and return -EBADFD; wait until they are out.
     for (;;) {
@@ -669,6 +800,9 @@ Result<Frames> PcmRuntime::transfer(Xfer kind, bool write, const void* const* in
                            : (kind == Xfer::Interleaved ? "readi" : "readn");
     if (write != playback)
         return Error(-EINVAL, fmt::format("pcm '{}': {} on a {} stream", opt_.name, op, stream_name(stream_)));
+    if (opt_.shared_ring)
+        return Error(-EINVAL, fmt::format("pcm '{}': {} on a shared-ring stream: its application writes the ring "
+                                          "in another process", opt_.name, op));
     CallerCount caller(blocked_callers_, callers_left_);
     std::unique_lock lk(app_mutex_);
     if (auto r = check_configured(op); !r) return std::move(r).error();
@@ -714,7 +848,7 @@ Result<Frames> PcmRuntime::transfer(Xfer kind, bool write, const void* const* in
         const Frames appl = appl_ptr_.load(std::memory_order_relaxed);
         const Frames ofs = appl % buffer_size_;
         const Frames n = std::min({frames - done, a, buffer_size_ - ofs});
-        std::byte* ring = ring_.data() + ofs * frame_bytes_;
+        std::byte* ring = ring_base_ + ofs * frame_bytes_;
         if (kind == Xfer::Interleaved) {
             const size_t bytes = static_cast<size_t>(n) * frame_bytes_;
             const size_t skip = static_cast<size_t>(done) * frame_bytes_;
@@ -773,7 +907,13 @@ void PcmRuntime::period_elapsed_rt() noexcept {
         if (hw_running(s)) {
             SnapshotWrite w(snapshot_seq_);
             periods_elapsed_.fetch_add(1, std::memory_order_relaxed);
+            take_shared_appl();
             update_hw_ptr(true, s);
+            if (SharedRingHeader* h = shared_.load(std::memory_order_acquire)) {
+                h->engine.delay_extra.store(static_cast<int64_t>(hw_.delay()), std::memory_order_relaxed);
+                h->engine.xruns.store(xruns_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+            }
+            wake_client(false);
         }
     }
     wake_.wake_all();
@@ -790,6 +930,8 @@ void PcmRuntime::hw_error_rt(bool gone) noexcept {
             }
             if (s != PcmState::Disconnected) {
                 report(PcmEvent::Kind::State, s, PcmState::Disconnected, 0);
+                publish_state();
+                wake_client(true);
                 if (is_active(s)) trigger_rt(TriggerCmd::Stop);
             }
         } else if (hw_running(s) && set_state(s, PcmState::Xrun)) {
@@ -854,6 +996,7 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
     rt_.hw_ptr_base = base;
     rt_.hw_ptr_time_ns = now;
     hw_ptr_.store(new_hw, std::memory_order_release);
+    publish_pointer(new_hw);
     update_state(avail_of(new_hw, appl_ptr_.load(std::memory_order_acquire)), expected, in_interrupt);
 }
 
@@ -878,8 +1021,12 @@ void PcmRuntime::dma_read_rt(Frames offset, Frames frames, void* dst) noexcept {
     auto* out = static_cast<std::byte*>(dst);
     const uint8_t silence = buffer_size_ ? format_info(params_.format()).silence_byte : 0;
     if (buffer_size_ == 0 || frame_bytes_ == 0) return;
+    const Frames appl = take_shared_appl();
     const Frames hw = hw_ptr_.load(std::memory_order_acquire);
-    const Frames appl = appl_ptr_.load(std::memory_order_acquire);
+    if (!ring_base_) {
+        std::memset(out, silence, frames * frame_bytes_);
+        return;
+    }
     // Frames queued for the hardware, signed: negative when it already ran past the
     // application (possible only with stop_threshold >= boundary).
     int64_t queued = static_cast<int64_t>(appl) - static_cast<int64_t>(hw);
@@ -893,17 +1040,17 @@ void PcmRuntime::dma_read_rt(Frames offset, Frames frames, void* dst) noexcept {
     while (done < valid) {
         const Frames at = (offset + done) % buffer_size_;
         const Frames n = std::min(valid - done, buffer_size_ - at);
-        std::memcpy(out + done * frame_bytes_, ring_.data() + at * frame_bytes_, n * frame_bytes_);
+        std::memcpy(out + done * frame_bytes_, ring_base_ + at * frame_bytes_, n * frame_bytes_);
         done += n;
     }
     std::memset(out + valid * frame_bytes_, silence, (frames - valid) * frame_bytes_);
 }
 
 void PcmRuntime::dma_write_rt(Frames offset, Frames frames, const void* src) noexcept {
-    if (buffer_size_ == 0 || frame_bytes_ == 0) return;
+    if (buffer_size_ == 0 || frame_bytes_ == 0 || !ring_base_) return;
     const auto* in = static_cast<const std::byte*>(src);
+    const Frames appl = take_shared_appl();
     const Frames hw = hw_ptr_.load(std::memory_order_acquire);
-    const Frames appl = appl_ptr_.load(std::memory_order_acquire);
     const Frames unread = std::min(avail_of(hw, appl), buffer_size_);
     offset %= buffer_size_;
     const Frames ahead = (offset + buffer_size_ - hw % buffer_size_) % buffer_size_;
@@ -914,7 +1061,7 @@ void PcmRuntime::dma_write_rt(Frames offset, Frames frames, const void* src) noe
     while (done < allowed) {
         const Frames at = (offset + done) % buffer_size_;
         const Frames n = std::min(allowed - done, buffer_size_ - at);
-        std::memcpy(ring_.data() + at * frame_bytes_, in + done * frame_bytes_, n * frame_bytes_);
+        std::memcpy(ring_base_ + at * frame_bytes_, in + done * frame_bytes_, n * frame_bytes_);
         done += n;
     }
 }

@@ -48,6 +48,10 @@ public:
     /// queued. An Error reply comes back as that error (its code and message).
     /// Returns the reply's body (header included).
     Result<std::vector<std::byte>> call(std::vector<std::byte> frame, uint32_t seq);
+    /// The descriptors that came with the replies so far (SCM_RIGHTS), oldest first: the
+    /// caller owns them. A reply says how many it brought (FeReply::fds); they have arrived
+    /// by the time call() returns it. -EPROTO if fewer than `n` came.
+    Result<std::vector<int>> take_fds(size_t n);
 
     /// Reads what has arrived without blocking and queues its events. -ENODEV if the daemon went.
     Result<void> pump();
@@ -75,6 +79,7 @@ private:
     uint32_t seq_ = 0;
     std::vector<std::byte> in_;
     std::deque<CtlEvent> events_;
+    std::deque<int> fds_;  // received, not yet taken
     HelloReply hello_;
 };
 

@@ -25,7 +25,7 @@
 
 namespace dynpcm::ipc {
 
-inline constexpr uint16_t kVersionMajor = 1;  ///< incompatible changes
+inline constexpr uint16_t kVersionMajor = 2;  ///< incompatible changes (2: the PCM data plane)
 inline constexpr uint16_t kVersionMinor = 0;  ///< additions a 1.0 peer may ignore
 inline constexpr size_t kHeaderSize = 8;      ///< type, flags, seq
 inline constexpr size_t kMaxFrame = 256 * 1024;    ///< any body, either way
@@ -51,6 +51,7 @@ enum class Type : uint16_t {
     FeConfigure = 11,  ///< hw params (and prepare) of this client's FE
     FeTrigger = 12,  ///< start, stop, pause, release
     FeClose = 13,    ///< closes this client's FE
+    FeSwParams = 14, ///< sw params of this client's FE (thresholds, avail_min)
     // replies (daemon -> client)
     HelloReply = 0x8001,
     CtlListReply = 0x8002,
@@ -58,7 +59,8 @@ enum class Type : uint16_t {
     WriteReply = 0x8004,  ///< reply to CtlWrite: changed or not
     Ok = 0x8005,          ///< reply to a request with nothing to return
     Text = 0x8006,        ///< reply to Dump, Routes and Status: JSON
-    FeReply = 0x8007,     ///< reply to FeOpen / FeConfigure: what the FE is now
+    FeReply = 0x8007,     ///< reply to FeOpen, FeConfigure, FeTrigger, FeSwParams: what the FE is now;
+                          ///< after FeConfigure its shared ring and wake socket come with it (SCM_RIGHTS)
     Error = 0x80ff,
     // events (daemon -> client), seq 0
     CtlEvent = 0x4001,  ///< a control changed (SNDRV_CTL_EVENT_MASK_VALUE)
@@ -71,7 +73,7 @@ bool is_wire_format(uint8_t f) noexcept;
 
 /// "Hello", "CtlWrite", ..., or null for an unknown type. Thread: any. Allocates: no.
 const char* type_name(uint16_t type) noexcept;
-inline bool is_request(uint16_t t) noexcept { return t >= 1 && t <= 13; }
+inline bool is_request(uint16_t t) noexcept { return t >= 1 && t <= 14; }
 
 enum class CtlIfaceW : uint8_t { Card = 0, Mixer = 2, Pcm = 3 };  ///< SNDRV_CTL_ELEM_IFACE_*
 enum class CtlTypeW : uint8_t { Boolean = 1, Integer = 2, Enumerated = 3, Bytes = 4 };  ///< SNDRV_CTL_ELEM_TYPE_*
@@ -114,10 +116,44 @@ struct Dump { bool json = true; };
 struct Text { std::string text; };
 struct Jack { bool plugged = true; std::vector<std::string> pins; };
 struct FeOpen { std::string fe; uint8_t stream = 0; };  ///< stream 0 playback, 1 capture; fe: name or "#N" for device N
-struct FeConfigure { uint32_t handle = 0; uint8_t format = 0; uint32_t rate = 0, channels = 0, period = 0, periods = 0; };  ///< format: dynpcm::Format
-struct FeTrigger { uint32_t handle = 0; uint8_t op = 0; };  ///< op: 0 start, 1 stop, 2 pause, 3 release
+/// format: a dynpcm::Format. exact: these values or an error (a plugin that has refined its
+/// own hw_params); otherwise the nearest the FE allows.
+struct FeConfigure { uint32_t handle = 0; uint8_t format = 0; uint32_t rate = 0, channels = 0, period = 0, periods = 0; bool exact = false; };
+/// What an FE's hardware allows, for a client to refine hw_params against before it asks
+/// (the daemon's engine still decides: FeConfigure is checked exactly).
+struct FeCaps {
+    uint64_t formats = 0;                  ///< bit n: dynpcm::Format n (ALSA's SND_PCM_FORMAT_ numbers)
+    uint32_t channels_min = 0, channels_max = 0;
+    uint32_t rate_min = 0, rate_max = 0;
+    std::vector<uint32_t> rates;           ///< when not every rate in [min, max] is allowed
+    uint32_t period_bytes_min = 0, period_bytes_max = 0;
+    uint32_t periods_min = 0, periods_max = 0;
+    uint32_t buffer_bytes_min = 0, buffer_bytes_max = 0;
+    bool can_pause = false;
+};
+inline constexpr size_t kMaxRates = 64;
+/// op of FeTrigger. Drain does not wait: the client waits on its ring (it ends in SETUP).
+enum class FeOp : uint8_t { Start = 0, Stop = 1, Pause = 2, Release = 3, Prepare = 4, Drain = 5 };
+inline constexpr uint8_t kLastFeOp = 5;
+struct FeTrigger { uint32_t handle = 0; uint8_t op = 0; };  ///< op: a FeOp
 struct FeClose { uint32_t handle = 0; };
-struct FeReply { uint32_t handle = 0; uint32_t device = 0; std::string state; uint32_t period = 0, buffer = 0; };
+/// Thresholds in the daemon's boundary (FeReply::boundary); stop/silence at the boundary
+/// mean "never" (free-running), as in sw_params.
+struct FeSwParams {
+    uint32_t handle = 0;
+    uint64_t avail_min = 1, start_threshold = 1, stop_threshold = 0, silence_threshold = 0, silence_size = 0;
+};
+struct FeReply {
+    uint32_t handle = 0;
+    uint32_t device = 0;
+    std::string state;
+    uint32_t period = 0, buffer = 0;
+    std::string name;            ///< the FE link's name
+    FeCaps caps;
+    uint64_t boundary = 0;       ///< of the configured stream (0 before FeConfigure)
+    uint64_t shm_bytes = 0;      ///< the shared memory's size, when fds is 2
+    uint8_t fds = 0;             ///< descriptors passed with this frame: 0, or 2 (memfd, wake socket)
+};
 struct ErrorReply { int32_t code = 0; std::string message; };  ///< code: negative errno
 struct CtlEvent { uint32_t numid = 0; uint32_t mask = 1; };
 struct Bye { std::string reason; };
@@ -131,6 +167,7 @@ public:
     void u32(uint32_t v);
     void i32(int32_t v) { u32(static_cast<uint32_t>(v)); }
     void i64(int64_t v);
+    void u64(uint64_t v) { i64(static_cast<int64_t>(v)); }
     void str(std::string_view s);  ///< truncated to 65535 bytes
     /// The whole frame, length prefix included.
     std::vector<std::byte> finish() &&;
@@ -150,6 +187,7 @@ public:
     uint32_t u32(const char* field);
     int32_t i32(const char* field) { return static_cast<int32_t>(u32(field)); }
     int64_t i64(const char* field);
+    uint64_t u64(const char* field) { return static_cast<uint64_t>(i64(field)); }
     bool flag(const char* field);  ///< a u8 that must be 0 or 1
     /// A string of at most `max` bytes with no NUL.
     std::string str(const char* field, size_t max);
@@ -202,6 +240,7 @@ DYNPCM_IPC_MESSAGE(FeOpen)
 DYNPCM_IPC_MESSAGE(FeConfigure)
 DYNPCM_IPC_MESSAGE(FeTrigger)
 DYNPCM_IPC_MESSAGE(FeClose)
+DYNPCM_IPC_MESSAGE(FeSwParams)
 DYNPCM_IPC_MESSAGE(FeReply)
 DYNPCM_IPC_MESSAGE(ErrorReply)
 DYNPCM_IPC_MESSAGE(CtlEvent)

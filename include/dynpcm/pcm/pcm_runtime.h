@@ -27,6 +27,7 @@
 #include "dynpcm/core/wait_word.h"
 #include "dynpcm/pcm/hardware.h"
 #include "dynpcm/pcm/hw_params.h"
+#include "dynpcm/pcm/shared_ring.h"
 #include "dynpcm/pcm/state.h"
 #include "dynpcm/pcm/sw_params.h"
 #include "dynpcm/rt/event_queue.h"
@@ -41,6 +42,7 @@ struct PcmEvent {
         LostInterrupts,   ///< pointer moved > 1.5 periods in one interrupt (detail = delta)
         BadPosition,      ///< pointer() returned >= buffer_size; treated as 0 (detail = pos)
         TriggerFailed,    ///< the hardware refused a trigger (detail = -errno)
+        BadApplPtr,       ///< a shared-ring client published an impossible appl_ptr: xrun (detail = it)
     };
     Kind kind = Kind::State;
     PcmState from = PcmState::Open;
@@ -74,6 +76,9 @@ public:
                                                     ///< without progress (the kernel's 10 s)
         unsigned pointer_bits = 63;                 ///< boundary limit: 63 = LONG_MAX on 64-bit;
                                                     ///< 31 mimics a 32-bit ALSA client
+        /// The application is in another process: hw_params allocates no ring, and the ring,
+        /// the application pointer and the wakeups come from attach_shared().
+        bool shared_ring = false;
     };
 
     /// Thread: control. Allocates: yes. The hardware must outlive the runtime.
@@ -102,6 +107,17 @@ public:
     SwParams sw_params_current() const;
     /// The installed hardware configuration (valid after hw_params).
     const HwParams& params() const noexcept { return params_; }
+
+    /// Shares the configured stream with an application in another process (Options::
+    /// shared_ring): `ring` (buffer_size frames) becomes the stream's ring, the application
+    /// pointer is read from `header->client` (validated on every use: a value the stream could
+    /// not have reached is an xrun of this stream, never an index), the engine's side of
+    /// `header` follows the stream, and `wake_fd` (a packet socket) gets one byte, sent with
+    /// MSG_DONTWAIT, when avail reaches the client's avail_min or the state changes. The
+    /// memory and the socket must stay valid until hw_params, hw_free or close, each of which
+    /// detaches them. Thread: control, in SETUP or PREPARED. Blocking: waits out an interrupt
+    /// in flight. Allocates: no.
+    Result<void> attach_shared(SharedRingHeader* header, std::byte* ring, int wake_fd);
 
     // ---- state operations. Thread: control. Blocking: may block (drain() until drained;
     // close() until blocked callers leave; any trigger on the stream's lock and, for an FE,
@@ -203,6 +219,13 @@ private:
     Frames avail_of(Frames hw, Frames appl) const noexcept;
     bool playback_has_data() const noexcept;
     void report(PcmEvent::Kind kind, PcmState from, PcmState to, int64_t detail) noexcept;
+    // The shared ring (attach_shared): the client's appl_ptr taken in if valid (else an xrun),
+    // the engine's side published, the client woken.
+    Frames take_shared_appl() noexcept;
+    void publish_state() noexcept;
+    void publish_pointer(Frames hw) noexcept;
+    void wake_client(bool state_change) noexcept;
+    void detach_shared() noexcept;
 
     Stream stream_;
     std::shared_ptr<const HwConstraints> constraints_;
@@ -225,6 +248,9 @@ private:
     uint32_t sample_bytes_ = 0;
     uint32_t channels_ = 0;
     std::vector<std::byte> ring_;
+    std::byte* ring_base_ = nullptr;  // ring_.data(), or the shared ring
+    std::atomic<SharedRingHeader*> shared_{nullptr};
+    std::atomic<int> wake_fd_{-1};
     std::atomic<Frames> avail_min_{1}, start_threshold_{1}, stop_threshold_{0};
     Frames silence_threshold_ = 0, silence_size_ = 0;
 
