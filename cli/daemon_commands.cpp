@@ -274,10 +274,11 @@ int remote_run(const std::string& socket, const std::string& file) {
             case A::Plug:
             case A::Unplug: {
                 const bool in = s.action == A::Plug;
-                if (!s.pins.empty()) {
+                if (!s.pins.empty() || !s.be.empty()) {
                     const uint32_t seq = client->next_seq();
-                    auto r = client->call(encode(Jack{in, s.pins}, seq), seq);
+                    auto r = client->call(encode(Jack{in, s.pins, s.be}, seq), seq);
                     if (!r) run.step_failed(s.at, s.line, r.error().message());
+                    else if (!s.be.empty()) run.line(s.at, fmt::format("device {} {}", s.be, in ? "plugged in" : "unplugged"));
                     else run.line(s.at, fmt::format("jack {}: {}", in ? "plugged" : "unplugged", fmt::join(s.pins, ", ")));
                 }
                 for (const auto& [name, value] : s.controls) run.set(s.at, s.line, name, value);
@@ -550,14 +551,15 @@ int run_top(const std::string& socket, bool once, bool as_json, int interval_ms)
     }
 }
 
-int run_jack(const std::string& socket, const std::string& verb, const std::vector<std::string>& pins) {
-    if ((verb != "plug" && verb != "unplug") || pins.empty()) {
-        fmt::print(stderr, "jack: 'plug PIN...' or 'unplug PIN...'\n");
+int run_jack(const std::string& socket, const std::string& verb, const std::vector<std::string>& pins,
+             const std::string& be) {
+    if ((verb != "plug" && verb != "unplug") || pins.empty() == be.empty()) {
+        fmt::print(stderr, "jack: 'plug PIN...', 'unplug PIN...', or 'plug|unplug --be BE'\n");
         return kExitBadInput;
     }
     auto client = connect_or_exit(socket);
     const uint32_t seq = client->next_seq();
-    auto r = client->call(encode(Jack{verb == "plug", pins}, seq), seq);
+    auto r = client->call(encode(Jack{verb == "plug", pins, be}, seq), seq);
     if (!r) fail(r.error());
     return kExitOk;
 }
@@ -600,8 +602,10 @@ void add_daemon_commands(CLI::App& app) {
         CLI::App* sub = app.add_subcommand("jack", "Plug or unplug jack pins on a running dynpcmd: 'dynpcm jack plug Headphone'");
         sub->add_option("--socket", *socket, "The daemon's socket (default: $DYNPCM_SOCKET, or the only daemon running)");
         sub->add_option("VERB", *verb, "plug or unplug")->required();
-        sub->add_option("PIN", *pins, "Jack pins (DAPM endpoints with a pin switch)")->required();
-        sub->callback([=] { throw Exit{run_jack(*socket, *verb, *pins)}; });
+        auto be = std::make_shared<std::string>();
+        sub->add_option("PIN", *pins, "Jack pins (DAPM endpoints with a pin switch)");
+        sub->add_option("--be", *be, "Instead of pins: the device behind this BE (a sim backend) appears or vanishes");
+        sub->callback([=] { throw Exit{run_jack(*socket, *verb, *pins, *be)}; });
     }
 }
 

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dynpcm/backend/sim_backend.h"
 #include "dynpcm/card/routes.h"
 #include "dynpcm/daemon/client.h"
 #include "log.h"
@@ -587,6 +588,18 @@ void Server::on_jack(Client& c, uint32_t seq, std::span<const std::byte> p) {
     auto m = decode_Jack(p);
     if (!m) return reply_error(c, seq, m.code(), m.error().message());
     const Card& card = dpcm_->card();
+    if (!m->be.empty()) {
+        // The device behind a BE appears or vanishes, as a USB or Bluetooth device would.
+        SimBackend* sim = nullptr;
+        for (Stream dir : {Stream::Playback, Stream::Capture})
+            if (!sim) sim = dynamic_cast<SimBackend*>(dpcm_->backend(m->be, dir));
+        if (!sim)
+            return reply_error(c, seq, -ENOTSUP, fmt::format("BE '{}' has no sim device to plug or unplug", m->be));
+        if (m->plugged) sim->reconnect();
+        else sim->unplug();
+        log_info("{}: the device of BE {} {}", client_label(c), m->be, m->plugged ? "came back" : "vanished");
+        return send(c, encode_empty(Type::Ok, seq));
+    }
     for (const auto& pin : m->pins) {
         const Control* sw = card.find_control(pin + " Switch");
         if (!sw) return reply_error(c, seq, -ENOENT, fmt::format("no jack pin '{}': the card has no control '{} Switch'", pin, pin));

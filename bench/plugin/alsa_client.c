@@ -322,7 +322,9 @@ int main(int argc, char **argv) {
     s.v = malloc(s.cap * sizeof *s.v);
     if (!s.v) die("out of memory", 0);
 
-    long xruns = 0, wakes = 0, early_wakes = 0, dup_wakes = 0;
+    long xruns = 0, wakes = 0, dup_wakes = 0, poll_errors = 0;
+    long early_no_event = 0;   /* poll returned, but revents had no POLLOUT */
+    long early_low_avail = 0;  /* POLLOUT, but less than avail_min free */
     int segment = 0;
     int64_t appl = 0;          /* frames written in this segment: the PCM's appl_ptr */
     int64_t due = 0;           /* the position of the next due wake, in this segment */
@@ -392,8 +394,19 @@ int main(int argc, char **argv) {
          * calls (each a round trip into a plugin) need not. */
         snd_pcm_sframes_t avail = 0, delay = 0;
         err = 0;
-        if (revents & POLLERR) err = -EPIPE;
-        else err = snd_pcm_avail_delay(pcm, &avail, &delay);
+        err = snd_pcm_avail_delay(pcm, &avail, &delay);
+        if (err == 0 && (revents & POLLERR)) {
+            /* An error event the pointer did not report (a plugin may raise POLLERR before
+             * alsa-lib has seen its xrun): go by the state. An xrun or a suspend is recovered
+             * below; a PCM that errs while it runs, or in any other state, ends the run. */
+            const snd_pcm_state_t st = snd_pcm_state(pcm);
+            if (st == SND_PCM_STATE_XRUN) err = -EPIPE;
+            else if (st == SND_PCM_STATE_SUSPENDED) err = -ESTRPIPE;
+            else if (st != SND_PCM_STATE_RUNNING || ++poll_errors > 100) {
+                fprintf(stderr, "alsa_client: %s: poll error in state %s\n", device, snd_pcm_state_name(st));
+                return 1;
+            }
+        }
         if (err == 0 && (revents & POLLOUT) && avail >= (snd_pcm_sframes_t)period) {
             struct sample x = {0};
             x.t_ns = t_wake - t_start;
@@ -415,7 +428,9 @@ int main(int argc, char **argv) {
                 push(&s, &x);
             }
         } else if (err == 0) {
-            ++early_wakes; /* woke without a period free: some plugins' descriptors do that */
+            /* Woke without a period free: some plugins' descriptors do that once a period. */
+            if (revents & POLLOUT) ++early_low_avail;
+            else ++early_no_event;
         }
         if (err < 0) {
             /* An underrun (or suspend): count it, recover, and restart from a full buffer. */
@@ -481,8 +496,10 @@ int main(int argc, char **argv) {
         fprintf(f, ",\"rate\":%u,\"channels\":%u,\"format\":\"S16_LE\"", RATE, CHANNELS);
         fprintf(f, ",\"period_requested\":%ld,\"period\":%lu,\"buffer\":%lu,\"periods\":%ld",
                 period_req, (unsigned long)period, (unsigned long)buffer, periods_req);
-        fprintf(f, ",\"seconds\":%.3f,\"wakes\":%ld,\"counted_wakes\":%zu,\"early_wakes\":%ld,\"duplicate_wakes\":%ld",
-                wall_s, wakes, m, early_wakes, dup_wakes);
+        fprintf(f, ",\"seconds\":%.3f,\"wakes\":%ld,\"counted_wakes\":%zu,\"early_wakes\":%ld", wall_s, wakes, m,
+                early_no_event + early_low_avail);
+        fprintf(f, ",\"early_wakes_no_pollout\":%ld,\"early_wakes_pollout_below_avail_min\":%ld,\"duplicate_wakes\":%ld",
+                early_no_event, early_low_avail, dup_wakes);
         fprintf(f, ",\"fitted_rate_hz\":");
         NUM(f, tl.rate_hz > 0 ? tl.rate_hz : NAN);
         for (int which = 0; which < 2; ++which) {

@@ -473,6 +473,7 @@ std::vector<std::byte> encode(const Jack& m, uint32_t seq) {
     w.u8(m.plugged ? 1 : 0);
     w.u32(static_cast<uint32_t>(m.pins.size()));
     for (const auto& s : m.pins) w.str(s);
+    w.str(m.be);
     return std::move(w).finish();
 }
 Result<Jack> decode_Jack(std::span<const std::byte> p) {
@@ -480,7 +481,8 @@ Result<Jack> decode_Jack(std::span<const std::byte> p) {
         m.plugged = r.flag("plugged");
         const uint32_t n = r.count("pins", 64, 2);
         for (uint32_t i = 0; i < n && r.ok(); ++i) m.pins.push_back(r.str("pin", kMaxName));
-        if (r.ok() && m.pins.empty()) r.fail("pins", "is empty");
+        m.be = r.str("be", kMaxName);
+        if (r.ok() && m.pins.empty() == m.be.empty()) r.fail("pins", "names no pin and no BE, or both");
     });
 }
 

@@ -296,7 +296,7 @@ TEST(Daemon, ControlsAreSharedWithTheKernelsErrorsAndEveryChangeIsAnEvent) {
     EXPECT_FALSE(*same) << "an unchanged value reports 0, as snd_ctl_elem_write does";
     // A route change made by a jack is an event too.
     const uint32_t seq = writer->next_seq();
-    ASSERT_TRUE(writer->call(encode(Jack{false, {"Headphone"}}, seq), seq));
+    ASSERT_TRUE(writer->call(encode(Jack{false, {"Headphone"}, ""}, seq), seq));
     std::vector<uint32_t> seen;
     for (int i = 0; i < 200 && seen.size() < 2; ++i) {
         ASSERT_TRUE(watcher->pump());

@@ -10,6 +10,15 @@
 namespace dynpcm::ipc {
 namespace {
 
+FeReply running_reply() {
+    FeReply r;
+    r.handle = 1;
+    r.state = "RUNNING";
+    r.period = 256;
+    r.buffer = 1024;
+    return r;
+}
+
 std::span<const std::byte> body_of(const std::vector<std::byte>& frame) {
     EXPECT_GE(frame.size(), 4u + kHeaderSize);
     EXPECT_EQ(frame_length(frame.data()), frame.size() - 4);
@@ -67,11 +76,13 @@ TEST(Ipc, EveryMessageRoundTrips) {
 
     for (const auto& f : {encode(Hello{}, 1), encode(CtlList{}, 2), encode(CtlRead{{3, CtlIfaceW::Card, "", 0}}, 3),
                           encode(Subscribe{}, 4), encode(Dump{}, 5), encode_empty(Type::Routes, 6),
-                          encode_empty(Type::Status, 7), encode(Jack{true, {"Headphone"}}, 8),
+                          encode_empty(Type::Status, 7), encode(Jack{true, {"Headphone"}, ""}, 8),
                           encode(FeOpen{"#0", 1}, 9), encode(FeConfigure{1, 2, 48000, 2, 256, 4}, 10),
-                          encode(FeTrigger{1, 3}, 11), encode(FeClose{1}, 12), encode(FeReply{1, 0, "RUNNING", 256, 1024}, 13),
+                          encode(FeTrigger{1, 3}, 11), encode(FeClose{1}, 12), encode(running_reply(), 13),
                           encode(ErrorReply{-EINVAL, "bad"}, 14), encode(CtlEvent{5, 1}, 0), encode(Bye{"bye"}, 0),
-                          encode(WriteReply{true}, 15), encode(CtlValues{1, {1, 2}}, 16)}) {
+                          encode(WriteReply{true}, 15), encode(CtlValues{1, {1, 2}}, 16),
+                          encode(Jack{false, {}, "Speaker"}, 17), encode(FeSwParams{1, 256, 1024, 4096, 0, 0}, 18),
+                          encode(FeConfigure{1, 2, 48000, 2, 256, 4, true}, 19)}) {
         auto r = decode_any(body_of(f));
         EXPECT_TRUE(r) << r.error().message();
     }
@@ -184,9 +195,11 @@ TEST(Ipc, BadBodiesAreRefusedWithTheReason) {
     auto positive = decode_any(body_of(encode(ErrorReply{5, "x"}, 1)));
     ASSERT_FALSE(positive);
 
-    auto empty_pins = decode_any(body_of(encode(Jack{true, {}}, 1)));
+    auto empty_pins = decode_any(body_of(encode(Jack{true, {}, ""}, 1)));
     ASSERT_FALSE(empty_pins);
-    EXPECT_NE(empty_pins.error().message().find("'pins' is empty"), std::string::npos);
+    EXPECT_NE(empty_pins.error().message().find("'pins' names no pin and no BE"), std::string::npos);
+    auto both = decode_any(body_of(encode(Jack{true, {"Headphone"}, "Speaker"}, 1)));
+    ASSERT_FALSE(both);
 
     auto payload_on_status = decode_any(frame_of(8, 0, {1}));
     ASSERT_FALSE(payload_on_status);
@@ -194,4 +207,53 @@ TEST(Ipc, BadBodiesAreRefusedWithTheReason) {
 }
 
 }  // namespace
+
+TEST(Ipc, FeReplyCarriesTheCapsAndSaysWhatDescriptorsCame) {
+    FeReply r;
+    r.handle = 3;
+    r.device = 1;
+    r.state = "PREPARED";
+    r.name = "Media";
+    r.caps.formats = (1U << 2) | (1U << 10);
+    r.caps.channels_min = 1;
+    r.caps.channels_max = 2;
+    r.caps.rate_min = 44100;
+    r.caps.rate_max = 48000;
+    r.caps.rates = {44100, 48000};
+    r.caps.period_bytes_min = 64;
+    r.caps.period_bytes_max = 1 << 20;
+    r.caps.periods_min = 2;
+    r.caps.periods_max = 1024;
+    r.caps.buffer_bytes_min = 128;
+    r.caps.buffer_bytes_max = 4 << 20;
+    r.caps.can_pause = true;
+    r.boundary = uint64_t{1} << 62;
+    r.shm_bytes = 4096 + 8192;
+    r.fds = 2;
+    auto d = decode_FeReply(payload(body_of(encode(r, 7))));
+    ASSERT_TRUE(d) << d.error().message();
+    EXPECT_EQ(d->name, "Media");
+    EXPECT_EQ(d->caps.formats, r.caps.formats);
+    EXPECT_EQ(d->caps.rates, r.caps.rates);
+    EXPECT_EQ(d->caps.buffer_bytes_max, r.caps.buffer_bytes_max);
+    EXPECT_TRUE(d->caps.can_pause);
+    EXPECT_EQ(d->boundary, r.boundary);
+    EXPECT_EQ(d->shm_bytes, r.shm_bytes);
+    EXPECT_EQ(d->fds, 2);
+
+    FeReply odd = r;
+    odd.fds = 1;  // the ring comes with its wake socket, or nothing does
+    auto bad = decode_FeReply(payload(body_of(encode(odd, 7))));
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("'fds'"), std::string::npos) << bad.error().message();
+    FeReply upside = r;
+    upside.caps.rate_min = 96000;
+    auto inverted = decode_FeReply(payload(body_of(encode(upside, 7))));
+    ASSERT_FALSE(inverted);
+    EXPECT_NE(inverted.error().message().find("'rate_max'"), std::string::npos) << inverted.error().message();
+    auto op = decode_any(body_of(encode(FeTrigger{1, 6}, 1)));
+    ASSERT_FALSE(op);
+    EXPECT_NE(op.error().message().find("drain (5)"), std::string::npos);
+}
+
 }  // namespace dynpcm::ipc

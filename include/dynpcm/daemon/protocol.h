@@ -114,7 +114,9 @@ struct WriteReply { bool changed = false; };
 struct Subscribe { bool on = true; };
 struct Dump { bool json = true; };
 struct Text { std::string text; };
-struct Jack { bool plugged = true; std::vector<std::string> pins; };
+/// Jack pins (as a codec's jack detection sets them), or a BE's device appearing or vanishing
+/// (`be`, a sim backend's device: its FEs see XRUN or DISCONNECTED, as in scenarios).
+struct Jack { bool plugged = true; std::vector<std::string> pins; std::string be; };
 struct FeOpen { std::string fe; uint8_t stream = 0; };  ///< stream 0 playback, 1 capture; fe: name or "#N" for device N
 /// format: a dynpcm::Format. exact: these values or an error (a plugin that has refined its
 /// own hw_params); otherwise the nearest the FE allows.
