@@ -361,9 +361,12 @@ void make_ucm_tree(const fs::path& root, const fs::path& stock, const std::strin
 // arecord -L show every FE by name.
 std::string pcm_config(const std::string& socket, const fs::path& plugin, const std::string& routes_json) {
     std::string out = "pcm_type.dynpcm { lib " + quote(plugin.string()) + " }\n";
-    out += "pcm.!hw {\n\t@args [ CARD DEV SUBDEV ]\n\t@args.CARD { type string default \"0\" }\n"
-           "\t@args.DEV { type integer default 0 }\n\t@args.SUBDEV { type integer default -1 }\n"
-           "\ttype dynpcm\n\tcard $CARD\n\tdevice $DEV\n\tsocket " + quote(socket) + "\n}\n";
+    // plughw too: alsa.conf's own looks the card up in the kernel.
+    const std::string args = "\t@args [ CARD DEV SUBDEV ]\n\t@args.CARD { type string default \"0\" }\n"
+                             "\t@args.DEV { type integer default 0 }\n\t@args.SUBDEV { type integer default -1 }\n";
+    const std::string by_args = "type dynpcm card $CARD device $DEV socket " + quote(socket);
+    out += "pcm.!hw {\n" + args + "\t" + by_args + "\n}\n";
+    out += "pcm.!plughw {\n" + args + "\ttype plug\n\tslave.pcm { " + by_args + " }\n}\n";
     // One entry per device number: its FE's name and which ways it streams.
     std::map<uint32_t, std::pair<std::string, std::set<std::string>>> fes;
     const auto routes = nlohmann::json::parse(routes_json);

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     app.add_option("--max-clients", opt.max_clients, "Refuse connections beyond this many")->check(CLI::Range(1, 65536));
     app.add_option("--queue-limit", opt.queue_limit, "Cut off a client that leaves more than this many bytes unread")
         ->check(CLI::Range(4096, 1 << 30));
+    app.add_option("--pointer-bits", opt.pointer_bits,
+                   "FE positions wrap at the largest buffer multiple below 2^N (default 63, as the kernel on 64-bit; "
+                   "a small N makes clients meet the boundary within seconds)")
+        ->check(CLI::Range(16, 63));
     app.add_option("--hello-timeout", opt.hello_timeout_ms, "Close a connection that says nothing for this many ms")
         ->check(CLI::Range(10, 600000));
     try {

@@ -643,7 +643,7 @@ void Server::on_fe_open(Client& c, uint32_t seq, std::span<const std::byte> p) {
     }
     // Non-blocking: nothing a client asks may make this thread wait (a drain returns at once
     // and ends on the realtime thread). The ring is the client's, in shared memory.
-    auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true, .shared_ring = true});
+    auto pcm = dpcm_->open(link.name, dir, {.name = key, .nonblock = true, .pointer_bits = opt_.pointer_bits, .shared_ring = true});
     if (!pcm) return reply_error(c, seq, pcm.code(), pcm.error().message());
     const uint32_t handle = next_handle_++;
     c.fes[handle] = Fe{link.name, dir, link.device_number, nullptr};
@@ -707,7 +707,8 @@ void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte>
         // A plugin refined its own space from the FE's caps: these values, or an error.
         step(hp.set(HwParam::Rate, m->rate));
         if (m->period) step(hp.set(HwParam::PeriodSize, m->period));
-        if (m->periods) step(hp.set(HwParam::Periods, m->periods));
+        if (m->buffer) step(hp.set(HwParam::BufferSize, m->buffer));
+        else if (m->periods) step(hp.set(HwParam::Periods, m->periods));
     } else {
         step_u(hp.set_near(HwParam::Rate, m->rate));
         if (m->period) step_u(hp.set_near(HwParam::PeriodSize, m->period));

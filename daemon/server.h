@@ -39,6 +39,7 @@ struct ServerOptions {
     size_t queue_limit = 1 << 20;    ///< bytes of replies and events a client may leave unread
     int hello_timeout_ms = 5000;     ///< a connection that has not said Hello by then is closed
     int service_ms = 10;             ///< how often the engine's deferred work and events are serviced
+    unsigned pointer_bits = 63;      ///< FE boundaries below 2^N (PcmRuntime::Options::pointer_bits)
     bool verbose = false;            ///< log every control write
     std::string card_source;         ///< for the log: what the card came from
 };

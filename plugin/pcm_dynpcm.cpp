@@ -376,6 +376,7 @@ int cb_hw_params(snd_pcm_ioplug_t* io, snd_pcm_hw_params_t*) {
     m.period = static_cast<uint32_t>(io->period_size);
     m.periods = static_cast<uint32_t>(io->buffer_size / io->period_size);
     m.exact = true;
+    m.buffer = static_cast<uint32_t>(io->buffer_size);
     const uint32_t seq = p->client->next_seq();
     FeReply r;
     if (int err = request(p, encode(m, seq), seq, &r); err < 0) return err;
@@ -602,6 +603,8 @@ extern "C" SND_PCM_PLUGIN_DEFINE_FUNC(dynpcm) {
     io.poll_events = POLLIN;
     io.mmap_rw = 0;
     io.flags = SND_PCM_IOPLUG_FLAG_BOUNDARY_WA | SND_PCM_IOPLUG_FLAG_MONOTONIC;
+    // ioplug learns of snd_pcm_nonblock() later, but not of a non-blocking open.
+    io.nonblock = (mode & SND_PCM_NONBLOCK) ? 1 : 0;
     if (int err = snd_pcm_ioplug_create(&io, name, stream, mode); err < 0) return err;
     if (int err = set_constraints(p.get()); err < 0) {
         snd_pcm_ioplug_delete(&io);  // calls cb_close, which frees p

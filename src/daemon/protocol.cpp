@@ -509,6 +509,7 @@ std::vector<std::byte> encode(const FeConfigure& m, uint32_t seq) {
     w.u32(m.period);
     w.u32(m.periods);
     w.u8(m.exact ? 1 : 0);
+    w.u32(m.buffer);
     return std::move(w).finish();
 }
 Result<FeConfigure> decode_FeConfigure(std::span<const std::byte> p) {
@@ -521,6 +522,7 @@ Result<FeConfigure> decode_FeConfigure(std::span<const std::byte> p) {
         m.period = r.u32("period");
         m.periods = r.u32("periods");
         m.exact = r.flag("exact");
+        m.buffer = r.u32("buffer");
     });
 }
 

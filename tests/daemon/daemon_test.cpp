@@ -214,7 +214,7 @@ TEST(Daemon, AClientKilledMidRequestReleasesItsStreamsAndTheOthersPlayOn) {
         if (!r) return 0;
         const uint32_t h = decode_FeReply(payload(*r))->handle;
         seq = c.next_seq();
-        auto cfg = c.call(encode(FeConfigure{h, 2 /* S16_LE */, 48000, 2, 256, 4}, seq), seq);
+        auto cfg = c.call(encode(FeConfigure{h, 2 /* S16_LE */, 48000, 2, 256, 4, false, 0}, seq), seq);
         EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().message());
         seq = c.next_seq();
         auto st = c.call(encode(FeTrigger{h, 0}, seq), seq);

@@ -77,12 +77,12 @@ TEST(Ipc, EveryMessageRoundTrips) {
     for (const auto& f : {encode(Hello{}, 1), encode(CtlList{}, 2), encode(CtlRead{{3, CtlIfaceW::Card, "", 0}}, 3),
                           encode(Subscribe{}, 4), encode(Dump{}, 5), encode_empty(Type::Routes, 6),
                           encode_empty(Type::Status, 7), encode(Jack{true, {"Headphone"}, ""}, 8),
-                          encode(FeOpen{"#0", 1}, 9), encode(FeConfigure{1, 2, 48000, 2, 256, 4}, 10),
+                          encode(FeOpen{"#0", 1}, 9), encode(FeConfigure{1, 2, 48000, 2, 256, 4, false, 0}, 10),
                           encode(FeTrigger{1, 3}, 11), encode(FeClose{1}, 12), encode(running_reply(), 13),
                           encode(ErrorReply{-EINVAL, "bad"}, 14), encode(CtlEvent{5, 1}, 0), encode(Bye{"bye"}, 0),
                           encode(WriteReply{true}, 15), encode(CtlValues{1, {1, 2}}, 16),
                           encode(Jack{false, {}, "Speaker"}, 17), encode(FeSwParams{1, 256, 1024, 4096, 0, 0}, 18),
-                          encode(FeConfigure{1, 2, 48000, 2, 256, 4, true}, 19)}) {
+                          encode(FeConfigure{1, 2, 48000, 2, 256, 4, true, 1100}, 19)}) {
         auto r = decode_any(body_of(f));
         EXPECT_TRUE(r) << r.error().message();
     }
@@ -164,7 +164,7 @@ TEST(Ipc, BadBodiesAreRefusedWithTheReason) {
     EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // a surrogate
     EXPECT_FALSE(valid_utf8("\xe2\x82"));          // cut short
 
-    auto format = decode_any(body_of(encode(FeConfigure{1, 200, 48000, 2, 256, 4}, 1)));
+    auto format = decode_any(body_of(encode(FeConfigure{1, 200, 48000, 2, 256, 4, false, 0}, 1)));
     ASSERT_FALSE(format);
     EXPECT_NE(format.error().message().find("field 'format' is 200; not a format dynpcm knows"), std::string::npos);
 

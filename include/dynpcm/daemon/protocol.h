@@ -119,8 +119,9 @@ struct Text { std::string text; };
 struct Jack { bool plugged = true; std::vector<std::string> pins; std::string be; };
 struct FeOpen { std::string fe; uint8_t stream = 0; };  ///< stream 0 playback, 1 capture; fe: name or "#N" for device N
 /// format: a dynpcm::Format. exact: these values or an error (a plugin that has refined its
-/// own hw_params); otherwise the nearest the FE allows.
-struct FeConfigure { uint32_t handle = 0; uint8_t format = 0; uint32_t rate = 0, channels = 0, period = 0, periods = 0; bool exact = false; };
+/// own hw_params); otherwise the nearest the FE allows. buffer (frames), when not 0, is set
+/// instead of periods: alsa-lib may choose a buffer that is not a whole number of periods.
+struct FeConfigure { uint32_t handle = 0; uint8_t format = 0; uint32_t rate = 0, channels = 0, period = 0, periods = 0; bool exact = false; uint32_t buffer = 0; };
 /// What an FE's hardware allows, for a client to refine hw_params against before it asks
 /// (the daemon's engine still decides: FeConfigure is checked exactly).
 struct FeCaps {
