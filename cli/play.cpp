@@ -703,7 +703,13 @@ namespace {
 
 // `dynpcm analyze FILE.wav`: what a BE recorded, in the terms a listener checks: where the audio
 // starts and ends, silences inside it, the tone and level of each channel, the largest step.
-int analyze(const std::string& path, bool as_json) {
+struct AnalyzeExpect {
+    std::optional<double> tone_hz, level_dbfs, max_step;
+    std::optional<uint64_t> frames;
+    bool no_gaps = false;
+};
+
+int analyze(const std::string& path, bool as_json, const AnalyzeExpect& want) {
     SoundFile f;
     if (auto e = f.open(path)) {
         fmt::print(stderr, "analyze: {}\n", *e);
@@ -760,14 +766,33 @@ int analyze(const std::string& path, bool as_json) {
         }
         j["channel"].push_back(cj);
     }
+    // Expectations: each one that does not hold is a line and exit code 1.
+    std::vector<std::string> broken;
+    for (uint32_t c = 0; c < ch; ++c) {
+        const auto& cj = j["channel"][c];
+        if (want.tone_hz && (!cj.contains("tone_hz") || std::fabs(cj["tone_hz"].get<double>() - *want.tone_hz) > 1.0))
+            broken.push_back(fmt::format("channel {}: no tone at {} Hz", c, *want.tone_hz));
+        if (want.level_dbfs &&
+            (!cj.contains("tone_dbfs") || std::fabs(cj["tone_dbfs"].get<double>() - *want.level_dbfs) > 0.5))
+            broken.push_back(fmt::format("channel {}: the tone is not at {} dBFS", c, *want.level_dbfs));
+    }
+    if (want.frames && (audio + 2 < *want.frames || audio > *want.frames + 2))
+        broken.push_back(fmt::format("{} frames of sound, not {}", audio, *want.frames));
+    if (want.no_gaps && !gaps.empty()) broken.push_back(fmt::format("{} silent gaps", gaps.size()));
+    if (want.max_step && static_cast<double>(step.size) > *want.max_step)
+        broken.push_back(fmt::format("a step of {:.4f} (a click) at {:.3f} s, above {}", step.size, secs(first + step.frame),
+                                     *want.max_step));
+    const int rc = broken.empty() ? 0 : 1;
     if (as_json) {
+        j["failed"] = broken;
         fmt::print("{}\n", j.dump(2));
-        return 0;
+        return rc;
     }
     fmt::print("{}: {} Hz, {} channels, {} frames ({:.3f} s)\n", path, f.rate(), ch, got, secs(got));
     if (!audio) {
         fmt::print("  silence throughout\n");
-        return 0;
+        for (const auto& b : broken) fmt::print("  \u2717 {}\n", b);
+        return rc;
     }
     fmt::print("  sound from {:.3f} s to {:.3f} s ({} frames), {}\n", secs(first), secs(last), audio,
                gaps.empty() ? std::string("no silent gap inside it") : fmt::format("{} silent gaps inside it", gaps.size()));
@@ -781,7 +806,8 @@ int analyze(const std::string& path, bool as_json) {
                                           : "");
     }
     fmt::print("  largest sample step {:.4f} at {:.3f} s\n", step.size, secs(first + step.frame));
-    return 0;
+    for (const auto& b : broken) fmt::print("  \u2717 {}\n", b);
+    return rc;
 }
 
 }  // namespace
@@ -794,7 +820,13 @@ void add_analyze(CLI::App& app) {
                    "the largest sample step (a click)");
     sub->add_option("file", *path, "The WAV file (what a wav BE recorded, say)")->required();
     sub->add_flag("--json", *json, "Print the figures as JSON");
-    sub->callback([path, json] { throw Exit{analyze(*path, *json)}; });
+    auto want = std::make_shared<AnalyzeExpect>();
+    sub->add_option("--tone", want->tone_hz, "Expect this tone (Hz, within 1 Hz) on every channel; exit 1 if not");
+    sub->add_option("--level", want->level_dbfs, "Expect the tone at this level (dBFS, within 0.5 dB)");
+    sub->add_option("--frames", want->frames, "Expect this many frames of sound (within 2)");
+    sub->add_flag("--no-gaps", want->no_gaps, "Expect no silent gap inside the sound");
+    sub->add_option("--max-step", want->max_step, "Expect no sample step (click) larger than this (full scale 1.0)");
+    sub->callback([path, json, want] { throw Exit{analyze(*path, *json, *want)}; });
 }
 
 void add_play(CLI::App& app) {

@@ -78,6 +78,8 @@ CtlElem elem_of(const Control& c) {
 
 std::string key_of(std::string_view link, Stream dir) { return fmt::format("{}/{}", link, stream_name(dir)); }
 
+constexpr uint32_t kMaxClientPeriodBytes = 128 * 1024, kMaxClientBufferBytes = 512 * 1024;
+
 // What the FE's hardware allows, from its configuration space, for the client's own refinement.
 FeCaps caps_of(const PcmRuntime& pcm) {
     const HwParams any = pcm.hw_params_any();
@@ -92,6 +94,11 @@ FeCaps caps_of(const PcmRuntime& pcm) {
     range(HwParam::PeriodBytes, c.period_bytes_min, c.period_bytes_max);
     range(HwParam::Periods, c.periods_min, c.periods_max);
     range(HwParam::BufferBytes, c.buffer_bytes_min, c.buffer_bytes_max);
+    // What an ASoC platform driver's snd_pcm_hardware would offer an application: the engine
+    // takes any size, but a client asking for the largest (speaker-test does) should get a
+    // buffer of seconds, not of minutes.
+    c.period_bytes_max = std::max(c.period_bytes_min, std::min(c.period_bytes_max, kMaxClientPeriodBytes));
+    c.buffer_bytes_max = std::max(c.buffer_bytes_min, std::min(c.buffer_bytes_max, kMaxClientBufferBytes));
     // A rate list unless the range is continuous (a rate just above the minimum is allowed).
     auto allowed = [&](uint32_t rate) {
         HwParams t = any;

@@ -547,6 +547,7 @@ Result<void> PcmRuntime::drain() {
     // Playback: snd_pcm_do_drain_init.
     s = state();
     if (s == PcmState::Prepared) {
+        take_shared_appl();  // a client in another process wrote less than its start threshold
         if (avail_update() >= buffer_size_) {
             force_state(PcmState::Setup);
             return ok();
