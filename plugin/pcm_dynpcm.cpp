@@ -147,6 +147,30 @@ snd_pcm_uframes_t current_hw(Pcm* p) {
     return p->io_hw;
 }
 
+// Frames the application may transfer with its pointer at `appl`, from the daemon's hw_ptr now.
+snd_pcm_uframes_t avail_at(Pcm* p, snd_pcm_uframes_t appl) {
+    const snd_pcm_uframes_t hw = current_hw(p);
+    return playback(&p->io) ? (hw + p->io.buffer_size + p->io_boundary - appl) % p->io_boundary
+                            : (hw + p->io_boundary - appl) % p->io_boundary;
+}
+bool ready_at(Pcm* p, snd_pcm_uframes_t appl) { return avail_at(p, appl) >= p->avail_min; }
+
+void drain_fd(int fd, bool socket);
+
+// Consumes the wakeups (the realtime thread's and our own), re-arms the realtime thread's,
+// then looks again: a period that elapsed in between is seen now (and our own descriptor made
+// readable), or it wakes the next poll. Returns whether the stream is ready.
+bool rearm(Pcm* p, snd_pcm_uframes_t appl) {
+    if (p->wake_fd >= 0) drain_fd(p->wake_fd, true);
+    if (p->self_signalled) drain_fd(p->self_fd, false);
+    p->self_signalled = false;
+    if (p->h) p->h->wake.armed.store(0, std::memory_order_seq_cst);
+    if (!p->h || !ready_at(p, appl)) return false;
+    const uint64_t one = 1;
+    if (::write(p->self_fd, &one, sizeof one) == sizeof one) p->self_signalled = true;
+    return true;
+}
+
 // ---- the data plane ------------------------------------------------------------------------
 
 snd_pcm_sframes_t cb_pointer(snd_pcm_ioplug_t* io) {
@@ -209,7 +233,13 @@ snd_pcm_sframes_t cb_transfer(snd_pcm_ioplug_t* io, const snd_pcm_channel_area_t
     }
     // Capture through mmap copies out before the application reads and moves its pointer
     // later (at commit; the next pointer update publishes it). Everything else moves it now.
-    if (!(mmap && !playback(io))) publish_appl(p, (io->appl_ptr + size) % p->io_boundary);
+    if (!(mmap && !playback(io))) {
+        const snd_pcm_uframes_t appl = (io->appl_ptr + size) % p->io_boundary;
+        publish_appl(p, appl);
+        // No longer ready: consume the wakeup now, so that the application's next poll sleeps
+        // instead of returning at once to find nothing to do.
+        if (!ready_at(p, appl)) rearm(p, appl);
+    }
     return static_cast<snd_pcm_sframes_t>(size);
 }
 
@@ -269,18 +299,11 @@ int cb_poll_revents(snd_pcm_ioplug_t* io, struct pollfd* pfd, unsigned int nfds,
         *revents = avail < 0 ? static_cast<unsigned short>(ok | POLLERR) : ok;
         return 0;
     }
-    // Not ready: consume the wakeups, re-arm the realtime thread's, then look again, so a
-    // period that elapsed in between is either seen now or wakes the next poll.
-    if (p->wake_fd >= 0) drain_fd(p->wake_fd, true);
-    if (p->self_signalled) drain_fd(p->self_fd, false);
-    p->self_signalled = false;
-    if (p->h) p->h->wake.armed.store(0, std::memory_order_seq_cst);
+    // Not ready: re-arm (which looks again), so a period that elapsed in between is either
+    // seen now or wakes the next poll.
+    rearm(p, io->appl_ptr);
     avail = snd_pcm_avail_update(io->pcm);
-    if (avail < 0 || ready(p, avail)) {
-        const uint64_t one = 1;
-        if (::write(p->self_fd, &one, sizeof one) == sizeof one) p->self_signalled = true;
-        *revents = avail < 0 ? static_cast<unsigned short>(ok | POLLERR) : ok;
-    }
+    if (avail < 0 || ready(p, avail)) *revents = avail < 0 ? static_cast<unsigned short>(ok | POLLERR) : ok;
     return 0;
 }
 
