@@ -5,11 +5,15 @@
 
 #include <fmt/format.h>
 #include <grp.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon_fixture.h"
+#include "dynpcm/pcm/shared_ring.h"
+#include "dynpcm/pcm/state.h"
 
 namespace dynpcm::test {
 namespace {
@@ -408,6 +412,93 @@ TEST(Daemon, GroupMembersMayConnectWithGroupOthersMayNot) {
     // Not in the group: the file mode already keeps it out, and the credentials check would.
     ASSERT_EQ(::chmod(d.socket().c_str(), 0666), 0);
     EXPECT_EQ(hello_as_nobody(d.socket(), 1, {}), "dynpcmd serves uid 0 only; this connection is uid 65534");
+}
+
+// A client's ring is shared memory it can write at will. The daemon must stay whole: the memory
+// cannot be resized under the realtime thread, and an application pointer no stream could reach
+// is an xrun of that stream only, never an access outside the ring.
+TEST(Daemon, AClientsRingIsSealedAndItsPointerUntrusted) {
+    Daemon d({kPhone});
+    ASSERT_TRUE(d.ready());
+    auto bad = d.client("liar");
+    auto good = d.client("honest");
+    ASSERT_TRUE(bad && good);
+    ASSERT_TRUE(good->write(CtlRef{0, CtlIfaceW::Mixer, "HDMI Audio Mixer MultiMedia2", 0}, {1}));
+    struct Opened {
+        uint32_t handle = 0;
+        SharedRingHeader* h = nullptr;
+        size_t bytes = 0;
+        int memfd = -1;
+    };
+    auto open = [](Client& c, const char* fe) {
+        Opened o;
+        uint32_t seq = c.next_seq();
+        auto r = c.call(encode(FeOpen{fe, 0}, seq), seq);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message());
+        if (!r) return o;
+        o.handle = decode_FeReply(payload(*r))->handle;
+        seq = c.next_seq();
+        auto cfg = c.call(encode(FeConfigure{o.handle, 2 /* S16_LE */, 48000, 2, 256, 4, true, 0}, seq), seq);
+        EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().message());
+        if (!cfg) return o;
+        auto reply = decode_FeReply(payload(*cfg));
+        EXPECT_EQ(reply->fds, 2);
+        auto fds = c.take_fds(reply->fds);
+        EXPECT_TRUE(fds);
+        if (!fds) return o;
+        o.memfd = (*fds)[0];
+        ::close((*fds)[1]);
+        o.bytes = reply->shm_bytes;
+        void* p = ::mmap(nullptr, o.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, o.memfd, 0);
+        EXPECT_NE(p, MAP_FAILED);
+        o.h = static_cast<SharedRingHeader*>(p);
+        return o;
+    };
+    auto trigger = [](Client& c, uint32_t h, FeOp op) {
+        const uint32_t seq = c.next_seq();
+        return static_cast<bool>(c.call(encode(FeTrigger{h, static_cast<uint8_t>(op)}, seq), seq));
+    };
+    Opened liar = open(*bad, "Media Playback");
+    Opened honest = open(*good, "Deep Buffer");
+    ASSERT_TRUE(liar.h && honest.h);
+    const int seals = ::fcntl(liar.memfd, F_GET_SEALS);
+    EXPECT_EQ(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    EXPECT_EQ(::ftruncate(liar.memfd, 0), -1) << "a client shrank the ring the realtime thread reads";
+    EXPECT_EQ(errno, EPERM);
+    EXPECT_EQ(liar.h->layout.magic, SharedRingHeader::kMagic);
+    EXPECT_EQ(liar.h->layout.buffer_frames, 1024u);
+
+    // Both start with a full ring, as a client that wrote its buffer would (the honest one
+    // free-runs afterwards: FeConfigure's default until FeSwParams).
+    for (Opened* o : {&liar, &honest}) {
+        o->h->client.appl_ptr.store(1024, std::memory_order_release);
+        ASSERT_TRUE(trigger(o == &liar ? *bad : *good, o->handle, FeOp::Start));
+    }
+    // Both free-run (no stop threshold), so only the refusal can stop the liar: a pointer three
+    // buffers ahead of anything played.
+    const uint64_t lie = liar.h->engine.hw_ptr.load() + 3 * 1024;
+    liar.h->client.appl_ptr.store(lie, std::memory_order_release);
+    bool xrun = false;
+    for (int i = 0; i < 500 && !xrun; ++i) {
+        xrun = liar.h->engine.state.load() == static_cast<uint32_t>(PcmState::Xrun);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    EXPECT_TRUE(xrun) << "an appl_ptr three buffers ahead was taken";
+    EXPECT_GE(liar.h->engine.bad_appl.load(), 1u);
+    EXPECT_LT(liar.h->engine.hw_ptr.load(), liar.h->layout.boundary);
+    // The other stream did not notice.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(honest.h->engine.state.load(), static_cast<uint32_t>(PcmState::Running));
+    EXPECT_EQ(honest.h->engine.xruns.load(), 0u);
+    // After prepare the liar streams again: the refusal was an xrun, not a broken stream.
+    ASSERT_TRUE(trigger(*bad, liar.handle, FeOp::Prepare));
+    liar.h->client.appl_ptr.store(1024, std::memory_order_release);
+    ASSERT_TRUE(trigger(*bad, liar.handle, FeOp::Start));
+    EXPECT_EQ(liar.h->engine.state.load(), static_cast<uint32_t>(PcmState::Running));
+    for (Opened* o : {&liar, &honest}) {
+        ::munmap(o->h, o->bytes);
+        ::close(o->memfd);
+    }
 }
 
 }  // namespace
