@@ -5,7 +5,7 @@
  * need no other tool.
  *
  *   pcm_probe tone FILE HZ DBFS SECONDS [RATE [CHANNELS]]
- *   pcm_probe pause|drain-nb|xrun|delay DEVICE
+ *   pcm_probe pause|drain-nb|xrun|delay|freerun DEVICE
  *
  * Prints "ok: ..." per check and "FAIL: ..." for a failed one; exits 1 if any failed. */
 #include <alsa/asoundlib.h>
@@ -171,6 +171,32 @@ static int probe_delay(const char* dev) {
     return failed;
 }
 
+/* stop_threshold at the boundary: the stream never stops for want of data (hostless, or an
+   application that writes when it likes); the pointer runs on past what was written. */
+static int probe_freerun(const char* dev) {
+    snd_pcm_t* pcm = open_pcm(dev, 0);
+    snd_pcm_sw_params_t* sw;
+    snd_pcm_sw_params_alloca(&sw);
+    snd_pcm_uframes_t boundary = 0;
+    snd_pcm_sw_params_current(pcm, sw);
+    snd_pcm_sw_params_get_boundary(sw, &boundary);
+    snd_pcm_sw_params_set_stop_threshold(pcm, sw, boundary);
+    snd_pcm_sw_params_set_start_threshold(pcm, sw, 1);
+    CHECK(snd_pcm_sw_params(pcm, sw) == 0, "stop_threshold = boundary (%lu)", (unsigned long)boundary);
+    play(pcm, PERIOD * 2);
+    struct timespec starve = {0, 300 * 1000 * 1000};
+    nanosleep(&starve, NULL);
+    const snd_pcm_sframes_t avail = snd_pcm_avail(pcm);
+    CHECK(snd_pcm_state(pcm) == SND_PCM_STATE_RUNNING, "still RUNNING after 300 ms without data");
+    CHECK(avail > PERIOD * PERIODS, "the pointer ran past the application's (avail %ld > buffer %d)", (long)avail,
+          PERIOD * PERIODS);
+    snd_pcm_forward(pcm, (snd_pcm_uframes_t)(avail - PERIOD * PERIODS));  /* catch up, as such apps do */
+    CHECK(play(pcm, PERIOD) == PERIOD, "writes again after catching up");
+    snd_pcm_drop(pcm);
+    snd_pcm_close(pcm);
+    return failed;
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 6 && strcmp(argv[1], "tone") == 0)
@@ -180,6 +206,7 @@ int main(int argc, char** argv) {
     if (argc == 3 && strcmp(argv[1], "drain-nb") == 0) return probe_drain_nb(argv[2]);
     if (argc == 3 && strcmp(argv[1], "xrun") == 0) return probe_xrun(argv[2]);
     if (argc == 3 && strcmp(argv[1], "delay") == 0) return probe_delay(argv[2]);
-    fprintf(stderr, "usage: pcm_probe tone FILE HZ DBFS SECONDS [RATE [CHANNELS]] | pause|drain-nb|xrun|delay DEVICE\n");
+    if (argc == 3 && strcmp(argv[1], "freerun") == 0) return probe_freerun(argv[2]);
+    fprintf(stderr, "usage: pcm_probe tone FILE HZ DBFS SECONDS [RATE [CHANNELS]] | pause|drain-nb|xrun|delay|freerun DEVICE\n");
     return 2;
 }

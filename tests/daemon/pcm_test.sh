@@ -106,6 +106,23 @@ ex plughw aplay -D plughw:0,1 "$TMP/tone1k-22k-mono.wav"
 expect_rc 0 "aplay -D plughw:0,1 of a 22.05 kHz mono file (plug and rate over the plugin)"
 recorded "$HP" "plug: the Headphones BE got a second of 1 kHz, converted" --tone 1000 --level -6 --no-gaps
 
+# An FE named in the user's own configuration, by name.
+printf 'pcm.mine { type dynpcm fe "Music" }\n' >"$HOME/.asoundrc"
+ex own_config aplay -D mine "$TMP/tone1k.wav"
+expect_rc 0 "aplay -D mine, a 'type dynpcm' PCM of the user's ~/.asoundrc naming FE 'Music'"
+recorded "$HP" "it played on FE 'Music', into the Headphones BE" --tone 1000 --frames 48000 --no-gaps
+rm "$HOME/.asoundrc"
+# Non-interleaved: one file per channel.
+ex arecord_ni arecord -I -D hw:0,2 -f S16_LE -r 48000 -c 2 -d 1 "$TMP/mic_ni.wav"
+expect_rc 0 "arecord -I (non-interleaved access, a file per channel)"
+# arecord -I writes raw S16 per channel: a second is 96000 bytes, and a tone is rarely 0.
+for c in 0 1; do
+    size=$(stat -c %s "$TMP/mic_ni.wav.$c" 2>/dev/null || echo 0)
+    nonzero=$(tr -d '\0' <"$TMP/mic_ni.wav.$c" 2>/dev/null | wc -c)
+    ((size == 96000 && nonzero > 80000)) && pass "non-interleaved capture: channel $c's file is a second of sound" ||
+        fail "non-interleaved capture: channel $c's file is $size bytes, $nonzero not zero"
+done
+
 ex speaker speaker-test -D hw:0,0 -c 2 -l 1 -t sine -f 1000
 expect_rc 0 "speaker-test -c 2 -l 1"
 recorded "$SPK" "speaker-test's sine reached the Speaker BE" --tone 1000
@@ -121,7 +138,7 @@ expect_rc 0 "arecord -M (mmap, mono from a stereo BE)"
     { fail "mmap capture"; cat "$TMP/analyze.out"; }
 
 # ---- pause, non-blocking drain, recovery, delay (pcm_probe: alsa-lib's API as an app calls it) ----
-for probe in pause drain-nb xrun delay; do
+for probe in pause drain-nb xrun delay freerun; do
     ex "probe_$probe" "$PROBE" "$probe" hw:0,0
     if ((RC == 0)); then pass "pcm_probe $probe: $(grep -c '^ok' "$TMP/probe_$probe.out") checks"; else fail "pcm_probe $probe"; show "probe_$probe"; fi
 done
