@@ -165,7 +165,8 @@ void PcmRuntime::detach_shared() noexcept {
 
 Frames PcmRuntime::take_shared_appl() noexcept {
     SharedRingHeader* h = shared_.load(std::memory_order_acquire);
-    const Frames cur = appl_ptr_.load(std::memory_order_relaxed);
+    // Acquire: for an in-process application this is the load that makes its frames visible.
+    const Frames cur = appl_ptr_.load(std::memory_order_acquire);
     if (!h || boundary_ == 0) return cur;
     // Acquire: the frames the client wrote before it published this pointer are visible.
     const uint64_t v = h->client.appl_ptr.load(std::memory_order_acquire);
