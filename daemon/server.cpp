@@ -875,16 +875,15 @@ void Server::end_stranded_drains() {
         PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
         const PcmStatus st = pcm->status();
         const Frames queued = pcm->buffer_size() > st.avail ? pcm->buffer_size() - st.avail : 0;
-        if (auto r = pcm->drop(); !r) {
-            log_warning("ending the drain of FE '{}': {}", key_of(fe->link, fe->dir), r.error().message());
-            continue;
-        }
+        // Reported before the drop: the client sees the drain end in its ring at once, and by
+        // the time it has returned, the loss is on record.
         const std::string key = key_of(fe->link, fe->dir);
         lost_[key] += queued;
         const uint32_t rate = pcm->params().rate();
         log_warning("FE '{}' of {} lost its tail: {} frames ({:.1f} ms) written but never played; its last BE left "
                     "while it drained",
                     key, client_label(*c), queued, rate ? 1000.0 * static_cast<double>(queued) / rate : 0.0);
+        if (auto r = pcm->drop(); !r) log_warning("ending the drain of FE '{}': {}", key, r.error().message());
     }
 }
 
