@@ -79,6 +79,7 @@ CtlElem elem_of(const Control& c) {
 std::string key_of(std::string_view link, Stream dir) { return fmt::format("{}/{}", link, stream_name(dir)); }
 
 constexpr uint32_t kMaxClientPeriodBytes = 128 * 1024, kMaxClientBufferBytes = 512 * 1024;
+constexpr size_t kMaxQueuedFds = 8;  // four rings' descriptors waiting in one client's queue
 
 // What the FE's hardware allows, from its configuration space, for the client's own refinement.
 FeCaps caps_of(const PcmRuntime& pcm) {
@@ -401,13 +402,19 @@ Server::Client::Queued::~Queued() {
 void Server::send(Client& c, std::vector<std::byte> frame, uint32_t event_numid, std::vector<int> fds) {
     if (event_numid != 0 && !c.queued_events.insert(event_numid).second) return;  // one is still queued
     c.out_bytes += frame.size() + kQueueOverhead;
+    // Descriptors are the scarce thing a client could pile up by asking and never reading (each
+    // ring's memfd also keeps its pages alive): a few rings' worth, then it is cut off too.
+    size_t queued_fds = fds.size();
+    for (const auto& q : c.out) queued_fds += q.fds.size();
     c.out.emplace_back(std::move(frame), event_numid, std::move(fds));
-    if (c.out_bytes > opt_.queue_limit) {
+    if (c.out_bytes > opt_.queue_limit || queued_fds > kMaxQueuedFds) {
         // It does not read what it asked for: cut it off rather than grow without bound.
         ++cut_off_;
         c.out.clear();
         c.out_bytes = 0;
-        drop_client(c.id, fmt::format("cut off: more than {} bytes of replies and events unread", opt_.queue_limit));
+        drop_client(c.id, queued_fds > kMaxQueuedFds
+                              ? fmt::format("cut off: more than {} descriptors of rings unread", kMaxQueuedFds)
+                              : fmt::format("cut off: more than {} bytes of replies and events unread", opt_.queue_limit));
         return;
     }
     on_writable(c);
@@ -700,6 +707,12 @@ void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte>
     Fe* fe = held_fe(c, seq, m->handle);
     if (!fe) return;
     PcmRuntime* pcm = dpcm_->pcm(fe->link, fe->dir);
+    // hw_params refuses a running (or xrun, paused...) stream without letting go of its ring:
+    // refuse here, before anything could drop the mapping the realtime thread still uses.
+    if (const PcmState s = pcm->state(); s != PcmState::Open && s != PcmState::Setup && s != PcmState::Prepared)
+        return reply_error(c, seq, s == PcmState::Disconnected ? -ENODEV : -EBADFD,
+                           fmt::format("FE '{}': hw_params is not allowed in state {}; stop it first",
+                                       key_of(fe->link, fe->dir), pcm_state_name(s)));
     HwParams hp = pcm->hw_params_any();
     Result<void> r;
     auto step = [&](Result<void> s) {
@@ -723,6 +736,13 @@ void Server::on_fe_configure(Client& c, uint32_t seq, std::span<const std::byte>
     }
     if (r) step(pcm->hw_params(hp));  // detaches the old ring, if any
     std::unique_ptr<FeRing> ring;
+    // A boundary of less than two buffers cannot tell a full ring from an empty one
+    // (--pointer-bits too small for this buffer).
+    if (r && pcm->boundary() < 2 * pcm->buffer_size())
+        r = Error(-EINVAL, fmt::format("FE '{}': a buffer of {} frames needs a boundary of at least {}, and "
+                                       "--pointer-bits {} gives {}",
+                                       key_of(fe->link, fe->dir), pcm->buffer_size(), 2 * pcm->buffer_size(),
+                                       opt_.pointer_bits, pcm->boundary()));
     if (r) {
         const HwParams& chosen = pcm->params();
         auto made = FeRing::create(key_of(fe->link, fe->dir), frame_bytes(chosen.format(), chosen.channels()),

@@ -138,22 +138,32 @@ void publish_appl(Pcm* p, snd_pcm_uframes_t io_appl) {
 
 uint32_t engine_state(const Pcm* p) { return p->h ? p->h->engine.state.load(std::memory_order_seq_cst) : kStateSetup; }
 
-// The daemon's hw_ptr in alsa-lib's positions.
+// The daemon's position `d` in alsa-lib's positions: the last one translated plus the delta.
+snd_pcm_uframes_t translate(const Pcm* p, snd_pcm_uframes_t d) {
+    const snd_pcm_uframes_t delta = d >= p->last_d_hw ? d - p->last_d_hw : d + p->d_boundary - p->last_d_hw;
+    return (p->io_hw + delta) % p->io_boundary;
+}
+
+// The daemon's hw_ptr now, without moving the translation on: what the poll callbacks use,
+// since they run outside alsa-lib's lock, beside another thread's pointer update.
+snd_pcm_uframes_t peek_hw(const Pcm* p) { return translate(p, p->h->engine.hw_ptr.load(std::memory_order_seq_cst)); }
+
+// The same, moving the translation on. Only under alsa-lib's lock (pointer, delay).
 snd_pcm_uframes_t current_hw(Pcm* p) {
     const snd_pcm_uframes_t d = p->h->engine.hw_ptr.load(std::memory_order_seq_cst);
-    const snd_pcm_uframes_t delta = d >= p->last_d_hw ? d - p->last_d_hw : d + p->d_boundary - p->last_d_hw;
+    p->io_hw = translate(p, d);
     p->last_d_hw = d;
-    p->io_hw = (p->io_hw + delta) % p->io_boundary;
     return p->io_hw;
 }
 
 // Frames the application may transfer with its pointer at `appl`, from the daemon's hw_ptr now.
-snd_pcm_uframes_t avail_at(Pcm* p, snd_pcm_uframes_t appl) {
-    const snd_pcm_uframes_t hw = current_hw(p);
+snd_pcm_uframes_t avail_at(const Pcm* p, snd_pcm_uframes_t appl) {
+    const snd_pcm_uframes_t hw = peek_hw(p);
     return playback(&p->io) ? (hw + p->io.buffer_size + p->io_boundary - appl) % p->io_boundary
                             : (hw + p->io_boundary - appl) % p->io_boundary;
 }
-bool ready_at(Pcm* p, snd_pcm_uframes_t appl) { return avail_at(p, appl) >= p->avail_min; }
+bool ready(Pcm* p, snd_pcm_sframes_t avail);
+bool ready_at(Pcm* p, snd_pcm_uframes_t appl) { return ready(p, static_cast<snd_pcm_sframes_t>(avail_at(p, appl))); }
 
 void drain_fd(int fd, bool socket);
 
@@ -193,7 +203,9 @@ snd_pcm_sframes_t cb_pointer(snd_pcm_ioplug_t* io) {
         // short of the application's.
         const snd_pcm_uframes_t appl = io->appl_ptr;
         const snd_pcm_uframes_t queued = (appl + p->io_boundary - hw) % p->io_boundary;
-        if (st != kStateDraining) hw = appl;
+        // SETUP is the daemon's drain end; anything else (the drain request not there yet, or
+        // refused) is not, and the pointer stays short of the application's.
+        if (st == kStateSetup) hw = appl;
         else if (queued == 0 || queued > io->buffer_size) hw = (appl + p->io_boundary - 1) % p->io_boundary;
     }
     return static_cast<snd_pcm_sframes_t>(hw);
@@ -321,12 +333,14 @@ int cb_pause(snd_pcm_ioplug_t* io, int enable) { return trigger(self(io), enable
 
 int cb_prepare(snd_pcm_ioplug_t* io) {
     Pcm* p = self(io);
-    // ioplug has reset its pointers; ours and the ring's restart with them.
+    // ioplug has reset its pointers; ours and the ring's restart with them once the daemon has
+    // prepared (it refuses a running stream with -EBUSY, as the kernel does).
+    if (int err = trigger(p, FeOp::Prepare); err < 0) return err;
     p->last_d_hw = 0;
     p->io_hw = 0;
     p->drain_sent = false;
     publish_appl(p, 0);
-    return trigger(p, FeOp::Prepare);
+    return 0;
 }
 
 int cb_drain(snd_pcm_ioplug_t* io) {

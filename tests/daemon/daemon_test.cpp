@@ -490,6 +490,17 @@ TEST(Daemon, AClientsRingIsSealedAndItsPointerUntrusted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(honest.h->engine.state.load(), static_cast<uint32_t>(PcmState::Running));
     EXPECT_EQ(honest.h->engine.xruns.load(), 0u);
+    // Reconfiguring a running stream is refused before its ring could go away under the
+    // realtime thread, which goes on using it.
+    {
+        const uint32_t seq = good->next_seq();
+        auto again = good->call(encode(FeConfigure{honest.handle, 2, 48000, 2, 512, 4, true, 0}, seq), seq);
+        ASSERT_FALSE(again);
+        EXPECT_EQ(again.code(), -EBADFD) << again.error().message();
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        EXPECT_EQ(honest.h->engine.state.load(), static_cast<uint32_t>(PcmState::Running));
+        EXPECT_GT(honest.h->engine.hw_ptr.load(), 0u);
+    }
     // After prepare the liar streams again: the refusal was an xrun, not a broken stream.
     ASSERT_TRUE(trigger(*bad, liar.handle, FeOp::Prepare));
     liar.h->client.appl_ptr.store(1024, std::memory_order_release);
