@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "connect.h"
 #include "dynpcm/daemon/client.h"
 
 namespace {
@@ -289,29 +290,16 @@ extern "C" SND_CTL_PLUGIN_DEFINE_FUNC(dynpcm) {
         SNDERR("dynpcm: unknown field '%s' (the fields are socket and card)", key);
         return -EINVAL;
     }
-    auto path = resolve_socket(socket);
-    if (!path) {
-        SNDERR("dynpcm: %s", path.error().message().c_str());
-        return path.code();
-    }
-    auto client = Client::connect(*path, "ctl plugin");
-    if (!client) {
-        SNDERR("dynpcm: %s", client.error().message().c_str());
-        return client.code() == -ENOENT || client.code() == -ECONNREFUSED ? -ENODEV : client.code();
-    }
-    const auto& ident = (*client)->hello().card;
-    // hw:0 and hw:<id> are the daemon's card; any other card number is not there.
-    if (!card.empty() && card != "0" && card != ident.id) {
-        SNDERR("dynpcm: card '%s' is not served here: the daemon's card is 0 (id %s)", card.c_str(), ident.id.c_str());
-        return -ENODEV;
-    }
-    auto elems = (*client)->list_controls();
+    std::unique_ptr<Client> client;
+    if (int err = dynpcm::plugin::connect_to_card(socket, card, "ctl plugin", client); err < 0) return err;
+    const auto& ident = client->hello().card;
+    auto elems = client->list_controls();
     if (!elems) {
         SNDERR("dynpcm: %s", elems.error().message().c_str());
         return elems.code();
     }
     auto c = std::make_unique<Ctl>();
-    c->client = std::move(*client);
+    c->client = std::move(client);
     c->elems = std::move(*elems);
     for (size_t k = 0; k < c->elems.size(); ++k) {
         const CtlElem& e = c->elems[k];

@@ -36,6 +36,7 @@
 #include <memory>
 #include <string>
 
+#include "connect.h"
 #include "dynpcm/daemon/client.h"
 #include "dynpcm/pcm/shared_ring.h"
 
@@ -604,23 +605,8 @@ extern "C" SND_PCM_PLUGIN_DEFINE_FUNC(dynpcm) {
         SNDERR("dynpcm: give 'device' or 'fe', not both");
         return -EINVAL;
     }
-    auto path = resolve_socket(socket);
-    if (!path) {
-        SNDERR("dynpcm: %s", path.error().message().c_str());
-        return -ENODEV;
-    }
-    auto client = Client::connect(*path, "pcm plugin");
-    if (!client) {
-        SNDERR("dynpcm: %s", client.error().message().c_str());
-        return client.code() == -ENOENT || client.code() == -ECONNREFUSED ? -ENODEV : client.code();
-    }
-    const auto& ident = (*client)->hello().card;
-    if (!card.empty() && card != "0" && card != ident.id) {
-        SNDERR("dynpcm: card '%s' is not served here: the daemon's card is 0 (id %s)", card.c_str(), ident.id.c_str());
-        return -ENODEV;
-    }
     auto p = std::make_unique<Pcm>();
-    p->client = std::move(*client);
+    if (int err = dynpcm::plugin::connect_to_card(socket, card, "pcm plugin", p->client); err < 0) return err;
     const std::string which = fe.empty() ? "#" + std::to_string(device < 0 ? 0 : device) : fe;
     const uint32_t seq = p->client->next_seq();
     const bool capture = stream == SND_PCM_STREAM_CAPTURE;

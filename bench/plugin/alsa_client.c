@@ -252,6 +252,20 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+#define NUM(f, x) ((isnan(x) || isinf(x)) ? fprintf(f, "null") : fprintf(f, "%.3f", (x)))
+
+/* ,"NAME_frames":{"mean":..,"p50":..},"NAME_ms":{...}: a delay figure in frames and in ms. */
+static void delay_json(FILE *f, const char *name, double mean, double p50) {
+    for (int ms = 0; ms < 2; ++ms) {
+        const double scale = ms ? 1000.0 / RATE : 1.0;
+        fprintf(f, ",\"%s_%s\":{\"mean\":", name, ms ? "ms" : "frames");
+        NUM(f, mean * scale);
+        fprintf(f, ",\"p50\":");
+        NUM(f, p50 * scale);
+        fprintf(f, "}");
+    }
+}
+
 int main(int argc, char **argv) {
     const char *device = NULL, *out_path = NULL, *label = "", *wav = NULL, *csv = NULL;
     long period_req = 256, periods_req = 4;
@@ -483,7 +497,6 @@ int main(int argc, char **argv) {
     }
 
     /* NaN is not JSON: an empty statistic prints as null. */
-#define NUM(f, x) ((isnan(x) || isinf(x)) ? fprintf(f, "null") : fprintf(f, "%.3f", (x)))
     FILE *outs[2] = {stdout, out_path ? fopen(out_path, "w") : NULL};
     if (out_path && !outs[1]) perror(out_path);
     for (int k = 0; k < 2; ++k) {
@@ -513,23 +526,10 @@ int main(int argc, char **argv) {
             fprintf(f, ",\"max\":");
             NUM(f, m ? x[m - 1] : NAN);
         }
-        fprintf(f, "},\"delay_frames\":{\"mean\":");
-        NUM(f, d0_mean);
-        fprintf(f, ",\"p50\":");
-        NUM(f, pct(d0, m, 50));
-        fprintf(f, "},\"delay_ms\":{\"mean\":");
-        NUM(f, d0_mean * 1000.0 / RATE);
-        fprintf(f, ",\"p50\":");
-        NUM(f, pct(d0, m, 50) * 1000.0 / RATE);
-        fprintf(f, "},\"delay_after_write_frames\":{\"mean\":");
-        NUM(f, d1_mean);
-        fprintf(f, ",\"p50\":");
-        NUM(f, pct(d1, m, 50));
-        fprintf(f, "},\"delay_after_write_ms\":{\"mean\":");
-        NUM(f, d1_mean * 1000.0 / RATE);
-        fprintf(f, ",\"p50\":");
-        NUM(f, pct(d1, m, 50) * 1000.0 / RATE);
-        fprintf(f, "},\"xruns\":%ld,\"cpu_s\":%.6f,\"cpu_ms_per_s\":", xruns, cpu);
+        fprintf(f, "}");
+        delay_json(f, "delay", d0_mean, pct(d0, m, 50));
+        delay_json(f, "delay_after_write", d1_mean, pct(d1, m, 50));
+        fprintf(f, ",\"xruns\":%ld,\"cpu_s\":%.6f,\"cpu_ms_per_s\":", xruns, cpu);
         NUM(f, wall_s > 0 ? cpu * 1000.0 / wall_s : NAN);
         fprintf(f, "}\n");
         if (k == 1) fclose(f);

@@ -17,28 +17,13 @@ packages=(
     python3                     # run: merges the JSON results and prints the table
 )
 
-missing=()
-for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [[ "$status" == "install ok installed" ]] || missing+=("$p")
-done
-
-if ((${#missing[@]} == 0)); then
-    echo "bench/plugin/install-deps: all ${#packages[@]} packages present"
-    exit 0
-fi
-
-echo "bench/plugin/install-deps: installing ${missing[*]}"
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "bench/plugin/install-deps: need root or sudo for apt-get" >&2; exit 1; }
-    sudo=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
 # jackd2 asks whether to enable realtime limits for the 'audio' group; answer no without asking
 # (the benchmark runs jackd as the invoking user and does not rely on those limits).
-if [[ " ${missing[*]} " == *" jackd2 "* ]] && command -v debconf-set-selections >/dev/null; then
-    echo "jackd2 jackd/tweak_rt_limits boolean false" | "${sudo[@]}" debconf-set-selections
-fi
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+before_install() {
+    if [[ " $* " == *" jackd2 "* ]] && command -v debconf-set-selections >/dev/null; then
+        echo "jackd2 jackd/tweak_rt_limits boolean false" | "${SUDO[@]}" debconf-set-selections
+    fi
+}
+# shellcheck source=../../scripts/apt.sh
+source "$(dirname "$0")/../../scripts/apt.sh"
+install_missing bench/plugin/install-deps "${packages[@]}"
