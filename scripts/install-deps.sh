@@ -17,6 +17,7 @@ packages=(
     alsa-ucm-conf               # the stock UCM profiles alsaucm runs against dynpcmd in the tests
     libsndfile1-dev             # the wav backend
     libspeexdsp-dev             # sample-rate conversion on the realtime thread
+    libsamplerate0-dev          # adaptive resampling: drift compensation between clock domains
     libsoxr-dev                 # bench_src: the resampler we measured speexdsp against
     nlohmann-json3-dev          # --json output
     graphviz                    # dynpcm graph -o FILE.svg|png

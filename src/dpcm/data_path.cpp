@@ -31,13 +31,41 @@ bool healthy(const BeStream* b) noexcept {
     return b && b->failed.load(std::memory_order_relaxed) == 0 && b->timer->running();
 }
 
-/// The BE that paces the FE now, or null.
+}  // namespace
+
+/// The BE that paces the FE now (its driver), or null: the first healthy one on the engine's
+/// own clock, else the first healthy one, in card order. Ports to BEs with clocks of their own
+/// resample adaptively, so whichever BE drives, the others can follow it.
 const BeStream* pacer_of(const FeStream& f) noexcept {
     const LinkSet* set = f.published.load(std::memory_order_acquire);
     if (!set) return nullptr;
-    for (uint32_t i = 0; i < set->count; ++i)
-        if (healthy(set->links[i].be)) return set->links[i].be;
-    return nullptr;
+    const BeStream* first = nullptr;
+    for (uint32_t i = 0; i < set->count; ++i) {
+        const BeStream* b = set->links[i].be;
+        if (!healthy(b)) continue;
+        if (!b->timer->has_clock()) return b;
+        if (!first) first = b;
+    }
+    return first;
+}
+
+namespace {
+
+/// Frames the BE's DMA has moved past the period boundary it last interrupted for.
+double dma_lag(const BeStream& b) noexcept { return b.timer->lag_rt(); }
+
+/// A follower's loop, after its BE stage: the continuous fill is the FIFO's level plus what the
+/// producer's DMA has moved since its last interrupt minus what the consumer's has, so neither
+/// the two clocks' phase nor an interrupt's lateness shows in it.
+void steer_port(Port& p, const BeStream& self, const FeStream& f) noexcept {
+    if (!p.config().adaptive) return;
+    const BeStream* driver = pacer_of(f);
+    if (!driver || driver == &self || driver->rate == 0) {
+        p.steer(false, 0);
+        return;
+    }
+    const double theirs = dma_lag(*driver) * self.rate / driver->rate, mine = dma_lag(self);
+    p.steer(true, self.dir == Stream::Playback ? theirs - mine : mine - theirs);
 }
 
 bool device_gone(int rc) noexcept { return rc == -ENODEV || rc == -EBADFD || rc == -EIO || rc == -ESHUTDOWN; }
@@ -187,6 +215,7 @@ void BeStream::period_rt(Frames frames) noexcept {
         for (uint32_t i = 0; i < n; ++i)
             if (fits(i)) {
                 set->ports[i]->mix_into_be(bus.data(), frames, fe_of(i).dma.running.load(std::memory_order_relaxed), first);
+                steer_port(*set->ports[i], *this, fe_of(i));
                 first = false;
             }
         if (first) std::fill_n(bus.data(), samples, 0.0f);
@@ -206,8 +235,10 @@ void BeStream::period_rt(Frames frames) noexcept {
         // Only FEs that run take audio: a prepared or paused one would fill its FIFO with
         // what it will never play in time, and start late and stale.
         for (uint32_t i = 0; i < n; ++i)
-            if (fits(i) && fe_of(i).dma.running.load(std::memory_order_relaxed))
+            if (fits(i) && fe_of(i).dma.running.load(std::memory_order_relaxed)) {
                 set->ports[i]->push_from_be(bus.data(), frames);
+                steer_port(*set->ports[i], *this, fe_of(i));
+            }
         for (uint32_t i = 0; i < n; ++i)
             if (pacer_of(fe_of(i)) == this) fe_stage_rt(fe_of(i), frames, rate);
     }

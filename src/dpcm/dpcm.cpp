@@ -98,6 +98,10 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             b->dir = s;
             b->link = &be_links[i];
             b->timer = std::make_unique<SimTimer>(*options.clock, *b);
+            if (auto c = be_links[i].clock) {
+                if (c->seed == 0) c->seed = b->id + 1;
+                b->timer->set_clock(*c);
+            }
             b->constraints = be_constraints;
             b->rt_events = &impl->rt_events;
             b->fes = &impl->fes;
@@ -110,6 +114,21 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
         }
     impl->card = std::move(card);
     return std::unique_ptr<Dpcm>(new Dpcm(std::move(impl)));
+}
+
+Result<void> Dpcm::set_clock(std::string_view be_link, Stream dir, const ClockModel& model) {
+    auto lock = impl_->lock();
+    const auto idx = impl_->card->find_be(be_link);
+    BeStream* b = idx ? impl_->be_by_link(*idx, dir) : nullptr;
+    if (!b) return Error(-ENOENT, fmt::format("no BE '{}' ({})", be_link, stream_name(dir)));
+    if (!b->timer->has_clock())
+        return Error(-EINVAL, fmt::format("BE '{}' runs on the engine's clock; give its link a `clock:` in the card "
+                                          "to run it on one of its own",
+                                          be_link));
+    ClockModel m = model;
+    if (m.seed == 0) m.seed = b->id + 1;
+    b->timer->set_clock(m);
+    return ok();
 }
 
 Backend* Dpcm::backend(std::string_view be_link, Stream dir) const {

@@ -25,6 +25,11 @@ DpcmDump Dpcm::dump() const {
             bd.be_pause = b.be_pause;
             if (b.params) bd.params = b.params->summary();
             bd.warnings = b.warnings;
+            bd.period = static_cast<uint32_t>(b.period);
+            bd.clock.own = b.timer->has_clock();
+            bd.clock.ppm = b.timer->ppm_now();
+            bd.clock.measured_ppm = b.timer->measured_ppm();
+            bd.lost_frames = b.lost_frames.load(std::memory_order_relaxed);
             return bd;
         });
     };
@@ -38,8 +43,27 @@ DpcmDump Dpcm::dump() const {
         fd.pcm_state = f->pcm->state();
         fd.state = f->state.load();
         if (f->params) fd.params = f->params->summary();
+        fd.lost_frames = f->lost_frames.load(std::memory_order_relaxed);
+        const BeStream* driver = pacer_of(*f);
         for (uint32_t id : f->bes) {
-            fd.backends.push_back(be_dump(*impl_->bes[id]));
+            BeDump bd = be_dump(*impl_->bes[id]);
+            bd.link.driver = driver == impl_->bes[id].get();
+            if (const Port* p = f->ports[id].get()) {
+                const DriftState ds = p->drift();
+                bd.link.adaptive = p->config().adaptive;
+                bd.link.following = ds.following;
+                bd.link.locked = ds.locked;
+                bd.link.correction_ppm = ds.correction_ppm;
+                bd.link.fill = ds.fill;
+                bd.link.target = ds.target;
+                bd.link.lock_seconds = ds.lock_seconds;
+                bd.link.min_error = ds.min_error;
+                bd.link.max_error = ds.max_error;
+                bd.link.xruns_after_lock = ds.xruns_after_lock;
+                bd.link.underruns = p->underruns();
+                bd.link.overruns = p->overruns();
+            }
+            fd.backends.push_back(std::move(bd));
             used[id] = true;
         }
         d.frontends.push_back(std::move(fd));

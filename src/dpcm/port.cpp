@@ -1,12 +1,24 @@
 #include "dpcm/port.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace dynpcm::detail {
 
 namespace {
 Frames ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// The follower's loop (docs/DATA_PATH.md, "The controller"; chosen with bench/bench_drift): a
+// PI controller, critically damped, on the continuous fill with a one-pole prefilter at five
+// times its natural frequency. Wide for the first seconds, to lock fast, then narrow, so that
+// what the FIFO's phase and the interrupts' jitter leave in the measurement does not reach the
+// pitch.
+constexpr double kBandwidthStartHz = 0.5;
+constexpr double kBandwidthEndHz = 0.05;
+constexpr double kWideSeconds = 2.0;  // then the bandwidth narrows with this time constant
+constexpr double kPrefilter = 5.0;    // the prefilter's pole over the loop's natural frequency
+constexpr double kLockSeconds = 1.0;  // locked: the fill stayed this long within 1/8 period
 }  // namespace
 
 static dsp::ChannelMap channel_map_of(const PortConfig& c) {
@@ -39,9 +51,11 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
         c.be_period == 0)
         return Error(-EINVAL, "port: incomplete configuration");
     std::unique_ptr<Port> p(new Port(c));
-    if (c.fe_rate != c.be_rate) {
-        auto r = c.dir == Stream::Playback ? dsp::Resampler::create(c.be_channels, c.fe_rate, c.be_rate)
-                                           : dsp::Resampler::create(c.be_channels, c.be_rate, c.fe_rate);
+    if (c.fe_rate != c.be_rate || c.adaptive) {
+        const uint32_t in = c.dir == Stream::Playback ? c.fe_rate : c.be_rate;
+        const uint32_t out = c.dir == Stream::Playback ? c.be_rate : c.fe_rate;
+        auto r = c.adaptive ? dsp::Resampler::create_adaptive(c.be_channels, in, out, kMaxCorrectionPpm)
+                            : dsp::Resampler::create(c.be_channels, in, out);
         if (!r) return std::move(r).error();
         p->src_ = std::move(*r);
         // Its output latency is in output frames: the BE's for playback, the FE's for capture.
@@ -61,7 +75,8 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     // A link that joins a running FE starts nearly empty: its first tick may find nothing yet
     // (silence, and its fade-in starts from silence anyway), and the FE's audio reaches the new
     // BE within one period of the route change instead of a block later.
-    const Frames prefill = c.fade_in ? 32 : block + 32;
+    // A follower's loop holds its FIFO where it starts, so it always starts a block deep.
+    const Frames prefill = c.fade_in && !c.adaptive ? 32 : block + 32;
     p->fifo_->push_zeros(static_cast<size_t>(prefill) * c.be_channels);
     // Where the gain applies, how long the prefill (and the resampler's delay) lasts.
     p->lead_ = c.dir == Stream::Playback
@@ -132,6 +147,9 @@ void Port::push_from_fe(const float* fe, Frames frames) noexcept {
     const size_t cap = staged_.size() / ch;
     while (left > 0) {
         const auto d = src_->process(in, left, staged_.data(), cap);
+        if (cfg_.adaptive)
+            src_held_ += static_cast<double>(d.consumed) * cfg_.be_rate / cfg_.fe_rate * src_->scale() -
+                         static_cast<double>(d.produced);
         const size_t want = d.produced * ch;
         if (fifo_->push(staged_.data(), want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
         if (d.consumed == 0 && d.produced == 0) break;
@@ -158,6 +176,72 @@ void Port::mix_into_be(float* bus, Frames frames, bool expect_data, bool first) 
     if (into != bus) gain_after_lead(bus, staged_.data(), frames, ch);
 }
 
+DriftState Port::drift() const noexcept {
+    DriftState d;
+    d.following = following_.load(std::memory_order_relaxed);
+    d.locked = locked_.load(std::memory_order_relaxed);
+    d.correction_ppm = correction_ppm_.load(std::memory_order_relaxed);
+    d.fill = fill_.load(std::memory_order_relaxed);
+    d.target = target_.load(std::memory_order_relaxed);
+    d.lock_seconds = lock_seconds_.load(std::memory_order_relaxed);
+    d.min_error = min_error_.load(std::memory_order_relaxed);
+    d.max_error = max_error_.load(std::memory_order_relaxed);
+    const uint64_t x = underruns() + overruns();
+    d.xruns_after_lock = d.locked ? x - xruns_at_lock_.load(std::memory_order_relaxed) : 0;
+    return d;
+}
+
+void Port::steer(bool follow, double skew) noexcept {
+    if (!src_ || !src_->adaptive()) return;
+    if (!follow) {
+        if (loop_.running) {
+            loop_ = Loop{};
+            src_->set_scale(1.0);
+            correction_ppm_.store(0, std::memory_order_relaxed);
+        }
+        following_.store(false, std::memory_order_relaxed);
+        return;
+    }
+    const unsigned ch = cfg_.be_channels;
+    const double fill = static_cast<double>(fifo_->readable() / ch + staged_len_) + src_held_ + skew;
+    const double dt = static_cast<double>(cfg_.be_period) / cfg_.be_rate;
+    if (!loop_.running) {
+        loop_ = Loop{};
+        loop_.running = true;
+        loop_.target = fill;
+        target_.store(fill, std::memory_order_relaxed);
+        following_.store(true, std::memory_order_relaxed);
+        locked_.store(false, std::memory_order_relaxed);
+    }
+    loop_.elapsed += dt;
+    const double narrowing = loop_.elapsed < kWideSeconds ? 1.0 : std::exp(-(loop_.elapsed - kWideSeconds) / kWideSeconds);
+    const double wn = 2.0 * 3.141592653589793 * (kBandwidthEndHz + (kBandwidthStartHz - kBandwidthEndHz) * narrowing);
+    const double error = fill - loop_.target;
+    loop_.filtered += (1.0 - std::exp(-dt * kPrefilter * wn)) * (error - loop_.filtered);
+    const double rate = cfg_.be_rate;
+    loop_.integral += wn * wn / rate * loop_.filtered * dt;
+    const double limit = kMaxCorrectionPpm * 1e-6;
+    loop_.integral = std::clamp(loop_.integral, -limit, limit);
+    const double scale = 1.0 - (2.0 * wn / rate * loop_.filtered + loop_.integral);
+    src_->set_scale(scale);
+    correction_ppm_.store((src_->scale() - 1.0) * 1e6, std::memory_order_relaxed);
+    fill_.store(loop_.target + loop_.filtered, std::memory_order_relaxed);
+    // Lock: the fill held within an eighth of a period of its target for a second.
+    const double band = static_cast<double>(cfg_.be_period) / 8.0;
+    loop_.in_band = std::abs(loop_.filtered) <= band ? loop_.in_band + dt : 0.0;
+    if (!loop_.locked && loop_.in_band >= kLockSeconds) {
+        loop_.locked = true;
+        xruns_at_lock_.store(underruns() + overruns(), std::memory_order_relaxed);
+        lock_seconds_.store(loop_.elapsed, std::memory_order_relaxed);
+        min_error_.store(error, std::memory_order_relaxed);
+        max_error_.store(error, std::memory_order_relaxed);
+        locked_.store(true, std::memory_order_relaxed);
+    } else if (loop_.locked) {
+        if (error < min_error_.load(std::memory_order_relaxed)) min_error_.store(error, std::memory_order_relaxed);
+        if (error > max_error_.load(std::memory_order_relaxed)) max_error_.store(error, std::memory_order_relaxed);
+    }
+}
+
 void Port::push_from_be(const float* bus, Frames frames) noexcept {
     const size_t want = static_cast<size_t>(frames) * cfg_.be_channels;
     if (fifo_->push(bus, want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
@@ -179,6 +263,9 @@ void Port::mix_into_fe(float* fe, Frames frames) noexcept {
                 if (staged_len_ == 0) break;
             }
             const auto d = src_->process(staged_.data() + staged_at_ * ch, staged_len_, out + made * ch, frames - made);
+            if (cfg_.adaptive)
+                src_held_ += static_cast<double>(d.consumed) -
+                             static_cast<double>(d.produced) * cfg_.be_rate / cfg_.fe_rate / src_->scale();
             staged_at_ += d.consumed;
             staged_len_ -= d.consumed;
             made += d.produced;

@@ -40,7 +40,25 @@ struct PortConfig {
     bool fade_in = false;     ///< start silent and ramp up (joined a running stream)
     std::vector<int> channel_map;  ///< per BE channel, its FE channel (-1: none); empty: standard
     WaitWord* faded = nullptr;     ///< woken (from the rt thread) when a fade-out has played
+    /// The BE has a clock of its own: the port resamples adaptively (even at equal rates), so
+    /// that it can follow the FE's driver when that is another BE (docs/DATA_PATH.md).
+    bool adaptive = false;
 };
+
+/// A follower's loop, as the dump shows it (Thread: any; relaxed, so approximate while running).
+struct DriftState {
+    bool following = false;   ///< its BE is not the FE's driver, so the loop steers it
+    bool locked = false;
+    double correction_ppm = 0;  ///< the resampler's output rate against nominal
+    double fill = 0;          ///< the FIFO's level with the DMA phases taken out (BE frames)
+    double target = 0;
+    double lock_seconds = 0;  ///< audio time from the loop's start to lock
+    double min_error = 0, max_error = 0;  ///< fill - target since lock (BE frames)
+    uint64_t xruns_after_lock = 0;        ///< underruns and overruns since lock
+};
+
+/// How far an adaptive port may pull its BE's rate: wider than any crystal (±2000 ppm).
+constexpr double kMaxCorrectionPpm = 2000;
 
 class Port {
 public:
@@ -67,7 +85,14 @@ public:
         return static_cast<Frames>(fifo_->readable() / cfg_.be_channels) + (src_ ? src_latency_ : 0);
     }
 
+    DriftState drift() const noexcept;
+
     // ---- the data path. Thread: rt. Blocking: wait-free. Allocates: no.
+    /// An adaptive port's loop, once per tick of its BE, after the BE stage moved its period:
+    /// `skew` is what the producer's DMA has moved past its last interrupt minus what the
+    /// consumer's has (BE frames), which turns the FIFO's level into the continuous fill the loop
+    /// steers. `follow` false (it is the driver now) holds the nominal ratio.
+    void steer(bool follow, double skew) noexcept;
     /// Playback, FE stage: `frames` (<= fe_period) FE frames in.
     void push_from_fe(const float* fe, Frames frames) noexcept;
     /// Playback, BE stage: adds `frames` (<= be_period) BE frames, with gain, into `bus`; the
@@ -95,6 +120,9 @@ private:
     std::vector<float> staged_;   // resampler output (playback) / input (capture) / a BE period
     std::vector<float> work_;     // capture: resampled FE frames, still in BE channels
     size_t staged_at_ = 0, staged_len_ = 0;  // capture: unconsumed resampler input (frames)
+    // An adaptive resampler's holding, in BE frames: input in, at the ratio, minus output out.
+    // It keeps the loop's measurement from seeing the converter's own ±1 frame per call.
+    double src_held_ = 0;
     Frames src_latency_ = 0;  // the resampler's delay, in BE frames (fixed at creation)
 
     std::atomic<float> gain_{1.0f};
@@ -102,6 +130,18 @@ private:
     std::atomic<bool> faded_out_{false};
     std::atomic<uint64_t> underruns_{0};
     std::atomic<uint64_t> overruns_{0};
+
+    // rt-owned loop state (steer)
+    struct Loop {
+        bool running = false;
+        double target = 0, filtered = 0, integral = 0, elapsed = 0;
+        double in_band = 0;  // seconds the error has stayed small, towards lock
+        bool locked = false;
+        uint64_t xruns_at_lock = 0;
+    } loop_;
+    std::atomic<bool> following_{false}, locked_{false};
+    std::atomic<double> correction_ppm_{0}, fill_{0}, target_{0}, lock_seconds_{0}, min_error_{0}, max_error_{0};
+    std::atomic<uint64_t> xruns_at_lock_{0};
 
     // rt-owned ramp state
     Frames lead_ = 0;  // frames of the prefill still ahead of the first real frame: no ramp there

@@ -84,6 +84,7 @@ std::unique_ptr<Port> Dpcm::Impl::make_port(FeStream& f, BeStream& b, bool fade_
     c.fade_in = fade_in && c.fade_frames > 0;
     c.channel_map = b.link->fixup.channel_map;
     c.faded = &faded;
+    c.adaptive = opt.drift_compensation && b.timer->has_clock();
     auto p = Port::create(c);
     if (!p) {
         event(DpcmEvent::Kind::Warning, f, &b, fmt::format("no data path: {}", p.error().message()));

@@ -138,6 +138,7 @@ struct BeStream final : SimTimer::Client {
     /// successful prepare.
     std::atomic<int> failed{0};
     std::atomic<uint64_t> device_xruns{0};
+    std::atomic<uint64_t> lost_frames{0};  // BE frames discarded on the way to or from it
     // The gap a device is in (rt-owned; reset by control in be_prepare, while the BE is stopped):
     // the backend's lost frames last seen, and those lost since the device last moved audio.
     uint64_t lost_seen = 0;
@@ -367,11 +368,15 @@ struct FeStream {
     };
     std::vector<Leaving> leaving;  // BEs fading out before they disconnect
     std::atomic<LinkSet*> published{nullptr};
+    std::atomic<uint64_t> lost_frames{0};  // FE frames of its audio discarded
     bool closing = false;  // under the card lock: a close() is under way
 };
 
 /// The rt thread's data path (data_path.cpp).
 void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept;
+/// The BE that drives the FE now, or null (data_path.cpp, "Pacing"). Thread: any (reads the
+/// published set: control under the card lock, rt inside a section).
+const BeStream* pacer_of(const FeStream& f) noexcept;
 
 }  // namespace dynpcm::detail
 

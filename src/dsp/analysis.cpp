@@ -186,4 +186,72 @@ bool present(const float* x, size_t frames, unsigned channels, double threshold_
     return false;
 }
 
+namespace {
+
+// Solves the 4x4 system m·x = v in place (Gaussian elimination with partial pivoting).
+bool solve4(double m[4][4], double v[4]) {
+    for (int c = 0; c < 4; ++c) {
+        int p = c;
+        for (int r = c + 1; r < 4; ++r)
+            if (std::abs(m[r][c]) > std::abs(m[p][c])) p = r;
+        if (std::abs(m[p][c]) < 1e-300) return false;
+        std::swap(m[p], m[c]);
+        std::swap(v[p], v[c]);
+        for (int r = c + 1; r < 4; ++r) {
+            const double f = m[r][c] / m[c][c];
+            for (int k = c; k < 4; ++k) m[r][k] -= f * m[c][k];
+            v[r] -= f * v[c];
+        }
+    }
+    for (int c = 3; c >= 0; --c) {
+        for (int k = c + 1; k < 4; ++k) v[c] -= m[c][k] * v[k];
+        v[c] /= m[c][c];
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<double> thd_n(const float* x, size_t frames, unsigned channels, unsigned channel, double rate) {
+    constexpr size_t kBlock = 16384;
+    if (frames < kBlock || channel >= channels || rate <= 0) return std::nullopt;
+    double residual = 0, tone = 0;
+    std::vector<double> y(kBlock);
+    for (size_t start = 0; start + kBlock <= frames; start += kBlock) {
+        const float* b = x + start * channels;
+        const auto t0 = dominant_tone(b, kBlock, channels, channel, rate);
+        if (!t0) return std::nullopt;
+        for (size_t i = 0; i < kBlock; ++i) y[i] = b[i * channels + channel];
+        // Time centred in the block, in samples, keeps the fit well conditioned.
+        const double mid = (kBlock - 1) / 2.0;
+        double w = 2.0 * std::numbers::pi * t0->frequency_hz / rate, a = 0, c = 0, dc = 0;
+        for (int iter = 0; iter < 8; ++iter) {
+            // Three-parameter fit at w first (amplitudes), then the four-parameter step in w.
+            double m[4][4] = {}, v[4] = {};
+            for (size_t i = 0; i < kBlock; ++i) {
+                const double t = static_cast<double>(i) - mid, cs = std::cos(w * t), sn = std::sin(w * t);
+                const double col[4] = {cs, sn, 1.0, iter == 0 ? 0.0 : t * (-a * sn + c * cs)};
+                for (int r = 0; r < 4; ++r) {
+                    for (int k = 0; k < 4; ++k) m[r][k] += col[r] * col[k];
+                    v[r] += col[r] * y[i];
+                }
+            }
+            if (iter == 0) m[3][3] = 1.0;  // no frequency step on the first pass
+            if (!solve4(m, v)) return std::nullopt;
+            a = v[0];
+            c = v[1];
+            dc = v[2];
+            if (iter > 0) w += v[3];
+        }
+        for (size_t i = 0; i < kBlock; ++i) {
+            const double t = static_cast<double>(i) - mid;
+            const double fit = a * std::cos(w * t) + c * std::sin(w * t) + dc;
+            residual += (y[i] - fit) * (y[i] - fit);
+        }
+        tone += (a * a + c * c) / 2.0 * kBlock;
+    }
+    if (tone <= 0) return std::nullopt;
+    return power_to_db(residual / tone);
+}
+
 }  // namespace dynpcm::dsp

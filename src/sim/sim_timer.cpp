@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <limits>
 
 #include "dynpcm/rt/rt_epoch.h"
@@ -60,11 +61,15 @@ Frames SimTimer::moved() const noexcept {
     return next >= period_ ? next - period_ : 0;
 }
 
+// Frames per ns, as a fraction: rate × (1e9 + ppb) frames per 1e18 ns.
+constexpr u128 kScale = static_cast<u128>(kNsPerSec) * kNsPerSec;
+
 Frames SimTimer::position(int64_t now) const noexcept {
     const Frames base = anchor_frames_.load(std::memory_order_relaxed);
     const int64_t elapsed = now - anchor_ns_.load(std::memory_order_relaxed);
     if (elapsed <= 0 || rate_ == 0) return base;
-    return base + static_cast<Frames>(static_cast<u128>(elapsed) * rate_ / kNsPerSec);
+    const u128 speed = static_cast<u128>(rate_) * static_cast<u128>(kNsPerSec + ppb_.load(std::memory_order_relaxed));
+    return base + static_cast<Frames>(static_cast<u128>(elapsed) * speed / kScale);
 }
 
 int64_t SimTimer::time_of(Frames frames) const noexcept {
@@ -72,7 +77,8 @@ int64_t SimTimer::time_of(Frames frames) const noexcept {
     // position read at that instant is exactly `frames`).
     const Frames base = anchor_frames_.load(std::memory_order_relaxed);
     const Frames ahead = frames > base ? frames - base : 0;
-    const auto ns = (static_cast<u128>(ahead) * kNsPerSec + rate_ - 1) / rate_;
+    const u128 speed = static_cast<u128>(rate_) * static_cast<u128>(kNsPerSec + ppb_.load(std::memory_order_relaxed));
+    const auto ns = (static_cast<u128>(ahead) * kScale + speed - 1) / speed;
     return anchor_ns_.load(std::memory_order_relaxed) + static_cast<int64_t>(ns);
 }
 
@@ -80,7 +86,71 @@ int64_t SimTimer::next_deadline_ns() const noexcept {
     // The configuration and anchor were published by the START that set running_.
     if (!running_.load(std::memory_order_acquire)) return kNever;
     if (rate_ == 0 || period_ == 0) return kNever;
-    return time_of(next_irq_frames_.load(std::memory_order_relaxed));
+    return time_of(next_irq_frames_.load(std::memory_order_relaxed)) + jitter_ns_.load(std::memory_order_relaxed);
+}
+
+Frames SimTimer::position_rt() const noexcept {
+    if (!running_.load(std::memory_order_relaxed)) return anchor_frames_.load(std::memory_order_relaxed);
+    return position(clock_.now_ns());
+}
+
+double SimTimer::lag_rt() const noexcept {
+    if (!running_.load(std::memory_order_relaxed) || rate_ == 0) return 0;
+    const Frames irq = moved();
+    const double speed = rate_ * (1.0 + static_cast<double>(ppb_.load(std::memory_order_relaxed)) * 1e-9) * 1e-9;
+    const double pos = static_cast<double>(anchor_frames_.load(std::memory_order_relaxed)) +
+                       static_cast<double>(clock_.now_ns() - anchor_ns_.load(std::memory_order_relaxed)) * speed;
+    return std::max(0.0, pos - static_cast<double>(irq));
+}
+
+void SimTimer::set_clock(const ClockModel& m) noexcept {
+    base_ppb_.store(static_cast<int64_t>(m.ppm * 1000.0), std::memory_order_relaxed);
+    wander_ppb_min_.store(static_cast<int64_t>(m.wander * 1000.0), std::memory_order_relaxed);
+    span_ppb_.store(static_cast<int64_t>((m.span > 0 ? m.span : m.wander) * 1000.0), std::memory_order_relaxed);
+    jitter_max_ns_.store(static_cast<int64_t>(m.jitter_us * 1000.0), std::memory_order_relaxed);
+    seed_.store(m.seed, std::memory_order_relaxed);
+    if (!running()) {  // stopped: control owns the walk; it starts at the crystal's offset
+        walk_ppb_ = walk_to_ppb_ = 0;
+        rng_ = 0;
+        ppb_.store(base_ppb_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    }
+    modeled_.store(true, std::memory_order_release);
+}
+
+double SimTimer::measured_ppm() const noexcept {
+    const Frames frames = last_frames_.load(std::memory_order_relaxed) - start_frames_.load(std::memory_order_relaxed);
+    const int64_t ns = last_ns_.load(std::memory_order_relaxed) - start_ns_.load(std::memory_order_relaxed);
+    if (ns <= 0 || rate_ == 0) return 0;
+    const double nominal = static_cast<double>(ns) * rate_ / static_cast<double>(kNsPerSec);
+    return (static_cast<double>(frames) / nominal - 1.0) * 1e6;
+}
+
+void SimTimer::step_clock(int64_t period_ns) noexcept {
+    // xorshift64*: cheap, and the same sequence on every run.
+    auto next = [this]() noexcept {
+        if (rng_ == 0) rng_ = 0x9E3779B97F4A7C15ULL ^ (static_cast<uint64_t>(seed_.load(std::memory_order_relaxed)) << 1 | 1);
+        rng_ ^= rng_ >> 12;
+        rng_ ^= rng_ << 25;
+        rng_ ^= rng_ >> 27;
+        return rng_ * 0x2545F4914F6CDD1DULL;
+    };
+    auto uniform = [&](int64_t lo, int64_t hi) noexcept {  // in [lo, hi]
+        if (hi <= lo) return lo;
+        return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
+    };
+    // The walk: towards a target inside the span at the wander speed; a new target when it is there.
+    const int64_t span = span_ppb_.load(std::memory_order_relaxed);
+    const int64_t speed = wander_ppb_min_.load(std::memory_order_relaxed);
+    walk_to_ppb_ = std::clamp(walk_to_ppb_, -span, span);
+    if (speed > 0 && span > 0) {
+        const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(speed) * static_cast<double>(period_ns) / 60e9));
+        if (walk_ppb_ == walk_to_ppb_) walk_to_ppb_ = uniform(-span, span);
+        walk_ppb_ += std::clamp(walk_to_ppb_ - walk_ppb_, -step, step);
+    } else {
+        walk_ppb_ = walk_to_ppb_ = 0;
+    }
+    ppb_.store(base_ppb_.load(std::memory_order_relaxed) + walk_ppb_, std::memory_order_relaxed);
+    jitter_ns_.store(uniform(0, jitter_max_ns_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
 }
 
 int SimTimer::trigger(TriggerCmd cmd) noexcept { return apply(cmd, true); }
@@ -108,24 +178,41 @@ int SimTimer::apply(TriggerCmd cmd, bool control) noexcept {
         const Frames at = anchor_frames_.load(std::memory_order_relaxed);
         if (period_ > 0) next_irq_frames_.store((at / period_ + 1) * period_, std::memory_order_relaxed);
         anchor_ns_.store(now, std::memory_order_relaxed);
+        start_frames_.store(at, std::memory_order_relaxed);
+        last_frames_.store(at, std::memory_order_relaxed);
+        start_ns_.store(now, std::memory_order_relaxed);
+        last_ns_.store(now, std::memory_order_relaxed);
         running_.store(true, std::memory_order_release);
         if (control) clock_.wake();  // it may be asleep until a later deadline, or idle
         return 0;
     }
     if (!running()) return 0;
-    const Frames at = position(now);
     running_.store(false, std::memory_order_seq_cst);
-    // A clock pass that saw the timer running may still be inside service_rt(): once it has
-    // ended, control owns the timing state. On the clock thread, the caller is that pass.
+    // A clock pass that saw the timer running may still be inside service_rt() (and move the
+    // anchor to the boundary it serves): once it has ended, control owns the timing state. On
+    // the clock thread, the caller is that pass.
     if (control) wait_for_rt();
-    anchor_frames_.store(at, std::memory_order_relaxed);
+    anchor_frames_.store(position(now), std::memory_order_relaxed);
+    anchor_ns_.store(now, std::memory_order_relaxed);
     return 0;
 }
 
 void SimTimer::service_rt(int64_t now) noexcept {
     if (!running() || period_ == 0 || rate_ == 0) return;
-    while (running() && time_of(next_irq_frames_.load(std::memory_order_relaxed)) <= now) {
+    const bool modeled = modeled_.load(std::memory_order_acquire);
+    while (running()) {
         const Frames end = next_irq_frames_.load(std::memory_order_relaxed);
+        const int64_t at = time_of(end);  // the DMA boundary; its interrupt may come later
+        if (at + jitter_ns_.load(std::memory_order_relaxed) > now) break;
+        if (modeled) {
+            // A crystal off nominal: from this boundary on, the position runs at its new offset.
+            const int64_t prev = last_ns_.load(std::memory_order_relaxed);
+            anchor_frames_.store(end, std::memory_order_relaxed);
+            anchor_ns_.store(at, std::memory_order_relaxed);
+            step_clock(at > prev ? at - prev : 0);
+        }
+        last_frames_.store(end, std::memory_order_relaxed);
+        last_ns_.store(at, std::memory_order_relaxed);
         next_irq_frames_.store(end + period_, std::memory_order_release);
         periods_.fetch_add(1, std::memory_order_relaxed);
         client_.period_rt(period_);

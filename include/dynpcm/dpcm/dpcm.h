@@ -61,6 +61,10 @@ public:
         /// Keep this much of what each BE plays or captures for take_tap() (0: no taps). The
         /// rt thread copies into a preallocated ring; what does not fit is dropped.
         double tap_seconds = 0;
+        /// Drift compensation (docs/DATA_PATH.md, "Clocks"): a port to a BE with a clock of
+        /// its own resamples adaptively and follows the FE's driver. Off: every BE plays at the
+        /// driver's pace, and a follower on another crystal runs dry or over (the comparison).
+        bool drift_compensation = true;
         // The two below act only in libraries built with DYNPCM_TEST_HOOKS (builds with tests);
         // elsewhere they are ignored. They are always declared so the layout never changes.
         /// Publish new BE sets without waiting for the grace period and retire the old ones
@@ -100,6 +104,11 @@ public:
     /// Blocking: may block (the card lock, BE executors, a grace period). Allocates: yes.
     Result<bool> put(std::string_view control, std::string_view value);
     Result<bool> put(uint32_t numid, const std::vector<int64_t>& values);
+
+    /// Changes a BE's crystal while it runs (a scenario's `clock` step). Only a BE that has a
+    /// clock of its own in the card (`clock:`) can: the others share the engine's. Thread:
+    /// control. Blocking: the card lock. Allocates: on error.
+    Result<void> set_clock(std::string_view be_link, Stream dir, const ClockModel& model);
 
     /// The backend of a BE link's stream (to inspect a sim codec, say), or null.
     /// Thread: control. Blocking: no. Allocates: no. Valid as long as the engine.

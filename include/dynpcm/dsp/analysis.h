@@ -46,6 +46,15 @@ struct Tone {
 std::optional<Tone> dominant_tone(const float* x, size_t frames, unsigned channels, unsigned channel,
                                   double rate);
 
+/// THD+N of a single tone on channel `channel`, in dB relative to the tone: in blocks of 16384
+/// frames, the best-fitting sine (frequency, amplitude, phase and DC: the four-parameter fit of
+/// IEEE 1057, started from dominant_tone()) is taken out, and what is left over every block
+/// (harmonics, noise, and any modulation faster than a block's length, 0.34 s at 48 kHz) is
+/// summed against the tone's power. Fitting each block follows a tone whose pitch wanders
+/// slowly (a drifting clock), which a single FFT over the whole input would smear into noise.
+/// nullopt with fewer than 16384 frames or no tone. Thread: control. Allocates: yes.
+std::optional<double> thd_n(const float* x, size_t frames, unsigned channels, unsigned channel, double rate);
+
 /// The largest sample-to-sample jump on any channel: |x[frame][channel] - x[frame-1][channel]|.
 struct Step {
     size_t frame;    ///< the frame the jump lands on (>= 1 unless there is no step at all)

@@ -6,6 +6,12 @@
 /// the caller of SimClock::advance() in virtual time). A SimDma uses one to move a PcmRuntime's
 /// data; each DPCM BE stream is the client of one to tick its data path.
 ///
+/// Its crystal (set_clock) may run off nominal: the position then advances at rate × (1 + ppm),
+/// the offset wandering within its span, and each period interrupt comes late by its jitter
+/// (the DMA position stays exact: only the interrupt is late, as on hardware). Without a
+/// model the timer is exactly nominal. The walk and the jitter come from a seeded generator,
+/// so virtual runs stay deterministic.
+///
 /// Who writes the timing state (position anchor, next period boundary, running): the clock
 /// thread while the timer runs; the control side only after it has stopped the timer and
 /// waited out the realtime thread (wait_for_rt), or before it starts it. The START that sets
@@ -16,6 +22,7 @@
 #include <cstdint>
 
 #include "dynpcm/core/result.h"
+#include "dynpcm/sim/clock_model.h"
 #include "dynpcm/pcm/state.h"
 #include "dynpcm/pcm/sw_params.h"
 
@@ -79,6 +86,25 @@ public:
     /// How many times each command was applied (fail_next_trigger refusals not counted).
     uint64_t triggers(TriggerCmd cmd) const noexcept;
 
+    /// The crystal. While running, too (a scenario changes it live): the realtime side applies
+    /// it at its next period boundary. Thread: control. Blocking: wait-free. Allocates: no.
+    void set_clock(const ClockModel& model) noexcept;
+    /// Whether set_clock() was ever called: the timer is a clock domain of its own.
+    bool has_clock() const noexcept { return modeled_.load(std::memory_order_acquire); }
+    /// The offset from nominal that the crystal runs at now, in ppm (the walk included).
+    /// Thread: any. Blocking: wait-free.
+    double ppm_now() const noexcept { return static_cast<double>(ppb_.load(std::memory_order_relaxed)) / 1000.0; }
+    /// Its rate as measured since it last started: frames moved over nominal frames for the time
+    /// taken, minus one, in ppm (0 before its first period). Thread: any. Blocking: wait-free.
+    double measured_ppm() const noexcept;
+    /// The exact DMA position now (not rounded down to a period, and ahead of the period
+    /// interrupts when they come late). Thread: rt, the clock's own thread. Blocking: wait-free.
+    Frames position_rt() const noexcept;
+    /// How far (in frames, with the fraction) the DMA has moved past the period boundary it last
+    /// interrupted for: the lateness of that interrupt, or the way into the next period.
+    /// Thread: rt, the clock's own thread. Blocking: wait-free.
+    double lag_rt() const noexcept;
+
     /// Fault injection: the next trigger fails with `negative_errno`. Thread: control.
     void fail_next_trigger(int negative_errno) noexcept { fail_next_.store(negative_errno); }
 
@@ -105,6 +131,18 @@ private:
     std::atomic<int> fail_next_{0};
     std::atomic<uint64_t> periods_{0};
     std::atomic<uint64_t> trigger_counts_[7]{};
+    // The crystal: what control set (applied at a boundary) and the rt-owned walk.
+    void step_clock(int64_t period_ns) noexcept;
+    std::atomic<bool> modeled_{false};
+    std::atomic<int64_t> base_ppb_{0}, wander_ppb_min_{0}, span_ppb_{0}, jitter_max_ns_{0};
+    std::atomic<uint32_t> seed_{0};
+    std::atomic<int64_t> ppb_{0};         // the offset in force (rt writes while running)
+    std::atomic<int64_t> jitter_ns_{0};   // how late the next interrupt comes
+    int64_t walk_ppb_ = 0, walk_to_ppb_ = 0;  // rt-owned
+    uint64_t rng_ = 0;                        // rt-owned
+    // Measured rate: frames and exact time at the start, and at the last boundary.
+    std::atomic<Frames> start_frames_{0}, last_frames_{0};
+    std::atomic<int64_t> start_ns_{0}, last_ns_{0};
 };
 
 }  // namespace dynpcm

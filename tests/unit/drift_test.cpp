@@ -1,0 +1,163 @@
+// Clock domains: one FE on three BEs whose crystals run at -300, 0 and +500 ppm, wandering and
+// jittering. The followers' loops hold their FIFOs, the tone through them stays clean, and
+// without compensation the same run underruns (docs/DATA_PATH.md, "Clocks").
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "dynpcm/backend/sim_backend.h"
+#include "dynpcm/card/card_file.h"
+#include "dynpcm/dpcm/dpcm.h"
+#include "dynpcm/dsp/analysis.h"
+#include "dynpcm/dsp/convert.h"
+#include "dynpcm/sim/sim_timer.h"
+#include "result_assert.h"
+
+namespace dynpcm {
+namespace {
+
+using testutil::is_ok;
+
+constexpr const char* kCard = R"(card: Drift
+fe_links:
+  - {name: Media, playback: {stream: Media Playback, formats: [S16_LE], rates: [48000], channels: 2}}
+be_links:
+  - {name: Codec, playback: {stream: Codec Playback}, backend: {type: sim, monitor: 20}, clock: {ppm: -300, wander: 50, jitter: 200}}
+  - {name: HDMI, playback: {stream: HDMI Playback}, backend: {type: sim, monitor: 20}, clock: {ppm: 0, wander: 50, jitter: 200}}
+  - {name: USB, playback: {stream: USB Playback}, backend: {type: sim, monitor: 20}, clock: {ppm: 500, wander: 50, jitter: 200}}
+widgets:
+  - {name: Codec Mixer, type: mixer, controls: [{name: Media, value: on}]}
+  - {name: HDMI Mixer, type: mixer, controls: [{name: Media, value: on}]}
+  - {name: USB Mixer, type: mixer, controls: [{name: Media, value: on}]}
+  - {name: Out1, type: spk}
+  - {name: Out2, type: spk}
+  - {name: Out3, type: spk}
+routes:
+  - [Codec Mixer, Media, Media Playback]
+  - [HDMI Mixer, Media, Media Playback]
+  - [USB Mixer, Media, Media Playback]
+  - [Codec Playback, ~, Codec Mixer]
+  - [HDMI Playback, ~, HDMI Mixer]
+  - [USB Playback, ~, USB Mixer]
+  - [Out1, ~, Codec Playback]
+  - [Out2, ~, HDMI Playback]
+  - [Out3, ~, USB Playback]
+)";
+
+constexpr Frames kPeriod = 1024;
+
+struct Played {
+    DpcmDump dump;
+    std::vector<std::vector<float>> played;  // per BE, the last seconds, float
+    std::vector<double> fe_vs_be;           // A/V sync: FE clock minus driver's played frames
+};
+
+// Plays a 1 kHz cosine at -6 dBFS for `seconds` of virtual time.
+Played play(bool compensate, double seconds) {
+    Played out;
+    SimClock clock;
+    CardLoad load = load_card_string(kCard, "drift.yaml");
+    EXPECT_TRUE(load.ok());
+    Dpcm::Options opt;
+    opt.clock = &clock;
+    opt.drift_compensation = compensate;
+    auto d = Dpcm::create(std::move(load.card), opt);
+    EXPECT_TRUE(d.ok());
+    Dpcm& dpcm = **d;
+    PcmRuntime::Options po;
+    po.nonblock = true;
+    auto p = dpcm.open("Media", Stream::Playback, po);
+    EXPECT_TRUE(p.ok());
+    PcmRuntime& pcm = **p;
+    HwParams hp = pcm.hw_params_any();
+    EXPECT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
+    EXPECT_TRUE(is_ok(hp.set_format(Format::S16_LE)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::Channels, 2)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::Rate, 48000)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
+    EXPECT_TRUE(is_ok(pcm.hw_params(hp)));
+    std::vector<int16_t> block;
+    Frames written = 0;
+    const double w = 2 * std::numbers::pi * 1000.0 / 48000.0;
+    auto top_up = [&] {
+        const Frames n = pcm.avail_update();
+        block.resize(static_cast<size_t>(n) * 2);
+        for (Frames i = 0; i < n; ++i)
+            block[i * 2] = block[i * 2 + 1] =
+                static_cast<int16_t>(std::lround(16384.0 * std::cos(w * static_cast<double>(written + i))));
+        if (n > 0) written += *pcm.writei(block.data(), n);
+    };
+    top_up();  // starts it (the default start threshold)
+    EXPECT_EQ(pcm.state(), PcmState::Running);
+    const int steps = static_cast<int>(seconds * 100);
+    for (int s = 0; s < steps; ++s) {
+        EXPECT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+        top_up();
+        if (pcm.state() != PcmState::Running) {
+            ADD_FAILURE() << "the FE stopped: " << pcm_state_name(pcm.state());
+            break;
+        }
+    }
+    out.dump = dpcm.dump();
+    for (const char* be : {"Codec", "HDMI", "USB"}) {
+        auto* sim = dynamic_cast<SimBackend*>(dpcm.backend(be, Stream::Playback));
+        std::vector<std::byte> raw;
+        sim->take_monitor(raw);
+        std::vector<float> f(raw.size() / 2);
+        dsp::to_float(Format::S16_LE, raw.data(), f.data(), f.size());
+        out.played.push_back(std::move(f));
+    }
+    return out;
+}
+
+const BeDump& be(const DpcmDump& d, std::string_view name) {
+    for (const auto& b : d.frontends.at(0).backends)
+        if (b.name == name) return b;
+    ADD_FAILURE() << "no BE " << name;
+    return d.frontends.at(0).backends.at(0);
+}
+
+TEST(Drift, FollowersOnOtherCrystalsLockAndHoldTheirFillWithACleanTone) {
+    const Played r = play(true, 40);
+    std::printf("%s", r.dump.to_text().c_str());
+    // The driver is the first BE in card order (all three have crystals of their own).
+    EXPECT_TRUE(be(r.dump, "Codec").link.driver);
+    for (const char* name : {"HDMI", "USB"}) {
+        const BeDump& b = be(r.dump, name);
+        SCOPED_TRACE(name);
+        EXPECT_TRUE(b.link.following);
+        EXPECT_TRUE(b.link.locked);
+        EXPECT_LE(b.link.lock_seconds, 2.0);
+        EXPECT_EQ(b.link.xruns_after_lock, 0u);
+        EXPECT_EQ(b.link.underruns + b.link.overruns, 0u);
+        EXPECT_GE(b.link.min_error, -static_cast<double>(kPeriod));
+        EXPECT_LE(b.link.max_error, static_cast<double>(kPeriod));
+    }
+    // Each crystal measures where it was put, within its wander's span.
+    EXPECT_NEAR(be(r.dump, "Codec").clock.measured_ppm, -300, 51);
+    EXPECT_NEAR(be(r.dump, "USB").clock.measured_ppm, 500, 51);
+    for (size_t i = 0; i < 3; ++i) {
+        // After lock: from 3 s on (the sim keeps the first `monitor` seconds it played).
+        const auto& all = r.played[i];
+        ASSERT_GT(all.size() / 2, 48000u * 10);
+        const std::vector<float> x(all.begin() + 3 * 48000 * 2, all.end());
+        const size_t frames = x.size() / 2;
+        const auto thdn = dsp::thd_n(x.data(), frames, 2, 0, 48000);
+        ASSERT_TRUE(thdn.has_value());
+        std::printf("BE %zu: THD+N %.1f dB, max step %.4f\n", i, *thdn, static_cast<double>(dsp::max_step(x.data(), frames, 2).size));
+        EXPECT_LE(*thdn, -80.0) << i;
+        // A cosine at 0.5 of full scale steps by at most 0.5·sin(w) ≈ 0.0654 per sample.
+        EXPECT_LE(static_cast<double>(dsp::max_step(x.data(), frames, 2).size), 0.0654 * 1.05) << i;
+    }
+}
+
+TEST(Drift, WithoutCompensationTheFastCrystalRunsDry) {
+    const Played r = play(false, 40);
+    EXPECT_FALSE(be(r.dump, "USB").link.adaptive);
+    EXPECT_GT(be(r.dump, "USB").link.underruns, 0u);
+}
+
+}  // namespace
+}  // namespace dynpcm
