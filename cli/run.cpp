@@ -22,6 +22,7 @@ struct RunArgs {
     CardSource card;  // the CARD of `files`, or --tplg/--overlay
     std::string scenario_file;
     bool realtime = false;
+    bool no_drift_compensation = false;
     std::string out_dir;
     std::string trace_file;
     bool json = false;
@@ -54,6 +55,7 @@ int run(const RunArgs& a) {
     }
     scenario::RunOptions o;
     o.realtime = a.realtime;
+    o.drift_compensation = !a.no_drift_compensation;
     o.out_dir = a.out_dir;
     o.trace_file = a.trace_file;
     const bool tty = isatty(fileno(stderr)) != 0;
@@ -122,6 +124,8 @@ void add_run(CLI::App& app) {
     sub->add_flag("--realtime", args->realtime, "Run in real time on the SCHED_FIFO clock thread (default: virtual time)");
     sub->add_option("--out", args->out_dir, "Write each BE's output (and read steps' files) as WAV into this directory");
     sub->add_option("--trace", args->trace_file, "Write a Chrome trace-event JSON file (Perfetto, chrome://tracing)");
+    sub->add_flag("--no-drift-compensation", args->no_drift_compensation,
+                  "BEs on crystals of their own play at their FE's driver's pace, unsteered (to see what it prevents)");
     sub->add_flag("--json", args->json, "Print the report as JSON instead of the timeline");
     sub->add_flag("-q,--quiet", args->quiet, "Print only the summary");
     args->card.add_tplg_options(*sub);

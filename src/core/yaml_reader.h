@@ -18,6 +18,7 @@
 
 #include "core/read_file.h"
 #include "dynpcm/core/suggest.h"
+#include "dynpcm/sim/clock_model.h"
 
 namespace dynpcm {
 
@@ -128,6 +129,26 @@ protected:
             return std::nullopt;
         }
         return static_cast<uint32_t>(*v);
+    }
+
+    /// A crystal (`clock: {ppm, wander, span, jitter, seed}`), as card files and scenarios write it.
+    std::optional<ClockModel> clock_model(const YAML::Node& n, const std::string& what) {
+        ClockModel c;
+        if (n.IsNull()) return c;  // `clock:` alone: a crystal of its own, at nominal
+        if (!check_keys(n, {"ppm", "wander", "span", "jitter", "seed"}, what)) return std::nullopt;
+        auto read = [&](const char* key, double lo, double hi, double& out) {
+            if (auto v = n[key]) {
+                auto x = number(v, fmt::format("{} {}", what, key));
+                if (x && (*x < lo || *x > hi)) err(v, "{} {}: {} is outside {}..{}", what, key, *x, lo, hi);
+                else if (x) out = *x;
+            }
+        };
+        read("ppm", -10000, 10000, c.ppm);
+        read("wander", 0, 10000, c.wander);
+        read("span", 0, 10000, c.span);
+        read("jitter", 0, 100000, c.jitter_us);
+        if (auto v = n["seed"]) c.seed = uint(v, what + " seed", 0, UINT32_MAX).value_or(0);
+        return c;
     }
 
     std::optional<double> number(const YAML::Node& n, const std::string& what) {

@@ -332,6 +332,7 @@ public:
         Dpcm::Options o;
         o.clock = clock_.get();
         o.tap_seconds = 2.0;  // drained every few ms
+        o.drift_compensation = opt_.drift_compensation;
         auto d = Dpcm::create(std::move(card), o);
         if (!d) return std::move(d).error();
         dpcm_ = std::move(*d);
@@ -585,6 +586,11 @@ private:
             }
             case A::Inject:
                 device(s, now, s.fault);
+                return;
+            case A::Clock:
+                if (auto r = dpcm_->set_clock(s.be, s.be_dir, s.clock); !r) step_failed(s, now, r.error().message(), r.code());
+                else line(now, fmt::format("BE {}: crystal {:+} ppm, wander {} ppm/min, jitter {} µs", s.be, s.clock.ppm,
+                                           s.clock.wander, s.clock.jitter_us));
                 return;
             case A::Dump:
                 line(now, "dump:\n" + dpcm_->dump().to_text());
@@ -899,6 +905,7 @@ private:
             }
             case K::Audio: c = audio(e, be, c); break;
             case K::NoClick: c = no_click(e, be, c); break;
+            case K::Drift: c = drift(e, fe, be, fe_dump(), c); break;
         }
         record_check(s.line, now, c.ok, c.text);
     }
@@ -938,7 +945,42 @@ private:
             got.push_back(tone ? fmt::format("{:.1f} Hz", hz) : "no tone");
             c.ok = c.ok && tone.has_value() && std::fabs(hz - *e.frequency) <= e.frequency_tolerance;
         }
+        if (e.thd_n) {
+            std::optional<double> t;
+            if (x) t = dsp::thd_n(x, frames, r->channels, 0, r->rate);
+            want.push_back(fmt::format("THD+N at most {:.1f} dB", *e.thd_n));
+            got.push_back(t ? fmt::format("{:.1f} dB", *t) : "no tone");
+            c.ok = c.ok && t && *t <= *e.thd_n;
+        }
         c.text = fmt::format("BE {} over the last {} s: {} (found {})", be, e.window, fmt::join(want, ", "), fmt::join(got, ", "));
+        return c;
+    }
+
+    static Check drift(const Expectation& e, const std::string& fe, const std::string& be, const FeDump* f, Check c) {
+        const BeDump* b = nullptr;
+        if (f)
+            for (const auto& x : f->backends)
+                if (x.name == e.be && x.stream == e.be_dir) b = &x;
+        const std::string want = fmt::format("FE {}'s link to BE {} follows its driver, locked{}, its fill within {} period(s) "
+                                             "of its target since, with no xrun",
+                                             fe, be, e.lock_within ? fmt::format(" within {} s", *e.lock_within) : "",
+                                             e.within_periods);
+        if (!b) {
+            c.ok = false;
+            c.text = want + " (they are not connected)";
+            return c;
+        }
+        const LinkDump& l = b->link;
+        const double band = e.within_periods * b->period;
+        c.ok = l.following && l.locked && (!e.lock_within || l.lock_seconds <= *e.lock_within) && l.min_error >= -band &&
+               l.max_error <= band && l.xruns_after_lock == 0;
+        c.text = want + (l.locked ? fmt::format(" (locked after {:.2f} s, error {:+.1f}..{:+.1f} frames of ±{:.0f}, "
+                                               "correction {:+.1f} ppm, {} xrun(s) since)",
+                                               l.lock_seconds, l.min_error, l.max_error, band, l.correction_ppm,
+                                               l.xruns_after_lock)
+                                   : fmt::format(" ({}; {} underruns, {} overruns)",
+                                                 l.following ? "not locked" : l.driver ? "it is the driver" : "not following",
+                                                 l.underruns, l.overruns));
         return c;
     }
 

@@ -32,6 +32,7 @@ const char* action_name(Step::Action a) noexcept {
         case Step::Action::Suspend: return "suspend";
         case Step::Action::Resume: return "resume";
         case Step::Action::Inject: return "inject";
+        case Step::Action::Clock: return "clock";
         case Step::Action::Dump: return "dump";
         case Step::Action::Expect: return "expect";
         case Step::Action::Wait: return "wait";
@@ -51,7 +52,7 @@ const std::vector<std::pair<std::string, Step::Action>>& actions() {
         {"stop", A::Stop},     {"pause", A::Pause},         {"release", A::Release}, {"drain", A::Drain},
         {"close", A::Close},   {"write", A::Write},         {"read", A::Read},       {"set", A::Set},
         {"plug", A::Plug},     {"unplug", A::Unplug},       {"suspend", A::Suspend}, {"resume", A::Resume},
-        {"inject", A::Inject}, {"dump", A::Dump},           {"expect", A::Expect},   {"wait", A::Wait},
+        {"inject", A::Inject}, {"clock", A::Clock}, {"dump", A::Dump},           {"expect", A::Expect},   {"wait", A::Wait},
     };
     return a;
 }
@@ -303,6 +304,20 @@ private:
                 s.fault = *f;
                 break;
             }
+            case A::Clock: {
+                if (!v.IsMap() || !v["be"]) {
+                    err(v, "clock needs a be and its crystal: {{be: BE, ppm: P, wander: W, jitter: J}}");
+                    return std::nullopt;
+                }
+                if (!stream_ref(v["be"], "clock: be", s.be, s.be_dir)) return std::nullopt;
+                YAML::Node model(YAML::NodeType::Map);
+                for (const auto& kv : v)
+                    if (kv.first.Scalar() != "be") model[kv.first] = kv.second;
+                auto m = clock_model(model, "clock");
+                if (!m) return std::nullopt;
+                s.clock = *m;
+                break;
+            }
             case A::Dump:
                 break;
             case A::Wait:
@@ -440,7 +455,8 @@ private:
         if (const auto a = n["audio"]) {
             e.kind = K::Audio;
             if (!check_keys(n, {"audio"}, "expect") ||
-                !check_keys(a, {"be", "present", "level", "tolerance", "frequency", "frequency_tolerance", "window"}, "expect audio"))
+                !check_keys(a, {"be", "present", "level", "tolerance", "frequency", "frequency_tolerance", "window", "thd_n"},
+                            "expect audio"))
                 return false;
             if (!stream_ref(a["be"], "expect audio: be", e.be, e.be_dir)) return false;
             if (a["present"]) e.present = boolean(a["present"], "expect audio: present");
@@ -450,7 +466,10 @@ private:
             if (a["frequency_tolerance"]) e.frequency_tolerance = number(a["frequency_tolerance"], "expect audio: frequency_tolerance").value_or(2.0);
             if (a["window"]) e.window = seconds(a["window"], "expect audio: window").value_or(0.5);
             if (e.window < 0.01) err(a["window"], "expect audio: window {} s is too short (at least 0.01)", e.window);
-            if (!e.present && !e.level_db && !e.frequency) err(a, "expect audio: say present, level or frequency");
+            if (a["thd_n"]) e.thd_n = number(a["thd_n"], "expect audio: thd_n");
+            if (e.thd_n && e.window < 0.35) err(a["window"], "expect audio: thd_n needs a window of at least 0.35 s (16384 frames)");
+            if (!e.present && !e.level_db && !e.frequency && !e.thd_n)
+                err(a, "expect audio: say present, level, frequency or thd_n");
             return true;
         }
         if (const auto c = n["no_click"]) {
@@ -464,7 +483,17 @@ private:
             if (c["to"]) e.to = seconds(c["to"], "expect no_click: to");
             return true;
         }
-        std::vector<std::string> kinds{"fe", "be", "connected", "xruns", "audio", "no_click"};
+        if (const auto d = n["drift"]) {
+            e.kind = K::Drift;
+            if (!check_keys(n, {"drift"}, "expect") || !check_keys(d, {"fe", "be", "lock_within", "within_periods"}, "expect drift"))
+                return false;
+            if (!stream_ref(d["fe"], "expect drift: fe", e.fe, e.fe_dir)) return false;
+            if (!stream_ref(d["be"], "expect drift: be", e.be, e.be_dir)) return false;
+            if (d["lock_within"]) e.lock_within = seconds(d["lock_within"], "expect drift: lock_within");
+            if (d["within_periods"]) e.within_periods = number(d["within_periods"], "expect drift: within_periods").value_or(1.0);
+            return true;
+        }
+        std::vector<std::string> kinds{"fe", "be", "connected", "xruns", "audio", "no_click", "drift"};
         const std::string first = n.begin() != n.end() && n.begin()->first.IsScalar() ? n.begin()->first.Scalar() : "";
         err(n, "expect: nothing to check ('{}'{}); one of: {}", first, did_you_mean(first, kinds), fmt::join(kinds, ", "));
         return false;

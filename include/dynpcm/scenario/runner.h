@@ -22,6 +22,8 @@ namespace dynpcm::scenario {
 
 struct RunOptions {
     bool realtime = false;    ///< force real time (a scenario may also ask for it)
+    /// Dpcm::Options::drift_compensation: off shows what followers on other crystals do without it.
+    bool drift_compensation = true;
     std::string out_dir;      ///< BE recordings (<be>-<dir>.wav) and `read` files; empty: none
     std::string trace_file;   ///< Chrome trace-event JSON; empty: none
     /// Each timeline line as it happens (for printing while it runs).

@@ -17,6 +17,7 @@
 
 #include "dynpcm/pcm/format.h"
 #include "dynpcm/pcm/state.h"
+#include "dynpcm/sim/clock_model.h"
 #include "dynpcm/dpcm/dpcm_state.h"
 
 namespace dynpcm::scenario {
@@ -43,7 +44,7 @@ struct Params {
 
 /// One check. Which fields matter depends on `kind`.
 struct Expectation {
-    enum class Kind : uint8_t { Fe, Be, Connected, Xruns, Audio, NoClick };
+    enum class Kind : uint8_t { Fe, Be, Connected, Xruns, Audio, NoClick, Drift };
     Kind kind = Kind::Fe;
     std::string fe;                     ///< FE link name
     Stream fe_dir = Stream::Playback;
@@ -62,6 +63,11 @@ struct Expectation {
     std::optional<double> frequency;    ///< the dominant tone, Hz
     double frequency_tolerance = 2.0;
     double window = 0.5;
+    std::optional<double> thd_n;        ///< audio: THD+N at most this (dB, dsp::thd_n)
+    // drift: the FE's link to the BE follows its driver, locked within `lock_within` seconds,
+    // its fill within `within_periods` BE periods of its target since, with no xrun since.
+    std::optional<double> lock_within;
+    double within_periods = 1.0;
     // no_click: between `from` and `to` (scenario seconds; default: the whole run so far)
     double threshold = 0.1;             ///< the largest sample step allowed, full scale 1.0
     std::optional<double> from, to;
@@ -70,7 +76,7 @@ struct Expectation {
 struct Step {
     enum class Action : uint8_t {
         Open, Configure, Prepare, Start, Stop, Pause, Release, Drain, Close,
-        Write, Read, Set, Plug, Unplug, Suspend, Resume, Inject, Dump, Expect, Wait
+        Write, Read, Set, Plug, Unplug, Suspend, Resume, Inject, Dump, Expect, Wait, Clock
     };
     Action action = Action::Dump;
     double at = 0;              ///< seconds from the start
@@ -88,6 +94,7 @@ struct Step {
     std::string be;                  ///< plug/unplug a device, inject
     Stream be_dir = Stream::Playback;
     std::string fault;               ///< inject: xrun, gone, trigger
+    ClockModel clock;                ///< clock: the BE's crystal from now on
     Expectation expect;
     /// `fails: EINVAL` (or `fails: true`, any error): the step's operation must fail so; its
     /// failure is then an expectation that held, and its success one that did not.
