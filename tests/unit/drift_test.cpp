@@ -159,5 +159,57 @@ TEST(Drift, WithoutCompensationTheFastCrystalRunsDry) {
     EXPECT_GT(be(r.dump, "USB").link.underruns, 0u);
 }
 
+TEST(Drift, ABadCrystalIsReportedWhereItIsWritten) {
+    std::string card = kCard;
+    card.replace(card.find("clock: {ppm: 0, wander: 50"), 26, "clock: {ppm: 0, wandr: 50");
+    card.replace(card.find("clock: {ppm: 500"), 16, "clock: {ppm: fast");
+    const CardLoad l = load_card_string(card, "drift.yaml");
+    ASSERT_EQ(l.errors.size(), 2u);
+    EXPECT_NE(l.errors[0].find("drift.yaml:6:"), std::string::npos) << l.errors[0];
+    EXPECT_NE(l.errors[0].find("'wandr'"), std::string::npos) << l.errors[0];
+    EXPECT_NE(l.errors[0].find("wander"), std::string::npos) << l.errors[0];  // the suggestion
+    EXPECT_NE(l.errors[1].find("drift.yaml:7:"), std::string::npos) << l.errors[1];
+    EXPECT_NE(l.errors[1].find("'fast' is not a number"), std::string::npos) << l.errors[1];
+}
+
+TEST(Drift, OnlyABackendWithACrystalOfItsOwnCanHaveItChangedLive) {
+    SimClock clock;
+    const std::string card = std::string(kCard).replace(std::string(kCard).find(", clock: {ppm: 0, wander: 50, jitter: 200}"),
+                                                         42, "");
+    CardLoad load = load_card_string(card, "drift.yaml");
+    ASSERT_TRUE(load.ok());
+    Dpcm::Options opt;
+    opt.clock = &clock;
+    auto d = Dpcm::create(std::move(load.card), opt);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(is_ok((*d)->set_clock("USB", Stream::Playback, ClockModel{.ppm = 100})));
+    const auto r = (*d)->set_clock("HDMI", Stream::Playback, ClockModel{.ppm = 100});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("engine's clock"), std::string::npos) << r.error().message();
+    EXPECT_FALSE((*d)->set_clock("Nope", Stream::Playback, ClockModel{}).ok());
+}
+
+TEST(Drift, ACrystalOffNominalMovesItsTimerByItsOffsetAndItsInterruptsComeLateByItsJitter) {
+    struct Count final : SimTimer::Client {
+        void period_rt(Frames) noexcept override { ++ticks; }
+        uint64_t ticks = 0;
+    } count;
+    SimClock clock;
+    SimTimer t(clock, count);
+    t.attach();
+    ASSERT_TRUE(is_ok(t.configure(48000, 480)));
+    ASSERT_TRUE(is_ok(t.rewind()));
+    t.set_clock(ClockModel{.ppm = 1000, .jitter_us = 500});
+    ASSERT_EQ(t.trigger(TriggerCmd::Start), 0);
+    ASSERT_TRUE(is_ok(clock.advance(std::chrono::seconds(100))));
+    // 100 s at +1000 ppm: 4,804,800 frames, 10,010 periods; the last may still be late.
+    EXPECT_NEAR(static_cast<double>(t.moved()), 4'804'800.0, 480.0);
+    EXPECT_NEAR(t.measured_ppm(), 1000.0, 1.0);
+    EXPECT_GE(count.ticks, 10'009u);
+    EXPECT_LE(count.ticks, 10'010u);
+    ASSERT_EQ(t.trigger(TriggerCmd::Stop), 0);
+    t.detach();
+}
+
 }  // namespace
 }  // namespace dynpcm
