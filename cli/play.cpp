@@ -558,6 +558,7 @@ private:
                     say(fmt::format("  BE '{}': trigger: {}", be, e.message));
                     break;
                 case DpcmEvent::Kind::ParamsMismatch:
+                case DpcmEvent::Kind::Lost:
                 case DpcmEvent::Kind::Warning:
                     say(fmt::format("  {}{}", be.empty() ? "" : fmt::format("BE '{}': ", be), e.message));
                     break;

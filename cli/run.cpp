@@ -104,6 +104,12 @@ int run(const RunArgs& a) {
     for (const auto& c : rep.checks)
         if (!c.ok) fmt::print("  ✗ {}\n", c.text);
     for (const auto& c : rep.failed_steps) fmt::print("  ✗ {}\n", c.text);
+    if (!rep.lost.empty()) {
+        fmt::print("lost audio (frames discarded, docs/DATA_PATH.md \"Lost frames\"):\n");
+        for (const auto& l : rep.lost)
+            fmt::print("  {}{}: {}\n", l.fe.empty() ? "BE " + l.be : "FE " + l.fe,
+                       l.fe.empty() || l.be.empty() ? (l.fe.empty() ? "" : " (its ring)") : " -> " + l.be, l.frames);
+    }
     if (!rep.files.empty()) {
         fmt::print("wrote:\n");
         for (const auto& f : rep.files) fmt::print("  {}\n", f);

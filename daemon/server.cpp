@@ -861,6 +861,7 @@ void Server::service() {
             case K::BeFailed: log_error("device fault on BE {}: {}", e.be, e.message); break;
             case K::BeTriggerFailed: log_warning("BE {} refused a trigger: {}", e.be, e.message); break;
             case K::ParamsMismatch: log_warning("BE {} keeps another FE's params: {}", e.be, e.message); break;
+            case K::Lost: log_warning("{}{}: {}", e.fe, e.be.empty() ? "" : " -> " + e.be, e.message); break;
             case K::Warning: log_warning("{}", e.message); break;
         }
     }

@@ -86,7 +86,7 @@ private:
             add_error(1, "the file is empty; a card file starts with 'card: <name>'");
             return;
         }
-        if (!empty && !check_keys(root, {"card", "identity", "fully_routed", "disable_route_checks", "stream_match", "components",
+        if (!empty && !check_keys(root, {"card", "identity", "fully_routed", "disable_route_checks", "route_removal", "stream_match", "components",
                                          "fe_links", "be_links", "widgets", "controls", "routes"},
                                   overlay_ ? "overlay" : "card file")) {
             key_error_ = true;
@@ -99,6 +99,8 @@ private:
         if (auto id = root["identity"]) identity(id);
         if (root["fully_routed"])
             if (auto b = boolean(root["fully_routed"], "fully_routed")) card_->graph().set_fully_routed(*b);
+        if (auto r = root["route_removal"])
+            if (auto v = route_removal(r, "route_removal")) card_->set_route_removal(*v);
         if (root["disable_route_checks"])
             card_->set_disable_route_checks(boolean(root["disable_route_checks"], "disable_route_checks").value_or(false));
         if (auto m = root["stream_match"]) {
@@ -481,9 +483,20 @@ private:
         if (auto r = card_->add_fe_link(std::move(l->first)); !r) err(l->second, "{}", r.error().message());
     }
 
+    std::optional<RouteRemoval> route_removal(const YAML::Node& n, const std::string& what) {
+        auto s = str(n, what);
+        if (!s) return std::nullopt;
+        if (*s == "cut") return RouteRemoval::Cut;
+        if (*s == "fade") return RouteRemoval::Fade;
+        if (*s == "play") return RouteRemoval::Play;
+        err(n, "{}: '{}' is not cut, fade or play{}", what, *s, did_you_mean(*s, {"cut", "fade", "play"}));
+        return std::nullopt;
+    }
+
     void be_link(const YAML::Node& item, size_t index) {
         auto l = link_common<BeLink>(item, fmt::format("be_link {}", index),
-                                     {"id", "cpu_dai", "cpus", "codecs", "playback_only", "capture_only", "backend", "fixup", "clock"},
+                                     {"id", "cpu_dai", "cpus", "codecs", "playback_only", "capture_only", "backend", "fixup", "clock",
+                                      "route_removal"},
                                      false);
         if (!l) return;
         BeLink& link = l->first;
@@ -555,6 +568,7 @@ private:
             }
         }
         if (auto c = n["clock"]) link.clock = clock_model(c, where + ": clock");
+        if (auto r = n["route_removal"]) link.route_removal = route_removal(r, where + ": route_removal");
         if (overlay_ && overlay_->configure_be) overlay_->configure_be(link);
         if (auto r = card_->add_be_link(std::move(link)); !r) err(n, "{}", r.error().message());
     }

@@ -163,8 +163,12 @@ void fe_stage_rt(FeStream& f, Frames be_frames, uint32_t be_rate) noexcept {
         if (f.dir == Stream::Playback) {
             pcm->dma_read_rt(pos % d.buffer, chunk, d.raw.data());
             dsp::to_float(d.format, d.raw.data(), d.mix.data(), samples);
+            // What the application wrote of it (the rest reads as silence): for the loss count.
+            const Frames boundary = pcm->boundary();
+            const Frames written = boundary ? (pcm->appl_ptr() + boundary - pos % boundary) % boundary : chunk;
+            const Frames real = written <= d.buffer ? std::min(written, chunk) : 0;
             for (uint32_t i = 0; i < links; ++i)
-                if (Port* p = set->links[i].port) p->push_from_fe(d.mix.data(), chunk);
+                if (Port* p = set->links[i].port) p->push_from_fe(d.mix.data(), chunk, real);
         } else {
             std::fill_n(d.mix.data(), samples, 0.0f);
             for (uint32_t i = 0; i < links; ++i)

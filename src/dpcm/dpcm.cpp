@@ -217,7 +217,9 @@ Result<void> Dpcm::close(std::string_view fe_link, Stream dir) {
     {
         auto lk = impl_->lock();
         const std::vector<uint32_t> connected = f->bes;
-        impl_->publish(*f, {}, impl_->drop_ports(*f));
+        impl_->discard_ring(*f, "the FE closed");
+        impl_->publish(*f, {}, impl_->drop_ports(*f), "the FE closed");
+        f->ring_counted = false;
         for (uint32_t id : connected) {
             impl_->be_shutdown(*impl_->bes[id], *f);
             impl_->event(DpcmEvent::Kind::Disconnect, *f, impl_->bes[id].get(), "disconnected at close");

@@ -10,13 +10,18 @@ namespace dynpcm {
 
 using namespace detail;
 
-void Dpcm::Impl::start_leaving(FeStream& f, const BeStream& b, Port& p) {
-    p.set_connected(false);
-    // Bounded: the fade, two of the BE's periods, and a margin for a late clock.
+void Dpcm::Impl::start_leaving(FeStream& f, const BeStream& b, Port& p, RouteRemoval how) {
+    // Bounded: the fade (or, playing out, what is queued), two of the BE's periods, and a
+    // margin for a late clock.
+    int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opt.fade).count();
+    if (how == RouteRemoval::Play) {
+        p.play_out();
+        if (b.rate) ns = std::max<int64_t>(ns, static_cast<int64_t>(p.queued() * 1'000'000'000ULL / b.rate));
+    } else {
+        p.set_connected(false);
+    }
     const int64_t period_ns = b.rate ? static_cast<int64_t>(b.period * 1'000'000'000ULL / b.rate) : 0;
-    const int64_t deadline = opt.clock->now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(opt.fade).count() +
-                             2 * period_ns + 20'000'000;
-    f.leaving.push_back({b.id, deadline});
+    f.leaving.push_back({b.id, opt.clock->now_ns() + ns + 2 * period_ns + 20'000'000, how});
 }
 
 bool Dpcm::Impl::leaving(const FeStream& f, uint32_t be) const {
@@ -43,14 +48,18 @@ void Dpcm::Impl::finish_leaving() {
         }
         if (done.empty()) continue;
         auto is_done = [&](uint32_t id) { return std::find(done.begin(), done.end(), id) != done.end(); };
+        const bool played = std::all_of(f.leaving.begin(), f.leaving.end(),
+                                        [&](const auto& l) { return !is_done(l.be) || l.how == RouteRemoval::Play; });
         std::erase_if(f.leaving, [&](const auto& l) { return is_done(l.be); });
         std::vector<uint32_t> keep;
         for (uint32_t id : f.bes)
             if (!is_done(id)) keep.push_back(id);
-        publish(f, keep);
+        publish(f, keep, {}, played ? "the route was removed and played out" : "the route was removed and faded out");
         for (uint32_t id : done) {
             be_shutdown(*bes[id], f);
-            event(DpcmEvent::Kind::Disconnect, f, bes[id].get(), "disconnected after fading out");
+            event(DpcmEvent::Kind::Disconnect, f, bes[id].get(),
+                  removal_of(*bes[id]) == RouteRemoval::Play && f.dir == Stream::Playback ? "disconnected after playing out"
+                                                                                      : "disconnected after fading out");
         }
         for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
         gone = true;

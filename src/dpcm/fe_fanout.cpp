@@ -236,7 +236,8 @@ void Dpcm::Impl::be_reconcile(BeStream& b, const FeStream& f) {
 Result<void> Dpcm::Impl::fe_hw_params(FeStream& f, const HwParams& params) {
     // dpcm_fe_dai_hw_params: the BEs first, then the FE's own DMA. The FE's ports were made
     // for its old configuration: they go now and come back at prepare.
-    publish(f, f.bes, drop_ports(f));
+    discard_ring(f, "the FE was configured again");
+    publish(f, f.bes, drop_ports(f), "the FE was configured again");
     for (uint32_t id : f.bes)
         if (auto r = be_hw_params(*bes[id], f, params); !r) return r;
     if (auto r = f.dma.hw_params(params); !r) return r;
@@ -268,15 +269,18 @@ Result<void> Dpcm::Impl::fe_prepare(FeStream& f) {
     }
     if (ready == 0)
         return Error(-ENODEV, fmt::format("FE '{}': every BE it is routed to has failed", f.label));
+    discard_ring(f, "the FE was prepared again");
     if (auto r = f.dma.prepare(); !r) return r;
     renew_ports(f);
+    f.ring_counted = false;
     f.state.store(DpcmState::Prepare, std::memory_order_seq_cst);
     return ok();
 }
 
 
 Result<void> Dpcm::Impl::fe_hw_free(FeStream& f) {
-    publish(f, f.bes, drop_ports(f));
+    discard_ring(f, "the FE's hw_free");
+    publish(f, f.bes, drop_ports(f), "the FE's hw_free");
     // dpcm_fe_dai_hw_free: the FE first (soc_pcm_hw_clean), then its BEs.
     test_point(test::Point::ControlFeHwFree, f.id);
     (void)f.dma.hw_free();
@@ -305,6 +309,7 @@ int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
     // A STOP always stops the FE itself, whatever its BEs answer (snd_pcm_do_stop ignores the
     // trigger's result); any other command the hardware refuses is undone.
     const bool stop = cmd == TriggerCmd::Stop;
+    if (stop) discard_ring(f, "the FE was dropped");
     int rc = fe_first ? f.dma.trigger(cmd) : 0;
     if (rc >= 0 || stop)
         for (uint32_t id : f.bes) {

@@ -78,6 +78,7 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     // A follower's loop holds its FIFO where it starts, so it always starts a block deep.
     const Frames prefill = c.fade_in && !c.adaptive ? 32 : block + 32;
     p->fifo_->push_zeros(static_cast<size_t>(prefill) * c.be_channels);
+    p->prefill_ = prefill;
     // Where the gain applies, how long the prefill (and the resampler's delay) lasts.
     p->lead_ = c.dir == Stream::Playback
                    ? prefill + (p->src_ ? static_cast<Frames>(p->src_->latency()) : 0)
@@ -87,14 +88,36 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     return p;
 }
 
+Frames Port::real_queued() const noexcept {
+    const Frames held = static_cast<Frames>(fifo_->readable() / cfg_.be_channels + staged_len_);
+    const double played = out_ > prefill_ ? static_cast<double>(out_ - prefill_) : 0.0;
+    const double real = std::max(0.0, real_in_ - played);
+    return std::min(held, static_cast<Frames>(std::llround(real)));
+}
+
+void Port::push_fifo(const float* x, size_t samples) noexcept {
+    const size_t pushed = fifo_->push(x, samples);
+    if (pushed < samples) {
+        overruns_.fetch_add(1, std::memory_order_relaxed);
+        overrun_frames_.fetch_add((samples - pushed) / cfg_.be_channels, std::memory_order_relaxed);
+    }
+}
+
+size_t Port::pop_fifo(float* x, size_t samples) noexcept {
+    const size_t got = fifo_->pop(x, samples);
+    out_ += got / cfg_.be_channels;
+    return got;
+}
+
 void Port::apply_gain(float* acc, const float* src, Frames frames, unsigned channels) noexcept {
-    // The target is the routing gain while connected, silence while leaving. Any change of
-    // target restarts a linear ramp of fade_frames from wherever the gain is now.
-    const bool on = connected_.load(std::memory_order_acquire);
+    // The target is the routing gain while connected, silence while leaving (or while a
+    // play-out plays its last fade time). Any change of target restarts a linear ramp of
+    // fade_frames from wherever the gain is now; a play-out's ramp is what it has left.
+    const bool on = connected_.load(std::memory_order_acquire) && !play_fading_;
     const float want = on ? gain_.load(std::memory_order_relaxed) : 0.0f;
     if (want != gain_to_) {
         gain_to_ = want;
-        ramp_left_ = cfg_.fade_frames;
+        ramp_left_ = play_fading_ ? std::max<Frames>(1, real_queued() + frames) : cfg_.fade_frames;
         if (ramp_left_ == 0) gain_now_ = want;
     }
     Frames done = 0;
@@ -129,8 +152,10 @@ void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned
     apply_gain(acc + off, src + off, frames - skip, channels);
 }
 
-void Port::push_from_fe(const float* fe, Frames frames) noexcept {
+void Port::push_from_fe(const float* fe, Frames frames, Frames real) noexcept {
+    if (playing_out_.load(std::memory_order_acquire)) return;  // it plays what it has, then goes
     fed_ = true;
+    real_in_ += static_cast<double>(std::min(real, frames)) * cfg_.be_rate / cfg_.fe_rate;
     const unsigned ch = cfg_.be_channels;
     frames = std::min(frames, cfg_.fe_period);
     const float* in = fe;
@@ -139,8 +164,7 @@ void Port::push_from_fe(const float* fe, Frames frames) noexcept {
         in = mapped_.data();
     }
     if (!src_) {
-        const size_t want = static_cast<size_t>(frames) * ch;
-        if (fifo_->push(in, want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+        push_fifo(in, static_cast<size_t>(frames) * ch);
         return;
     }
     size_t left = frames;
@@ -150,8 +174,7 @@ void Port::push_from_fe(const float* fe, Frames frames) noexcept {
         if (cfg_.adaptive)
             src_held_ += static_cast<double>(d.consumed) * cfg_.be_rate / cfg_.fe_rate * src_->scale() -
                          static_cast<double>(d.produced);
-        const size_t want = d.produced * ch;
-        if (fifo_->push(staged_.data(), want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+        push_fifo(staged_.data(), d.produced * ch);
         if (d.consumed == 0 && d.produced == 0) break;
         in += d.consumed * ch;
         left -= d.consumed;
@@ -166,9 +189,17 @@ void Port::mix_into_be(float* bus, Frames frames, bool expect_data, bool first) 
     // it, saving the clear and the add (a unity mix of one FE is one copy).
     const bool on = connected_.load(std::memory_order_acquire);
     const bool steady = lead_ == 0 && ramp_left_ == 0 && gain_to_ == (on ? gain_.load(std::memory_order_relaxed) : 0.0f);
-    float* into = first && steady && gain_now_ == 1.0f ? bus : staged_.data();
+    if (!playing_out_.load(std::memory_order_acquire)) play_fading_ = false;  // routed back
+    else {
+        // Play-out: the last fade time of what is queued ramps down; the port is done when
+        // nothing real is left.
+        const Frames left = real_queued();
+        if (!play_fading_ && left <= cfg_.fade_frames + frames) play_fading_ = true;
+        if (left == 0) mark_faded_out();
+    }
+    float* into = first && steady && gain_now_ == 1.0f && !play_fading_ ? bus : staged_.data();
     if (first && into != bus) std::memset(bus, 0, want * sizeof(float));
-    const size_t got = fifo_->pop(into, want);
+    const size_t got = pop_fifo(into, want);
     if (got < want) {
         std::memset(into + got, 0, (want - got) * sizeof(float));
         if (expect_data && fed_) underruns_.fetch_add(1, std::memory_order_relaxed);
@@ -243,8 +274,8 @@ void Port::steer(bool follow, double skew) noexcept {
 }
 
 void Port::push_from_be(const float* bus, Frames frames) noexcept {
-    const size_t want = static_cast<size_t>(frames) * cfg_.be_channels;
-    if (fifo_->push(bus, want) < want) overruns_.fetch_add(1, std::memory_order_relaxed);
+    real_in_ += static_cast<double>(frames);
+    push_fifo(bus, static_cast<size_t>(frames) * cfg_.be_channels);
 }
 
 void Port::mix_into_fe(float* fe, Frames frames) noexcept {
@@ -253,13 +284,13 @@ void Port::mix_into_fe(float* fe, Frames frames) noexcept {
     float* out = work_.data();  // FE frames in BE channels
     size_t made = 0;
     if (!src_) {
-        made = fifo_->pop(out, static_cast<size_t>(frames) * ch) / ch;
+        made = pop_fifo(out, static_cast<size_t>(frames) * ch) / ch;
     } else {
         const size_t cap = staged_.size() / ch;
         while (made < frames) {
             if (staged_len_ == 0) {
                 staged_at_ = 0;
-                staged_len_ = fifo_->pop(staged_.data(), cap * ch) / ch;
+                staged_len_ = pop_fifo(staged_.data(), cap * ch) / ch;
                 if (staged_len_ == 0) break;
             }
             const auto d = src_->process(staged_.data() + staged_at_ * ch, staged_len_, out + made * ch, frames - made);

@@ -43,6 +43,7 @@ struct PortConfig {
     /// The BE has a clock of its own: the port resamples adaptively (even at equal rates), so
     /// that it can follow the FE's driver when that is another BE (docs/DATA_PATH.md).
     bool adaptive = false;
+    uint32_t be = 0;  ///< the BE stream's id, for what the engine reports
 };
 
 /// A follower's loop, as the dump shows it (Thread: any; relaxed, so approximate while running).
@@ -73,10 +74,23 @@ public:
     /// false: fade out and stay silent (the link is leaving); true: fade (back) in.
     void set_connected(bool on) noexcept {
         faded_out_.store(false, std::memory_order_relaxed);
+        if (on) playing_out_.store(false, std::memory_order_relaxed);
         connected_.store(on, std::memory_order_release);
     }
     /// The rt side finished fading out after set_connected(false).
     bool faded_out() const noexcept { return faded_out_.load(std::memory_order_acquire); }
+    /// Plays what is queued, fading out over its last fade time, and takes no more from the FE;
+    /// faded_out() once it has played. Thread: control. Blocking: wait-free.
+    void play_out() noexcept {
+        faded_out_.store(false, std::memory_order_relaxed);
+        playing_out_.store(true, std::memory_order_release);
+    }
+    /// Frames of the FE's audio it holds (FIFO and, capture, the converter's input; not the
+    /// prefill's silence), in BE frames: what is lost if it goes now. Thread: control, once no
+    /// realtime section can hold the port (after its grace period). Allocates: no.
+    Frames real_queued() const noexcept;
+    /// BE frames a full FIFO turned away. Thread: any.
+    uint64_t overrun_frames() const noexcept { return overrun_frames_.load(std::memory_order_relaxed); }
     uint64_t underruns() const noexcept { return underruns_.load(std::memory_order_relaxed); }
     uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
     /// BE frames between the FE and the BE stage: the FIFO and, when the rates differ, what the
@@ -93,8 +107,9 @@ public:
     /// consumer's has (BE frames), which turns the FIFO's level into the continuous fill the loop
     /// steers. `follow` false (it is the driver now) holds the nominal ratio.
     void steer(bool follow, double skew) noexcept;
-    /// Playback, FE stage: `frames` (<= fe_period) FE frames in.
-    void push_from_fe(const float* fe, Frames frames) noexcept;
+    /// Playback, FE stage: `frames` (<= fe_period) FE frames in, of which the first `real` are
+    /// the application's (the rest are the silence an FE stage reads past what was written).
+    void push_from_fe(const float* fe, Frames frames, Frames real) noexcept;
     /// Playback, BE stage: adds `frames` (<= be_period) BE frames, with gain, into `bus`; the
     /// `first` port of a tick writes the bus instead (it needs no clearing before).
     /// `expect_data`: the FE is running, so a short FIFO is an underrun.
@@ -111,6 +126,8 @@ private:
     /// link's first real frames, not the silence queued ahead of them.
     void gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
     void mark_faded_out() noexcept;
+    void push_fifo(const float* x, size_t samples) noexcept;
+    size_t pop_fifo(float* x, size_t samples) noexcept;
 
     PortConfig cfg_;
     dsp::ChannelMap map_;
@@ -130,6 +147,14 @@ private:
     std::atomic<bool> faded_out_{false};
     std::atomic<uint64_t> underruns_{0};
     std::atomic<uint64_t> overruns_{0};
+    std::atomic<uint64_t> overrun_frames_{0};
+    std::atomic<bool> playing_out_{false};
+    // rt-owned, read by control after a grace period: BE frames of the prefill, of real audio in,
+    // and of everything out; the FIFO is [prefill][real][silence past the writes], in order.
+    Frames prefill_ = 0;
+    double real_in_ = 0;
+    Frames out_ = 0;
+    bool play_fading_ = false;  // rt-owned: play-out has reached its last fade time
 
     // rt-owned loop state (steer)
     struct Loop {

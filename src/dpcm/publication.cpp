@@ -15,7 +15,8 @@ namespace dynpcm {
 
 using namespace detail;
 
-void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired) {
+void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired,
+                         std::string_view why) {
     // Build the new sets (control may allocate), swap them in, then free the old ones only
     // when no reader can still be walking them.
     for (uint32_t id = 0; id < bes.size(); ++id)
@@ -63,6 +64,16 @@ void Dpcm::Impl::publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::
     wait_for_rt();
     delete old;
     for (PortSet* ps : old_port_sets) delete ps;
+    // No realtime section holds the retired ports now: what they still queue is exact.
+    for (const auto& p : retired) {
+        if (!p) continue;
+        const PortConfig& c = p->config();
+        BeStream* b = c.be < bes.size() ? bes[c.be].get() : nullptr;
+        if (const Frames n = p->real_queued(); n > 0)
+            note_lost(&f, b, n * c.fe_rate / c.be_rate, n, fmt::format("{} with them queued", why));
+        if (const uint64_t n = p->overrun_frames(); n > 0)
+            note_lost(&f, b, n * c.fe_rate / c.be_rate, n, "a full FIFO turned them away");
+    }
     retired.clear();
 }
 
@@ -85,6 +96,7 @@ std::unique_ptr<Port> Dpcm::Impl::make_port(FeStream& f, BeStream& b, bool fade_
     c.channel_map = b.link->fixup.channel_map;
     c.faded = &faded;
     c.adaptive = opt.drift_compensation && b.timer->has_clock();
+    c.be = b.id;
     auto p = Port::create(c);
     if (!p) {
         event(DpcmEvent::Kind::Warning, f, &b, fmt::format("no data path: {}", p.error().message()));
@@ -110,7 +122,7 @@ void Dpcm::Impl::renew_ports(FeStream& f) {
         f.ports[id] = make_port(f, *bes[id], false);
     }
     f.leaving.clear();
-    publish(f, f.bes, std::move(retired));
+    publish(f, f.bes, std::move(retired), "the FE was prepared again");
 }
 
 }  // namespace dynpcm

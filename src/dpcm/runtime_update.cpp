@@ -62,16 +62,17 @@ void Dpcm::Impl::prune_paths(FeStream& f) {
         if (has(want, id) || leaving(f, id)) continue;
         BeStream& b = *bes[id];
         Port* p = f.ports[id].get();
-        if (running && opt.fade.count() > 0 && p && b.timer->running() && b.failed.load() == 0)
-            start_leaving(f, b, *p);
-        else
-            now_gone.push_back(id);
+        const RouteRemoval how = removal_of(b);
+        const bool plays = running && p && b.timer->running() && b.failed.load() == 0;
+        if (plays && how == RouteRemoval::Play && f.dir == Stream::Playback) start_leaving(f, b, *p, how);
+        else if (plays && how != RouteRemoval::Cut && opt.fade.count() > 0) start_leaving(f, b, *p, RouteRemoval::Fade);
+        else now_gone.push_back(id);
     }
     if (now_gone.empty()) return;
     std::vector<uint32_t> keep;
     for (uint32_t id : f.bes)
         if (!has(now_gone, id)) keep.push_back(id);
-    publish(f, keep);
+    publish(f, keep, {}, running ? "the route was removed and cut" : "the route was removed");
     for (uint32_t id : now_gone) {
         be_shutdown(*bes[id], f);
         event(DpcmEvent::Kind::Disconnect, f, bes[id].get(), "disconnected");

@@ -365,10 +365,12 @@ struct FeStream {
     struct Leaving {
         uint32_t be;
         int64_t deadline_ns;
+        RouteRemoval how;  // Fade or Play
     };
     std::vector<Leaving> leaving;  // BEs fading out before they disconnect
     std::atomic<LinkSet*> published{nullptr};
     std::atomic<uint64_t> lost_frames{0};  // FE frames of its audio discarded
+    bool ring_counted = false;  // control: what its ring held is counted (until the next prepare)
     bool closing = false;  // under the card lock: a close() is under way
 };
 
@@ -437,7 +439,17 @@ struct Dpcm::Impl {
     // Link sets and ports.
     /// Publishes the FE's BE set and ports, and the port sets of the BEs they touch; frees
     /// what they replace (and `retired` ports) after one grace period.
-    void publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired = {});
+    /// `why` says why audio a retired port still holds is discarded (a Lost event counts it).
+    void publish(FeStream& f, const std::vector<uint32_t>& be_ids, std::vector<std::unique_ptr<Port>> retired = {},
+                 std::string_view why = "the link went");
+    /// Counts audio discarded (docs/DATA_PATH.md, "Lost frames"): per FE in its frames, per BE
+    /// in its, and as a Lost event. Either may be null.
+    void note_lost(FeStream* f, BeStream* b, uint64_t fe_frames, uint64_t be_frames, std::string_view why);
+    /// The FE's ring is about to be discarded (drop, prepare, hw_free, close): what it held that
+    /// the application wrote and nothing played (playback), or captured and nobody read.
+    void discard_ring(FeStream& f, std::string_view why);
+    /// What a route removal does to the link's queued audio (the BE link's, else the card's).
+    RouteRemoval removal_of(const BeStream& b) const;
     /// A port for the link (FE and BE configured), or null with a warning event.
     std::unique_ptr<Port> make_port(FeStream& f, BeStream& b, bool fade_in);
     /// Takes the FE's ports out (to be published away).
@@ -457,7 +469,7 @@ struct Dpcm::Impl {
     void add_paths(FeStream& f);
     // Fades (fades.cpp).
     /// The link to `b` starts fading out of the running FE; it leaves once it has.
-    void start_leaving(FeStream& f, const BeStream& b, Port& p);
+    void start_leaving(FeStream& f, const BeStream& b, Port& p, RouteRemoval how);
     bool leaving(const FeStream& f, uint32_t be) const;
     /// Whether any FE's link to BE `be` is fading out.
     bool any_leaving(uint32_t be) const;

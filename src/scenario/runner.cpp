@@ -80,6 +80,8 @@ std::string RunReport::to_json() const {
     j["timeline"] = nlohmann::json::array();
     for (const auto& t : timeline) j["timeline"].push_back({{"at", t.at}, {"text", t.text}});
     j["files"] = files;
+    j["lost"] = nlohmann::json::array();
+    for (const auto& l : lost) j["lost"].push_back({{"fe", l.fe}, {"be", l.be}, {"frames", l.frames}});
     return j.dump(2);
 }
 
@@ -763,6 +765,12 @@ private:
                 case DpcmEvent::Kind::BeFailed: text = fmt::format("BE {} FAILED: {}", e.be, e.message); break;
                 default: text = fmt::format("{}{}{}", e.fe, e.be.empty() ? "" : " / " + e.be, ": " + e.message); break;
             }
+            if (e.kind == DpcmEvent::Kind::Lost) {
+                auto it = std::find_if(report_.lost.begin(), report_.lost.end(),
+                                       [&](const LostTotal& l) { return l.fe == e.fe && l.be == e.be; });
+                if (it == report_.lost.end()) it = report_.lost.insert(report_.lost.end(), LostTotal{e.fe, e.be, 0});
+                it->frames += e.frames;
+            }
             line(now, text);
             trace_.instant(e.be.empty() ? "FE " + e.fe : "BE " + e.be, text, now);
         }
@@ -906,6 +914,20 @@ private:
             case K::Audio: c = audio(e, be, c); break;
             case K::NoClick: c = no_click(e, be, c); break;
             case K::Drift: c = drift(e, fe, be, fe_dump(), c); break;
+            case K::Lost: {
+                uint64_t n = 0;
+                for (const auto& l : report_.lost)
+                    if (l.fe == fe && (e.be.empty() || l.be == be)) n += l.frames;
+                c.ok = (!e.lost || n == *e.lost) && (!e.lost_at_least || n >= *e.lost_at_least) &&
+                       (!e.lost_at_most || n <= *e.lost_at_most);
+                std::vector<std::string> want;
+                if (e.lost) want.push_back(fmt::format("{}", *e.lost));
+                if (e.lost_at_least) want.push_back(fmt::format("at least {}", *e.lost_at_least));
+                if (e.lost_at_most) want.push_back(fmt::format("at most {}", *e.lost_at_most));
+                c.text = fmt::format("FE {} lost {} frames{} (it lost {})", fe, fmt::join(want, " and "),
+                                     e.be.empty() ? "" : fmt::format(" on its way to BE {}", be), n);
+                break;
+            }
         }
         record_check(s.line, now, c.ok, c.text);
     }

@@ -493,7 +493,19 @@ private:
             if (d["within_periods"]) e.within_periods = number(d["within_periods"], "expect drift: within_periods").value_or(1.0);
             return true;
         }
-        std::vector<std::string> kinds{"fe", "be", "connected", "xruns", "audio", "no_click", "drift"};
+        if (const auto l = n["lost"]) {
+            e.kind = K::Lost;
+            if (!check_keys(n, {"lost"}, "expect") || !check_keys(l, {"fe", "be", "frames", "at_least", "at_most"}, "expect lost"))
+                return false;
+            if (!stream_ref(l["fe"], "expect lost: fe", e.fe, e.fe_dir)) return false;
+            if (l["be"] && !stream_ref(l["be"], "expect lost: be", e.be, e.be_dir)) return false;
+            if (l["frames"]) e.lost = uint(l["frames"], "expect lost: frames", 0, UINT32_MAX);
+            if (l["at_least"]) e.lost_at_least = uint(l["at_least"], "expect lost: at_least", 0, UINT32_MAX);
+            if (l["at_most"]) e.lost_at_most = uint(l["at_most"], "expect lost: at_most", 0, UINT32_MAX);
+            if (!e.lost && !e.lost_at_least && !e.lost_at_most) err(l, "expect lost: say frames, at_least or at_most");
+            return true;
+        }
+        std::vector<std::string> kinds{"fe", "be", "connected", "xruns", "audio", "no_click", "drift", "lost"};
         const std::string first = n.begin() != n.end() && n.begin()->first.IsScalar() ? n.begin()->first.Scalar() : "";
         err(n, "expect: nothing to check ('{}'{}); one of: {}", first, did_you_mean(first, kinds), fmt::join(kinds, ", "));
         return false;

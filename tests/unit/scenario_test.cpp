@@ -59,7 +59,7 @@ steps:
     EXPECT_NE(l.errors[1].find("bad.yaml:4: at: 'x' is not a number"), std::string::npos) << l.errors[1];
     EXPECT_NE(l.errors[2].find("bad.yaml:5:"), std::string::npos) << l.errors[2];
     EXPECT_NE(l.errors[2].find("-3 Hz is out of range"), std::string::npos) << l.errors[2];
-    EXPECT_NE(l.errors[3].find("bad.yaml:6: expect audio: say present, level or frequency"), std::string::npos) << l.errors[3];
+    EXPECT_NE(l.errors[3].find("bad.yaml:6: expect audio: say present, level, frequency or thd_n"), std::string::npos) << l.errors[3];
 }
 
 TEST(ScenarioRun, ARunReportsItsTimelineRecordsEachBeAndWritesATraceWithATrackPerStream) {

@@ -102,6 +102,9 @@ public:
     /// warning instead of failing the card.
     void set_disable_route_checks(bool on) noexcept { disable_route_checks_ = on; }
     bool disable_route_checks() const noexcept { return disable_route_checks_; }
+    /// What a route removal does to a link's queued audio when its BE link does not say.
+    void set_route_removal(RouteRemoval r) noexcept { route_removal_ = r; }
+    RouteRemoval route_removal() const noexcept { return route_removal_; }
     Result<WidgetId> add_widget(const WidgetSpec& spec);
     /// A control that belongs to no widget (a card-level volume, say).
     Result<uint32_t> add_control(const KcontrolSpec& spec);
@@ -199,6 +202,7 @@ private:
     uint32_t default_dai_context_ = 0;
     StreamMatch stream_match_ = StreamMatch::Substring;
     bool disable_route_checks_ = false;
+    RouteRemoval route_removal_ = RouteRemoval::Fade;
     size_t stream_bindings_ = 0, dai_link_connections_ = 0;
     std::vector<std::pair<int, std::function<void(const Control&)>>> subscribers_;
     int next_subscriber_ = 1;

@@ -81,6 +81,14 @@ struct DaiFormat {
     uint32_t tdm_slots = 0, tdm_slot_width = 0, tx_slots = 0, rx_slots = 0;
 };
 
+/// What a route removal does to the audio a running link has queued (docs/DATA_PATH.md, "Lost
+/// frames").
+enum class RouteRemoval : uint8_t {
+    Cut,   ///< disconnect at once and discard it (the kernel)
+    Fade,  ///< fade out over the engine's fade time, then disconnect and discard the rest (the default)
+    Play,  ///< play what is queued, fading out its last fade time, then disconnect: nothing lost
+};
+
 struct BeLink {
     std::string name;
     uint32_t id = 0;      ///< dai_link id, which topology link configs match; default: position in be_links
@@ -97,6 +105,7 @@ struct BeLink {
     HwFixup fixup;
     std::optional<DaiFormat> dai_format;
     std::optional<ClockModel> clock;  ///< a clock of its own; none: the engine's nominal clock
+    std::optional<RouteRemoval> route_removal;  ///< none: the card's default
     TriggerOrder trigger[2] = {TriggerOrder::Post, TriggerOrder::Post};
     int line = 0;
 

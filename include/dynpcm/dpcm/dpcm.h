@@ -41,12 +41,15 @@ struct DpcmEvent {
         BeTriggerFailed,  ///< a BE refused a trigger
         BeXrun,           ///< a BE's device ran over or under; it recovered by itself
         BeFailed,         ///< a BE's device failed (gone): its FEs saw XRUN or DISCONNECTED
+        Lost,             ///< audio was discarded: `frames` of it, and why (docs/DATA_PATH.md, "Lost frames")
         Warning,
     };
     Kind kind = Kind::Warning;
     std::string fe;
     std::string be;
     std::string message;
+    /// Lost: the frames discarded, in the FE's frames when `fe` is named, else the BE's.
+    uint64_t frames = 0;
 };
 
 class Dpcm {

@@ -61,8 +61,16 @@ struct Timekeeping {
     std::string summary() const;
 };
 
+/// Audio discarded during the run (the engine's Lost events, summed): per FE in its frames, and
+/// per BE in its frames of the FE's audio. `be` empty: the FE's ring.
+struct LostTotal {
+    std::string fe, be;
+    uint64_t frames = 0;
+};
+
 struct RunReport {
     std::vector<TimelineEntry> timeline;
+    std::vector<LostTotal> lost;        ///< in the order they first lost audio
     std::vector<Check> checks;          ///< expectations, in order
     std::vector<Check> failed_steps;    ///< steps whose operation failed
     std::vector<std::string> files;     ///< files written (recordings, reads, the trace)

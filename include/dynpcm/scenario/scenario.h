@@ -44,7 +44,7 @@ struct Params {
 
 /// One check. Which fields matter depends on `kind`.
 struct Expectation {
-    enum class Kind : uint8_t { Fe, Be, Connected, Xruns, Audio, NoClick, Drift };
+    enum class Kind : uint8_t { Fe, Be, Connected, Xruns, Audio, NoClick, Drift, Lost };
     Kind kind = Kind::Fe;
     std::string fe;                     ///< FE link name
     Stream fe_dir = Stream::Playback;
@@ -67,6 +67,8 @@ struct Expectation {
     // drift: the FE's link to the BE follows its driver, locked within `lock_within` seconds,
     // its fill within `within_periods` BE periods of its target since, with no xrun since.
     std::optional<double> lock_within;
+    // lost: the frames the FE lost (on its link to `be` when one is named), so far
+    std::optional<uint64_t> lost, lost_at_least, lost_at_most;
     double within_periods = 1.0;
     // no_click: between `from` and `to` (scenario seconds; default: the whole run so far)
     double threshold = 0.1;             ///< the largest sample step allowed, full scale 1.0
