@@ -439,6 +439,7 @@ Result<void> PcmRuntime::start_locked() {
     const Frames hw = hw_ptr_.load(std::memory_order_relaxed);
     rt_.hw_ptr_interrupt = hw - hw % period_size_;
     rt_.hw_ptr_time_ns = hw_.now_ns();
+    tstamp_ns_.store(rt_.hw_ptr_time_ns, std::memory_order_relaxed);
     // RUNNING is published before the trigger, so the first interrupt cannot be ignored.
     set_state(PcmState::Prepared, PcmState::Running);
     if (const int rc = trigger(TriggerCmd::Start); rc < 0) {
@@ -730,6 +731,7 @@ PcmStatus PcmRuntime::status() const {
             }
             st.periods_elapsed = periods_elapsed_.load(std::memory_order_relaxed);
             st.xruns = xruns_.load(std::memory_order_relaxed);
+            st.tstamp_ns = tstamp_ns_.load(std::memory_order_relaxed);
             std::atomic_thread_fence(std::memory_order_acquire);
             if (snapshot_seq_.load(std::memory_order_relaxed) == seq) return st;
         }
@@ -986,6 +988,7 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
         report(PcmEvent::Kind::LostInterrupts, expected, expected, static_cast<int64_t>(delta));
     if (new_hw == old_hw) {
         rt_.hw_ptr_time_ns = now;
+        tstamp_ns_.store(now, std::memory_order_relaxed);
         return;
     }
     if (in_interrupt) {
@@ -997,6 +1000,7 @@ void PcmRuntime::update_hw_ptr(bool in_interrupt, PcmState expected) noexcept {
     }
     rt_.hw_ptr_base = base;
     rt_.hw_ptr_time_ns = now;
+    tstamp_ns_.store(now, std::memory_order_relaxed);
     hw_ptr_.store(new_hw, std::memory_order_release);
     publish_pointer(new_hw);
     update_state(avail_of(new_hw, appl_ptr_.load(std::memory_order_acquire)), expected, in_interrupt);

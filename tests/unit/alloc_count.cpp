@@ -39,14 +39,31 @@ void note_free() noexcept {
 
 }  // namespace dynpcm::testutil
 
+#if defined(DYNPCM_TEST_COUNTS_MALLOC)
+extern "C" {
+void* __libc_malloc(std::size_t n);
+void* __libc_calloc(std::size_t n, std::size_t size);
+void* __libc_realloc(void* p, std::size_t n);
+void __libc_free(void* p);
+}
+#endif
+
 namespace {
+// operator new counts once: it takes glibc's malloc directly when malloc itself counts too.
+void* raw_malloc(std::size_t n) {
+#if defined(DYNPCM_TEST_COUNTS_MALLOC)
+    return __libc_malloc(n);
+#else
+    return std::malloc(n);
+#endif
+}
 void* checked(void* p) {
     if (!p) throw std::bad_alloc();
     return p;
 }
 void* allocate(std::size_t n) {
     dynpcm::testutil::note_allocation();
-    return checked(std::malloc(n ? n : 1));
+    return checked(raw_malloc(n ? n : 1));
 }
 void* allocate(std::size_t n, std::align_val_t a) {
     dynpcm::testutil::note_allocation();
@@ -74,3 +91,24 @@ void operator delete(void* p, std::align_val_t) noexcept { release(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+
+// C libraries (alsa-lib, libsamplerate) allocate with malloc, not operator new: on glibc,
+// interpose malloc and friends (forwarding to glibc's own entry points) so that their
+// allocations count too.
+#if defined(DYNPCM_TEST_COUNTS_MALLOC)
+extern "C" {
+void* malloc(std::size_t n) noexcept {
+    dynpcm::testutil::note_allocation();
+    return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) noexcept {
+    dynpcm::testutil::note_allocation();
+    return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+    dynpcm::testutil::note_allocation();
+    return __libc_realloc(p, n);
+}
+void free(void* p) noexcept { __libc_free(p); }
+}
+#endif

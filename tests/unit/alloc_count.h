@@ -7,6 +7,21 @@
 
 #include <cstdint>
 
+// Whether malloc, calloc and realloc count too (alloc_count.cpp interposes them on glibc).
+// Sanitizer runtimes own malloc, so those builds count operator new only.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define DYNPCM_TEST_SANITIZED_MALLOC 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DYNPCM_TEST_SANITIZED_MALLOC 1
+#endif
+#if defined(__GLIBC__) && !defined(DYNPCM_TEST_SANITIZED_MALLOC)
+#define DYNPCM_TEST_COUNTS_MALLOC 1
+#endif
+
+
 namespace dynpcm::testutil {
 
 /// Counts the calling thread's allocations and frees while it lives.

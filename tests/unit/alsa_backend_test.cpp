@@ -32,40 +32,6 @@
 #include "unit/backend_params.h"
 #include "unit/result_assert.h"
 
-// alsa-lib allocates with malloc, not operator new: on glibc, interpose malloc and friends
-// (forwarding to glibc's own entry points) so that an allocation inside alsa-lib counts too.
-// Sanitizer runtimes own malloc, so those builds count operator new only.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define DYNPCM_TEST_SANITIZED_MALLOC 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DYNPCM_TEST_SANITIZED_MALLOC 1
-#endif
-#if defined(__GLIBC__) && !defined(DYNPCM_TEST_SANITIZED_MALLOC)
-#define DYNPCM_TEST_COUNTS_MALLOC 1
-extern "C" {
-void* __libc_malloc(std::size_t n);
-void* __libc_calloc(std::size_t n, std::size_t size);
-void* __libc_realloc(void* p, std::size_t n);
-void __libc_free(void* p);
-
-void* malloc(std::size_t n) noexcept {
-    dynpcm::testutil::note_allocation();
-    return __libc_malloc(n);
-}
-void* calloc(std::size_t n, std::size_t size) noexcept {
-    dynpcm::testutil::note_allocation();
-    return __libc_calloc(n, size);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-    dynpcm::testutil::note_allocation();
-    return __libc_realloc(p, n);
-}
-void free(void* p) noexcept { __libc_free(p); }
-}
-#endif
 
 namespace dynpcm {
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <numbers>
 
 #include "dynpcm/backend/sim_backend.h"
@@ -12,6 +13,7 @@
 #include "dynpcm/dsp/analysis.h"
 #include "dynpcm/dsp/convert.h"
 #include "dynpcm/sim/sim_timer.h"
+#include "alloc_count.h"
 #include "result_assert.h"
 
 namespace dynpcm {
@@ -50,7 +52,7 @@ constexpr Frames kPeriod = 1024;
 struct Played {
     DpcmDump dump;
     std::vector<std::vector<float>> played;  // per BE, the last seconds, float
-    std::vector<double> fe_vs_be;           // A/V sync: FE clock minus driver's played frames
+    uint64_t rt_allocations = 0;            // made while time advanced, after the first second
 };
 
 // Plays a 1 kHz cosine at -6 dBFS for `seconds` of virtual time.
@@ -92,14 +94,22 @@ Played play(bool compensate, double seconds) {
     top_up();  // starts it (the default start threshold)
     EXPECT_EQ(pcm.state(), PcmState::Running);
     const int steps = static_cast<int>(seconds * 100);
+    testutil::reset_allocation_counts();
     for (int s = 0; s < steps; ++s) {
-        EXPECT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+        {
+            // The caller of advance() is the realtime thread meanwhile: the loops steer, the
+            // resamplers glide to new ratios, and nothing allocates.
+            std::optional<testutil::CountHere> counting;
+            if (s >= 100) counting.emplace();
+            EXPECT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+        }
         top_up();
         if (pcm.state() != PcmState::Running) {
             ADD_FAILURE() << "the FE stopped: " << pcm_state_name(pcm.state());
             break;
         }
     }
+    out.rt_allocations = testutil::allocations();
     out.dump = dpcm.dump();
     for (const char* be : {"Codec", "HDMI", "USB"}) {
         auto* sim = dynamic_cast<SimBackend*>(dpcm.backend(be, Stream::Playback));
@@ -135,6 +145,7 @@ TEST(Drift, FollowersOnOtherCrystalsLockAndHoldTheirFillWithACleanTone) {
         EXPECT_GE(b.link.min_error, -static_cast<double>(kPeriod));
         EXPECT_LE(b.link.max_error, static_cast<double>(kPeriod));
     }
+    EXPECT_EQ(r.rt_allocations, 0u);
     // Each crystal measures where it was put, within its wander's span.
     EXPECT_NEAR(be(r.dump, "Codec").clock.measured_ppm, -300, 51);
     EXPECT_NEAR(be(r.dump, "USB").clock.measured_ppm, 500, 51);
@@ -157,6 +168,66 @@ TEST(Drift, WithoutCompensationTheFastCrystalRunsDry) {
     const Played r = play(false, 40);
     EXPECT_FALSE(be(r.dump, "USB").link.adaptive);
     EXPECT_GT(be(r.dump, "USB").link.underruns, 0u);
+}
+
+TEST(Drift, AnAvSyncClockFromDelayAndTstampFollowsTheDriversCrystalNotTheSystemClock) {
+    // An application that keeps video in step with audio asks, now and then, how much of what
+    // it wrote has been heard: written - delay, at status().tstamp. On a BE 300 ppm slow
+    // (wandering, jittering) that must follow the BE: over 5 minutes it falls 4,320 frames
+    // behind the system clock, and stays within about a period of what the BE really played.
+    SimClock clock;
+    CardLoad load = load_card_string(kCard, "drift.yaml");
+    ASSERT_TRUE(load.ok());
+    Dpcm::Options opt;
+    opt.clock = &clock;
+    auto d = Dpcm::create(std::move(load.card), opt);
+    ASSERT_TRUE(d.ok());
+    Dpcm& dpcm = **d;
+    ASSERT_TRUE(is_ok(dpcm.put("HDMI Mixer Media", "off")));
+    ASSERT_TRUE(is_ok(dpcm.put("USB Mixer Media", "off")));
+    PcmRuntime::Options po;
+    po.nonblock = true;
+    PcmRuntime& pcm = **dpcm.open("Media", Stream::Playback, po);
+    HwParams hp = pcm.hw_params_any();
+    ASSERT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
+    ASSERT_TRUE(is_ok(hp.set(HwParam::Rate, 48000)));
+    ASSERT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
+    ASSERT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
+    ASSERT_TRUE(is_ok(pcm.hw_params(hp)));
+    const Backend& codec = *dpcm.backend("Codec", Stream::Playback);
+    std::vector<int16_t> block(4096 * 2, 1000);
+    uint64_t written = 0;
+    double min_err = 1e18, max_err = -1e18, vs_system = 0;
+    int64_t oldest = 0;
+    const double period_ns = 1e9 * kPeriod / 48000;
+    for (int s = 0; s < 300 * 100; ++s) {
+        if (const Frames n = pcm.avail_update(); n > 0) written += *pcm.writei(block.data(), n);
+        ASSERT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+        const PcmStatus st = pcm.status();
+        ASSERT_EQ(st.state, PcmState::Running);
+        const int64_t now = clock.now_ns();
+        ASSERT_LE(st.tstamp_ns, now);
+        oldest = std::max(oldest, now - st.tstamp_ns);
+        // Heard by now, as the application reckons it: at tstamp, written - delay; since, at
+        // the nominal rate.
+        const double heard = static_cast<double>(written) - static_cast<double>(st.delay) +
+                             static_cast<double>(now - st.tstamp_ns) * 48000e-9;
+        if (s < 200) continue;  // after the first 2 s
+        // Against what the codec really took (less the constant lead of silence ahead of the
+        // first frame): the difference must not move.
+        const double err = heard - static_cast<double>(codec.position());
+        min_err = std::min(min_err, err);
+        max_err = std::max(max_err, err);
+        vs_system = heard - static_cast<double>(now) * 48000e-9;
+    }
+    std::printf("A/V: heard - codec's frames in [%.0f, %.0f]; heard - system clock at the end %.0f; tstamp at most %.2f ms old\n",
+                min_err, max_err, vs_system, static_cast<double>(oldest) / 1e6);
+    EXPECT_LE(max_err - min_err, static_cast<double>(kPeriod) + 64);
+    // Behind the system clock by the crystal's -300 ppm (±50 of wander: ±720 frames) and the
+    // lead (the range the codec comparison found): it follows the crystal, not the system.
+    EXPECT_LE(vs_system, -4320.0 + 720 + max_err);
+    EXPECT_GE(vs_system, -4320.0 - 720 + min_err);
+    EXPECT_LE(static_cast<double>(oldest), period_ns + 200e3 + 10e6);  // at most a period (and a step) old
 }
 
 TEST(Drift, ABadCrystalIsReportedWhereItIsWritten) {

@@ -64,6 +64,10 @@ struct PcmStatus {
     int64_t delay = 0;
     uint64_t periods_elapsed = 0;
     uint64_t xruns = 0;
+    /// When hw_ptr was last brought up to date, on the hardware's clock (ns): snd_pcm_status's
+    /// tstamp with tstamp_mode ENABLE. With delay, what an A/V sync needs: at tstamp, the
+    /// frame written delay frames ago is being heard.
+    int64_t tstamp_ns = 0;
 };
 
 class PcmRuntime {
@@ -165,6 +169,8 @@ public:
     Result<int64_t> delay() const;
     Frames hw_ptr() const noexcept { return hw_ptr_.load(std::memory_order_acquire); }
     Frames appl_ptr() const noexcept { return appl_ptr_.load(std::memory_order_acquire); }
+    /// PcmStatus::tstamp_ns alone. Thread: any. Blocking: wait-free.
+    int64_t tstamp_ns() const noexcept { return tstamp_ns_.load(std::memory_order_relaxed); }
     Frames boundary() const noexcept { return boundary_; }
     Frames buffer_size() const noexcept { return buffer_size_; }
     Frames period_size() const noexcept { return period_size_; }
@@ -259,6 +265,7 @@ private:
     std::atomic<PcmState> suspended_state_{PcmState::Open};  // read by status() from any thread
     std::atomic<Frames> hw_ptr_{0};
     std::atomic<Frames> appl_ptr_{0};
+    std::atomic<int64_t> tstamp_ns_{0};  // rt_.hw_ptr_time_ns, for status(): any thread reads it
     std::atomic<uint64_t> periods_elapsed_{0};
     std::atomic<uint32_t> snapshot_seq_{0};  // status()'s seqlock: odd while the interrupt path updates
     std::atomic<uint64_t> xruns_{0};
