@@ -64,8 +64,12 @@ void steer_port(Port& p, const BeStream& self, const FeStream& f) noexcept {
         p.steer(false, 0);
         return;
     }
-    const double theirs = dma_lag(*driver) * self.rate / driver->rate, mine = dma_lag(self);
-    p.steer(true, self.dir == Stream::Playback ? theirs - mine : mine - theirs);
+    // The driver's lag, in this port's FIFO frames: through the FE (at the driver's pace) and
+    // the resampler, whose ratio is off nominal by the very drift it corrects.
+    const double scale = p.scale();
+    const double theirs = dma_lag(*driver) * self.rate / driver->rate;
+    const double mine = dma_lag(self);
+    p.steer(true, self.dir == Stream::Playback ? theirs * scale - mine : mine - theirs / scale);
 }
 
 bool device_gone(int rc) noexcept { return rc == -ENODEV || rc == -EBADFD || rc == -EIO || rc == -ESHUTDOWN; }

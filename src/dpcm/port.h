@@ -100,6 +100,8 @@ public:
     }
 
     DriftState drift() const noexcept;
+    /// The adaptive resampler's output-rate scale now (1 when it has none). Thread: rt.
+    double scale() const noexcept { return src_ ? src_->scale() : 1.0; }
 
     // ---- the data path. Thread: rt. Blocking: wait-free. Allocates: no.
     /// An adaptive port's loop, once per tick of its BE, after the BE stage moved its period:
