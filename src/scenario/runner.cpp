@@ -166,6 +166,10 @@ struct Checker {
             for (const auto& [name, value] : s.controls) control(s, name);
             for (const auto& pin : s.pins) control(s, pin + " Switch");
             if (!s.be.empty()) be(s, s.be, s.be_dir);
+            if (s.action == A::Clock)
+                if (const auto i = card.find_be(s.be); i && !card.be_links()[*i].clock)
+                    err(s, "clock: BE '{}' runs on the engine's clock; give its link a `clock:` in the card to change it",
+                        s.be);
             if (s.action == A::Expect) {
                 Expectation& e = s.expect;
                 if (!e.fe.empty()) fe(s, e.fe, e.fe_dir, false);

@@ -73,5 +73,23 @@ steps:
   - {at: 0.2, expect: {fe: Media Playback, state: XRUN}}
   - {write: Media Playback, tone: {frequency: 440}, duration: 1}'
 
+# Clock domains and lost frames: a crystal changed on a BE that has none of its own, a drift or
+# lost expectation missing what it needs, a THD+N window too short to measure.
+expect 2 "case15.yaml:3: clock: BE 'Speaker amp I2S' runs on the engine's clock" 'scenario: x
+steps:
+  - {at: 0, clock: {be: Speaker amp I2S, ppm: 100}}'
+expect 2 "case16.yaml:3: clock: unknown key 'wandr' (did you mean 'wander'?)" 'scenario: x
+steps:
+  - {at: 0, clock: {be: Speaker amp I2S, wandr: 100}}'
+expect 2 "case17.yaml:3: expect lost: say frames, at_least or at_most" 'scenario: x
+steps:
+  - {at: 0, expect: {lost: {fe: Media Playback}}}'
+expect 2 "case18.yaml:3: expect drift: be is missing" 'scenario: x
+steps:
+  - {at: 0, expect: {drift: {fe: Media Playback}}}'
+expect 2 "case19.yaml:3: expect audio: thd_n needs a window of at least 0.35 s" 'scenario: x
+steps:
+  - {at: 0, expect: {audio: {be: Speaker amp I2S, thd_n: -80, window: 0.2}}}'
+
 if [[ $failures -ne 0 ]]; then echo "$failures case(s) failed"; exit 1; fi
 echo "all cases passed"
