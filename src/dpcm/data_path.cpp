@@ -59,7 +59,9 @@ double dma_lag(const BeStream& b) noexcept { return b.timer->lag_rt(); }
 /// the two clocks' phase nor an interrupt's lateness shows in it.
 void steer_port(Port& p, const BeStream& self, const FeStream& f) noexcept {
     if (!p.config().adaptive) return;
-    const BeStream* driver = pacer_of(f);
+    // A stopped or paused FE moves nothing through the port: the loop would only wind up on the
+    // FIFO draining. It starts afresh, from the fill it finds, when the FE runs again.
+    const BeStream* driver = f.dma.running.load(std::memory_order_relaxed) ? pacer_of(f) : nullptr;
     if (!driver || driver == &self || driver->rate == 0) {
         p.steer(false, 0);
         return;
