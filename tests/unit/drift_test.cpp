@@ -230,6 +230,71 @@ TEST(Drift, AnAvSyncClockFromDelayAndTstampFollowsTheDriversCrystalNotTheSystemC
     EXPECT_LE(static_cast<double>(oldest), period_ns + 200e3 + 10e6);  // at most a period (and a step) old
 }
 
+TEST(Drift, ACaptureFeFedByABackendOnAnotherCrystalGetsItsToneCleanAndNeverRunsDry) {
+    // Capture: the FE's driver is a silent mic 300 ppm slow; a second mic 500 ppm fast plays a
+    // 1 kHz tone into the same FE through its adaptive port.
+    const std::string card = R"(card: Capture drift
+fe_links:
+  - {name: Rec, capture: {stream: Rec Capture, formats: [S16_LE], rates: [48000], channels: 2}}
+be_links:
+  - {name: Mic A, capture: {stream: A Capture}, backend: {type: sim, signal: silence}, clock: {ppm: -300, wander: 50, jitter: 200}}
+  - {name: Mic B, capture: {stream: B Capture}, backend: {type: sim, signal: sine, frequency: 1000, level: -6}, clock: {ppm: 500, wander: 50, jitter: 200}}
+widgets:
+  - {name: Rec Mixer, type: mixer, controls: [{name: A, value: on}, {name: B, value: on}]}
+  - {name: In A, type: mic}
+  - {name: In B, type: mic}
+routes:
+  - [A Capture, ~, In A]
+  - [B Capture, ~, In B]
+  - [Rec Mixer, A, A Capture]
+  - [Rec Mixer, B, B Capture]
+  - [Rec Capture, ~, Rec Mixer]
+)";
+    SimClock clock;
+    CardLoad load = load_card_string(card, "capture.yaml");
+    ASSERT_TRUE(load.ok()) << (load.errors.empty() ? "" : load.errors[0]);
+    Dpcm::Options opt;
+    opt.clock = &clock;
+    auto d = Dpcm::create(std::move(load.card), opt);
+    ASSERT_TRUE(d.ok());
+    PcmRuntime::Options po;
+    po.nonblock = true;
+    PcmRuntime& pcm = **(*d)->open("Rec", Stream::Capture, po);
+    HwParams hp = pcm.hw_params_any();
+    ASSERT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
+    ASSERT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
+    ASSERT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
+    ASSERT_TRUE(is_ok(pcm.hw_params(hp)));
+    ASSERT_TRUE(is_ok(pcm.start()));
+    std::vector<int16_t> got, buf(4096 * 2);
+    for (int s = 0; s < 40 * 100; ++s) {
+        ASSERT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+        const Frames n = pcm.avail_update();
+        if (n == 0) continue;
+        auto r = pcm.readi(buf.data(), std::min<Frames>(n, 4096));
+        ASSERT_TRUE(r.ok());
+        if (s >= 300) got.insert(got.end(), buf.begin(), buf.begin() + static_cast<long>(*r * 2));
+        ASSERT_EQ(pcm.state(), PcmState::Running);
+    }
+    const DpcmDump dump = (*d)->dump();
+    const BeDump* b = nullptr;
+    for (const auto& x : dump.frontends.at(0).backends)
+        if (x.name == "Mic B") b = &x;
+    ASSERT_NE(b, nullptr);
+    EXPECT_TRUE(b->link.following);
+    EXPECT_TRUE(b->link.locked);
+    EXPECT_LE(b->link.lock_seconds, 2.0);
+    EXPECT_EQ(b->link.underruns + b->link.overruns, 0u);
+    EXPECT_GE(b->link.min_error, -static_cast<double>(kPeriod));
+    EXPECT_LE(b->link.max_error, static_cast<double>(kPeriod));
+    std::vector<float> x(got.size());
+    dsp::to_float(Format::S16_LE, got.data(), x.data(), x.size());
+    const auto thdn = dsp::thd_n(x.data(), x.size() / 2, 2, 0, 48000);
+    ASSERT_TRUE(thdn.has_value());
+    std::printf("capture follower: THD+N %.1f dB, fill error %+.1f..%+.1f\n", *thdn, b->link.min_error, b->link.max_error);
+    EXPECT_LE(*thdn, -80.0);
+}
+
 TEST(Drift, ABadCrystalIsReportedWhereItIsWritten) {
     std::string card = kCard;
     card.replace(card.find("clock: {ppm: 0, wander: 50"), 26, "clock: {ppm: 0, wandr: 50");
