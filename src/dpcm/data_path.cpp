@@ -34,15 +34,18 @@ bool healthy(const BeStream* b) noexcept {
 }  // namespace
 
 /// The BE that paces the FE now (its driver), or null: the first healthy one on the engine's
-/// own clock, else the first healthy one, in card order. Ports to BEs with clocks of their own
-/// resample adaptively, so whichever BE drives, the others can follow it.
+/// own clock, else the first healthy one, in card order, of those with a port that takes the
+/// FE's audio (not one whose port failed to be made, nor one playing out before it leaves: the FE
+/// would move frames no BE plays). Ports to BEs with clocks of their own resample adaptively, so
+/// whichever BE drives, the others can follow it.
 const BeStream* pacer_of(const FeStream& f) noexcept {
     const LinkSet* set = f.published.load(std::memory_order_acquire);
     if (!set) return nullptr;
     const BeStream* first = nullptr;
     for (uint32_t i = 0; i < set->count; ++i) {
         const BeStream* b = set->links[i].be;
-        if (!healthy(b)) continue;
+        const Port* p = set->links[i].port;
+        if (!healthy(b) || !p || p->playing_out()) continue;
         if (!b->timer->has_clock()) return b;
         if (!first) first = b;
     }
@@ -61,7 +64,7 @@ void steer_port(Port& p, const BeStream& self, const FeStream& f) noexcept {
     if (!p.config().adaptive) return;
     // A stopped or paused FE moves nothing through the port: the loop would only wind up on the
     // FIFO draining. It starts afresh, from the fill it finds, when the FE runs again.
-    const BeStream* driver = f.dma.running.load(std::memory_order_relaxed) ? pacer_of(f) : nullptr;
+    const BeStream* driver = f.dma.running.load(std::memory_order_relaxed) && !p.playing_out() ? pacer_of(f) : nullptr;
     if (!driver || driver == &self || driver->rate == 0) {
         p.steer(false, 0);
         return;

@@ -99,6 +99,8 @@ Result<std::unique_ptr<Dpcm>> Dpcm::create(std::unique_ptr<Card> card, Options o
             b->link = &be_links[i];
             b->timer = std::make_unique<SimTimer>(*options.clock, *b);
             if (auto c = be_links[i].clock) {
+                if (auto r = SimTimer::check(*c); !r)
+                    return Error(r.code(), fmt::format("BE '{}': {}", be_links[i].name, r.error().message()));
                 if (c->seed == 0) c->seed = b->id + 1;
                 b->timer->set_clock(*c);
             }
@@ -125,6 +127,8 @@ Result<void> Dpcm::set_clock(std::string_view be_link, Stream dir, const ClockMo
         return Error(-EINVAL, fmt::format("BE '{}' runs on the engine's clock; give its link a `clock:` in the card "
                                           "to run it on one of its own",
                                           be_link));
+    if (auto r = SimTimer::check(model); !r)
+        return Error(r.code(), fmt::format("BE '{}': {}", be_link, r.error().message()));
     ClockModel m = model;
     if (m.seed == 0) m.seed = b->id + 1;
     b->timer->set_clock(m);

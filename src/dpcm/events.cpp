@@ -32,7 +32,11 @@ void Dpcm::Impl::note_lost(FeStream* f, BeStream* b, uint64_t fe_frames, uint64_
 void Dpcm::Impl::discard_ring(FeStream& f, std::string_view why) {
     if (f.ring_counted || !f.pcm || !f.params) return;
     f.ring_counted = true;
-    const Frames hw = f.pcm->hw_ptr(), appl = f.pcm->appl_ptr(), boundary = f.pcm->boundary();
+    // The DMA's own position, not the runtime's hw_ptr: that moves only at period interrupts, and
+    // the frames between them have gone to the ports (and are counted there, if they are lost).
+    // Called with the FE's DMA stopped, so it is final.
+    const Frames appl = f.pcm->appl_ptr(), boundary = f.pcm->boundary();
+    const Frames hw = boundary ? f.dma.pos.load(std::memory_order_acquire) % boundary : 0;
     if (boundary == 0) return;
     const Frames held = f.dir == Stream::Playback ? (appl + boundary - hw) % boundary : (hw + boundary - appl) % boundary;
     // More than a buffer is a pointer that ran past the other (a playback underrun reads past

@@ -309,7 +309,6 @@ int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
     // A STOP always stops the FE itself, whatever its BEs answer (snd_pcm_do_stop ignores the
     // trigger's result); any other command the hardware refuses is undone.
     const bool stop = cmd == TriggerCmd::Stop;
-    if (stop) discard_ring(f, "the FE was dropped");
     int rc = fe_first ? f.dma.trigger(cmd) : 0;
     if (rc >= 0 || stop)
         for (uint32_t id : f.bes) {
@@ -332,6 +331,8 @@ int Dpcm::Impl::fe_trigger(FeStream& f, TriggerCmd cmd) noexcept {
     // Whatever the interrupt path did meanwhile, leave every BE's view of this FE as the FE is
     // (this also tries once more a STOP a BE refused).
     for (uint32_t id : f.bes) be_reconcile(*bes[id], f);
+    // Stopped (its DMA waited out the realtime thread): what its ring still held is discarded.
+    if (stop) discard_ring(f, "the FE was dropped");
     return rc;
 }
 

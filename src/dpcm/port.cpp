@@ -78,7 +78,7 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
     // A follower's loop holds its FIFO where it starts, so it always starts a block deep.
     const Frames prefill = c.fade_in && !c.adaptive ? 32 : block + 32;
     p->fifo_->push_zeros(static_cast<size_t>(prefill) * c.be_channels);
-    p->prefill_ = prefill;
+    p->note_push(prefill, false);
     // Where the gain applies, how long the prefill (and the resampler's delay) lasts.
     p->lead_ = c.dir == Stream::Playback
                    ? prefill + (p->src_ ? static_cast<Frames>(p->src_->latency()) : 0)
@@ -89,23 +89,59 @@ Result<std::unique_ptr<Port>> Port::create(const PortConfig& c) {
 }
 
 Frames Port::real_queued() const noexcept {
-    const Frames held = static_cast<Frames>(fifo_->readable() / cfg_.be_channels + staged_len_);
-    const double played = out_ > prefill_ ? static_cast<double>(out_ - prefill_) : 0.0;
-    const double real = std::max(0.0, real_in_ - played);
-    return std::min(held, static_cast<Frames>(std::llround(real)));
+    return fifo_real_ + (staged_len_ > staged_silence_ ? staged_len_ - staged_silence_ : 0);
 }
 
-void Port::push_fifo(const float* x, size_t samples) noexcept {
-    const size_t pushed = fifo_->push(x, samples);
-    if (pushed < samples) {
+void Port::note_push(Frames frames, bool real) noexcept {
+    if (frames == 0) return;
+    if (real) fifo_real_ += frames;
+    if (run_count_ > 0) {
+        Run& last = runs_[(run_first_ + run_count_ - 1) % kRuns];
+        if (last.real == real || run_count_ == kRuns) {
+            if (real && !last.real) fifo_real_ += last.frames;  // absorbed silence counts as audio
+            last.frames += frames;
+            last.real = last.real || real;
+            return;
+        }
+    }
+    runs_[(run_first_ + run_count_) % kRuns] = Run{frames, real};
+    ++run_count_;
+}
+
+Frames Port::note_pop(Frames frames) noexcept {
+    Frames real = 0;
+    while (frames > 0 && run_count_ > 0) {
+        Run& r = runs_[run_first_];
+        const Frames k = std::min(frames, r.frames);
+        if (r.real) real += k;
+        r.frames -= k;
+        frames -= k;
+        if (r.frames == 0) {
+            run_first_ = (run_first_ + 1) % kRuns;
+            --run_count_;
+        }
+    }
+    fifo_real_ -= std::min(fifo_real_, real);
+    return real;
+}
+
+void Port::push_fifo(const float* x, Frames frames, Frames real) noexcept {
+    const unsigned ch = cfg_.be_channels;
+    const Frames pushed = fifo_->push(x, static_cast<size_t>(frames) * ch) / ch;
+    real = std::min(real, frames);
+    const Frames real_in = std::min(real, pushed);
+    note_push(real_in, true);
+    note_push(pushed - real_in, false);
+    if (pushed < frames) {
         overruns_.fetch_add(1, std::memory_order_relaxed);
-        overrun_frames_.fetch_add((samples - pushed) / cfg_.be_channels, std::memory_order_relaxed);
+        overrun_frames_.fetch_add(real - real_in, std::memory_order_relaxed);  // audio turned away
     }
 }
 
-size_t Port::pop_fifo(float* x, size_t samples) noexcept {
+size_t Port::pop_fifo(float* x, size_t samples, Frames* real) noexcept {
     const size_t got = fifo_->pop(x, samples);
-    out_ += got / cfg_.be_channels;
+    const Frames r = note_pop(got / cfg_.be_channels);
+    if (real) *real = r;
     return got;
 }
 
@@ -155,26 +191,32 @@ void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned
 void Port::push_from_fe(const float* fe, Frames frames, Frames real) noexcept {
     if (playing_out_.load(std::memory_order_acquire)) return;  // it plays what it has, then goes
     fed_ = true;
-    real_in_ += static_cast<double>(std::min(real, frames)) * cfg_.be_rate / cfg_.fe_rate;
     const unsigned ch = cfg_.be_channels;
     frames = std::min(frames, cfg_.fe_period);
+    real = std::min(real, frames);
     const float* in = fe;
     if (!map_.identity()) {
         map_.apply(fe, mapped_.data(), frames);
         in = mapped_.data();
     }
     if (!src_) {
-        push_fifo(in, static_cast<size_t>(frames) * ch);
+        push_fifo(in, frames, real);
         return;
     }
     size_t left = frames;
+    Frames real_left = real;  // of the input still to convert, the audio comes first
     const size_t cap = staged_.size() / ch;
     while (left > 0) {
         const auto d = src_->process(in, left, staged_.data(), cap);
         if (cfg_.adaptive)
             src_held_ += static_cast<double>(d.consumed) * cfg_.be_rate / cfg_.fe_rate * src_->scale() -
                          static_cast<double>(d.produced);
-        push_fifo(staged_.data(), d.produced * ch);
+        // Output for audio input is audio, in proportion (the filter's delay aside).
+        const Frames real_in = std::min<Frames>(real_left, d.consumed);
+        const Frames real_out =
+            d.consumed ? static_cast<Frames>(std::llround(static_cast<double>(d.produced) * static_cast<double>(real_in) / static_cast<double>(d.consumed))) : 0;
+        real_left -= real_in;
+        push_fifo(staged_.data(), d.produced, std::min<Frames>(real_out, d.produced));
         if (d.consumed == 0 && d.produced == 0) break;
         in += d.consumed * ch;
         left -= d.consumed;
@@ -225,8 +267,10 @@ DriftState Port::drift() const noexcept {
 void Port::steer(bool follow, double skew) noexcept {
     if (!src_ || !src_->adaptive()) return;
     if (!follow) {
+        // It rests (its FE is stopped or paused, or its BE drives now): the nominal ratio, and
+        // the target and the drift learnt so far kept for when it follows again.
         if (loop_.running) {
-            loop_ = Loop{};
+            loop_.running = false;
             src_->set_scale(1.0);
             correction_ppm_.store(0, std::memory_order_relaxed);
         }
@@ -234,19 +278,35 @@ void Port::steer(bool follow, double skew) noexcept {
         return;
     }
     const unsigned ch = cfg_.be_channels;
-    const double fill = static_cast<double>(fifo_->readable() / ch + staged_len_) + src_held_ + skew;
+    double fill = static_cast<double>(fifo_->readable() / ch + staged_len_) + src_held_ + skew;
     const double dt = static_cast<double>(cfg_.be_period) / cfg_.be_rate;
     if (!loop_.running) {
-        loop_ = Loop{};
         loop_.running = true;
-        loop_.target = fill;
-        target_.store(fill, std::memory_order_relaxed);
+        loop_.filtered = 0;
+        loop_.in_band = 0;
+        if (!loop_.has_target) {
+            // The first time: hold the FIFO where it starts (a block deep, the prefill).
+            loop_.has_target = true;
+            loop_.target = fill;
+            target_.store(fill, std::memory_order_relaxed);
+            locked_.store(false, std::memory_order_relaxed);
+        } else if (cfg_.dir == Stream::Playback && fill + static_cast<double>(cfg_.be_period) / 2 < loop_.target) {
+            // Back from a rest during which its BE kept playing (for another FE) and drained
+            // it: a block of silence again, so that it does not start out running dry.
+            const auto gap = static_cast<Frames>(loop_.target - fill);
+            const Frames pushed = fifo_->push_zeros(static_cast<size_t>(gap) * ch) / ch;
+            note_push(pushed, false);
+            fill += static_cast<double>(pushed);
+        }
+        src_->set_scale(1.0 - loop_.integral);
         following_.store(true, std::memory_order_relaxed);
-        locked_.store(false, std::memory_order_relaxed);
     }
     loop_.elapsed += dt;
     const double narrowing = loop_.elapsed < kWideSeconds ? 1.0 : std::exp(-(loop_.elapsed - kWideSeconds) / kWideSeconds);
-    const double wn = 2.0 * 3.141592653589793 * (kBandwidthEndHz + (kBandwidthStartHz - kBandwidthEndHz) * narrowing);
+    // No faster than a quarter of its update rate, whatever the BE's period (a long period at a
+    // low rate would otherwise ring at the start's wide bandwidth).
+    const double wn = std::min(2.0 * 3.141592653589793 * (kBandwidthEndHz + (kBandwidthStartHz - kBandwidthEndHz) * narrowing),
+                               0.25 / dt);
     const double error = fill - loop_.target;
     loop_.filtered += (1.0 - std::exp(-dt * kPrefilter * wn)) * (error - loop_.filtered);
     const double rate = cfg_.be_rate;
@@ -273,10 +333,7 @@ void Port::steer(bool follow, double skew) noexcept {
     }
 }
 
-void Port::push_from_be(const float* bus, Frames frames) noexcept {
-    real_in_ += static_cast<double>(frames);
-    push_fifo(bus, static_cast<size_t>(frames) * cfg_.be_channels);
-}
+void Port::push_from_be(const float* bus, Frames frames) noexcept { push_fifo(bus, frames, frames); }
 
 void Port::mix_into_fe(float* fe, Frames frames) noexcept {
     const unsigned ch = cfg_.be_channels;
@@ -290,7 +347,9 @@ void Port::mix_into_fe(float* fe, Frames frames) noexcept {
         while (made < frames) {
             if (staged_len_ == 0) {
                 staged_at_ = 0;
-                staged_len_ = pop_fifo(staged_.data(), cap * ch) / ch;
+                Frames real = 0;
+                staged_len_ = pop_fifo(staged_.data(), cap * ch, &real) / ch;
+                staged_silence_ = staged_len_ - std::min<Frames>(real, staged_len_);  // the prefill, first
                 if (staged_len_ == 0) break;
             }
             const auto d = src_->process(staged_.data() + staged_at_ * ch, staged_len_, out + made * ch, frames - made);
@@ -299,6 +358,7 @@ void Port::mix_into_fe(float* fe, Frames frames) noexcept {
                              static_cast<double>(d.produced) * cfg_.be_rate / cfg_.fe_rate / src_->scale();
             staged_at_ += d.consumed;
             staged_len_ -= d.consumed;
+            staged_silence_ -= std::min<Frames>(staged_silence_, d.consumed);
             made += d.produced;
             if (d.consumed == 0 && d.produced == 0) break;
         }

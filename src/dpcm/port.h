@@ -14,6 +14,7 @@
 // control thread only writes the gain and connection targets (atomics) and reads counters.
 // A port is freed by control only after it is unpublished and a grace period has passed.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -79,6 +80,8 @@ public:
     }
     /// The rt side finished fading out after set_connected(false).
     bool faded_out() const noexcept { return faded_out_.load(std::memory_order_acquire); }
+    /// It plays out what it has and takes no more (play_out()). Thread: any.
+    bool playing_out() const noexcept { return playing_out_.load(std::memory_order_acquire); }
     /// Plays what is queued, fading out over its last fade time, and takes no more from the FE;
     /// faded_out() once it has played. Thread: control. Blocking: wait-free.
     void play_out() noexcept {
@@ -128,8 +131,11 @@ private:
     /// link's first real frames, not the silence queued ahead of them.
     void gain_after_lead(float* acc, const float* src, Frames frames, unsigned channels) noexcept;
     void mark_faded_out() noexcept;
-    void push_fifo(const float* x, size_t samples) noexcept;
-    size_t pop_fifo(float* x, size_t samples) noexcept;
+    /// Pushes `frames`, of which the first `real` are audio (the rest silence); counts what a full
+    /// FIFO turns away.
+    void push_fifo(const float* x, Frames frames, Frames real) noexcept;
+    /// Pops up to `samples`; returns them, and in `real` how many of their frames were audio.
+    size_t pop_fifo(float* x, size_t samples, Frames* real = nullptr) noexcept;
 
     PortConfig cfg_;
     dsp::ChannelMap map_;
@@ -151,16 +157,27 @@ private:
     std::atomic<uint64_t> overruns_{0};
     std::atomic<uint64_t> overrun_frames_{0};
     std::atomic<bool> playing_out_{false};
-    // rt-owned, read by control after a grace period: BE frames of the prefill, of real audio in,
-    // and of everything out; the FIFO is [prefill][real][silence past the writes], in order.
-    Frames prefill_ = 0;
-    double real_in_ = 0;
-    Frames out_ = 0;
+    // What the FIFO holds, as runs of audio and of silence (the prefill, what an FE stage read
+    // past the application's writes, a restart's top-up), oldest first: rt-owned, read by
+    // control after a grace period (real_queued). When the runs are full the newest absorbs the
+    // next push, counted as audio when either is.
+    struct Run {
+        Frames frames = 0;
+        bool real = false;
+    };
+    static constexpr size_t kRuns = 32;
+    std::array<Run, kRuns> runs_{};
+    size_t run_first_ = 0, run_count_ = 0;
+    Frames fifo_real_ = 0;       // audio frames in the FIFO
+    Frames staged_silence_ = 0;  // capture: silence frames at the front of staged_
+    void note_push(Frames frames, bool real) noexcept;
+    Frames note_pop(Frames frames) noexcept;
     bool play_fading_ = false;  // rt-owned: play-out has reached its last fade time
 
     // rt-owned loop state (steer)
     struct Loop {
         bool running = false;
+        bool has_target = false;  // kept while it rests (FE stopped or paused, or it drives)
         double target = 0, filtered = 0, integral = 0, elapsed = 0;
         double in_band = 0;  // seconds the error has stayed small, towards lock
         bool locked = false;

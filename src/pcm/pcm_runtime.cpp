@@ -417,6 +417,7 @@ Result<void> PcmRuntime::prepare_locked() {
     appl_ptr_.store(0, std::memory_order_release);
     rt_.hw_ptr_base = 0;
     rt_.hw_ptr_interrupt = 0;
+    tstamp_ns_.store(hw_.now_ns(), std::memory_order_relaxed);
     publish_pointer(0);
     force_state(PcmState::Prepared);
     wake_.wake_all();
@@ -504,6 +505,7 @@ Result<void> PcmRuntime::pause_locked(bool enable) {
     } else {
         if (state() != PcmState::Paused) return bad_state("pause release", state());
         rt_.hw_ptr_time_ns = hw_.now_ns();  // no time passed for the pointer while paused
+        tstamp_ns_.store(rt_.hw_ptr_time_ns, std::memory_order_relaxed);
         take_shared_appl();
         // RUNNING before the trigger, as in start(): an interrupt the hardware raises as soon
         // as it runs again must not be ignored.
@@ -631,6 +633,7 @@ Result<void> PcmRuntime::resume() {
         set_state(PcmState::Suspended, prev);
     } else {
         rt_.hw_ptr_time_ns = hw_.now_ns();
+        tstamp_ns_.store(rt_.hw_ptr_time_ns, std::memory_order_relaxed);
         take_shared_appl();
         // The running state first, then the trigger (as start() and pause release do).
         if (!set_state(PcmState::Suspended, prev)) return bad_state("resume", state());

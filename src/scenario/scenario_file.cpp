@@ -491,6 +491,10 @@ private:
             if (!stream_ref(d["be"], "expect drift: be", e.be, e.be_dir)) return false;
             if (d["lock_within"]) e.lock_within = seconds(d["lock_within"], "expect drift: lock_within");
             if (d["within_periods"]) e.within_periods = number(d["within_periods"], "expect drift: within_periods").value_or(1.0);
+            if (!(e.within_periods > 0 && e.within_periods <= 1000))
+                err(d["within_periods"], "expect drift: within_periods {} is outside (0, 1000]", e.within_periods);
+            if (e.lock_within && !(*e.lock_within > 0))
+                err(d["lock_within"], "expect drift: lock_within {} s is not a time after the start", *e.lock_within);
             return true;
         }
         if (const auto l = n["lost"]) {

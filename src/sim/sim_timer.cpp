@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "dynpcm/rt/rt_epoch.h"
@@ -103,7 +104,24 @@ double SimTimer::lag_rt() const noexcept {
     return std::max(0.0, pos - static_cast<double>(irq));
 }
 
-void SimTimer::set_clock(const ClockModel& m) noexcept {
+Result<void> SimTimer::check(const ClockModel& m) {
+    auto bad = [](const char* what, double v, double lo, double hi) -> Result<void> {
+        if (std::isfinite(v) && v >= lo && v <= hi) return ok();
+        return Error(-EINVAL, fmt::format("clock {} {} is outside {}..{}", what, v, lo, hi));
+    };
+    if (auto r = bad("ppm", m.ppm, -10000, 10000); !r) return r;
+    if (auto r = bad("wander", m.wander, 0, 10000); !r) return r;
+    if (auto r = bad("span", m.span, 0, 10000); !r) return r;
+    return bad("jitter", m.jitter_us, 0, 100000);
+}
+
+void SimTimer::set_clock(const ClockModel& in) noexcept {
+    auto within = [](double v, double lo, double hi) { return std::isfinite(v) ? std::clamp(v, lo, hi) : 0.0; };
+    ClockModel m = in;
+    m.ppm = within(m.ppm, -10000, 10000);
+    m.wander = within(m.wander, 0, 10000);
+    m.span = within(m.span, 0, 10000);
+    m.jitter_us = within(m.jitter_us, 0, 100000);
     base_ppb_.store(static_cast<int64_t>(m.ppm * 1000.0), std::memory_order_relaxed);
     wander_ppb_min_.store(static_cast<int64_t>(m.wander * 1000.0), std::memory_order_relaxed);
     span_ppb_.store(static_cast<int64_t>((m.span > 0 ? m.span : m.wander) * 1000.0), std::memory_order_relaxed);
@@ -118,9 +136,12 @@ void SimTimer::set_clock(const ClockModel& m) noexcept {
 }
 
 double SimTimer::measured_ppm() const noexcept {
-    const Frames frames = last_frames_.load(std::memory_order_relaxed) - start_frames_.load(std::memory_order_relaxed);
+    // Four relaxed loads, not one snapshot: across a restart they may mix, so a negative span
+    // reads as nothing measured yet.
+    const Frames last = last_frames_.load(std::memory_order_relaxed), first = start_frames_.load(std::memory_order_relaxed);
     const int64_t ns = last_ns_.load(std::memory_order_relaxed) - start_ns_.load(std::memory_order_relaxed);
-    if (ns <= 0 || rate_ == 0) return 0;
+    if (ns <= 0 || rate_ == 0 || last < first) return 0;
+    const Frames frames = last - first;
     const double nominal = static_cast<double>(ns) * rate_ / static_cast<double>(kNsPerSec);
     return (static_cast<double>(frames) / nominal - 1.0) * 1e6;
 }
@@ -139,17 +160,21 @@ void SimTimer::step_clock(int64_t period_ns) noexcept {
         return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
     };
     // The walk: towards a target inside the span at the wander speed; a new target when it is there.
-    const int64_t span = span_ppb_.load(std::memory_order_relaxed);
-    const int64_t speed = wander_ppb_min_.load(std::memory_order_relaxed);
+    // (In double ppb: at short periods a step is a small fraction of a ppb.)
+    const auto span = static_cast<double>(span_ppb_.load(std::memory_order_relaxed));
+    const auto speed = static_cast<double>(wander_ppb_min_.load(std::memory_order_relaxed));
     walk_to_ppb_ = std::clamp(walk_to_ppb_, -span, span);
     if (speed > 0 && span > 0) {
-        const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(speed) * static_cast<double>(period_ns) / 60e9));
-        if (walk_ppb_ == walk_to_ppb_) walk_to_ppb_ = uniform(-span, span);
+        const double step = speed * static_cast<double>(period_ns) / 60e9;
+        if (walk_ppb_ == walk_to_ppb_) {
+            const auto s = static_cast<int64_t>(span);
+            walk_to_ppb_ = static_cast<double>(uniform(-s, s));
+        }
         walk_ppb_ += std::clamp(walk_to_ppb_ - walk_ppb_, -step, step);
     } else {
         walk_ppb_ = walk_to_ppb_ = 0;
     }
-    ppb_.store(base_ppb_.load(std::memory_order_relaxed) + walk_ppb_, std::memory_order_relaxed);
+    ppb_.store(base_ppb_.load(std::memory_order_relaxed) + std::llround(walk_ppb_), std::memory_order_relaxed);
     jitter_ns_.store(uniform(0, jitter_max_ns_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
 }
 
@@ -192,8 +217,11 @@ int SimTimer::apply(TriggerCmd cmd, bool control) noexcept {
     // anchor to the boundary it serves): once it has ended, control owns the timing state. On
     // the clock thread, the caller is that pass.
     if (control) wait_for_rt();
-    anchor_frames_.store(position(now), std::memory_order_relaxed);
-    anchor_ns_.store(now, std::memory_order_relaxed);
+    // The time after the wait: a pass that served a boundary meanwhile moved the anchor past the
+    // time read before it, and a restart must not serve that boundary again.
+    const int64_t at = clock_.now_ns();
+    anchor_frames_.store(std::max(position(at), moved()), std::memory_order_relaxed);
+    anchor_ns_.store(at, std::memory_order_relaxed);
     return 0;
 }
 

@@ -295,6 +295,69 @@ routes:
     EXPECT_LE(*thdn, -80.0);
 }
 
+TEST(Drift, AFollowerWhoseBeKeptPlayingThroughItsFesPauseStartsAgainABlockDeep) {
+    // USB also plays Alert, so it keeps running while Media pauses and drains Media's FIFO. When
+    // Media runs again, its loop starts from the target it had, the FIFO topped up with silence:
+    // no underrun follows.
+    std::string card = kCard;
+    card.replace(card.find("fe_links:\n"), 10,
+                 "fe_links:\n  - {name: Alert, playback: {stream: Alert Playback, formats: [S16_LE], rates: [48000], "
+                 "channels: 2}}\n");
+    card.replace(card.find("{name: USB Mixer, type: mixer, controls: [{name: Media, value: on}]}"), 68,
+                 "{name: USB Mixer, type: mixer, controls: [{name: Media, value: on}, {name: Alert, value: on}]}");
+    card += "  - [USB Mixer, Alert, Alert Playback]\n";
+    SimClock clock;
+    CardLoad load = load_card_string(card, "pause.yaml");
+    ASSERT_TRUE(load.ok()) << (load.errors.empty() ? "" : load.errors[0]);
+    Dpcm::Options opt;
+    opt.clock = &clock;
+    auto d = Dpcm::create(std::move(load.card), opt);
+    ASSERT_TRUE(d.ok());
+    Dpcm& dpcm = **d;
+    auto open = [&](const char* fe) -> PcmRuntime& {
+        PcmRuntime::Options po;
+        po.nonblock = true;
+        PcmRuntime& p = **dpcm.open(fe, Stream::Playback, po);
+        HwParams hp = p.hw_params_any();
+        EXPECT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
+        EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
+        EXPECT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
+        EXPECT_TRUE(is_ok(p.hw_params(hp)));
+        return p;
+    };
+    PcmRuntime& media = open("Media");
+    PcmRuntime& alert = open("Alert");
+    std::vector<int16_t> block(4096 * 2, 1000);
+    auto run = [&](double seconds, bool media_writes) {
+        for (int s = 0; s < static_cast<int>(seconds * 100); ++s) {
+            for (PcmRuntime* p : {&media, &alert})
+                if (p != &media || media_writes)
+                    if (const Frames n = p->avail_update(); n > 0) (void)p->writei(block.data(), n);
+            ASSERT_TRUE(is_ok(clock.advance(std::chrono::milliseconds(10))));
+            dpcm.service();
+        }
+    };
+    run(5, true);
+    auto usb = [&] {
+        for (const auto& b : dpcm.dump().frontends.at(1).backends)
+            if (b.name == "USB") return b.link;
+        ADD_FAILURE() << "no USB link";
+        return LinkDump{};
+    };
+    ASSERT_EQ(dpcm.dump().frontends.at(1).name, "Media");
+    ASSERT_TRUE(usb().locked);
+    ASSERT_TRUE(is_ok(media.pause(true)));
+    run(2, false);
+    ASSERT_TRUE(is_ok(media.pause(false)));
+    const uint64_t before = usb().underruns;
+    run(10, true);
+    const LinkDump after = usb();
+    EXPECT_TRUE(after.following);
+    EXPECT_EQ(after.underruns, before);
+    EXPECT_GE(after.min_error, -static_cast<double>(kPeriod));
+    EXPECT_LE(after.max_error, static_cast<double>(kPeriod));
+}
+
 TEST(Drift, ABadCrystalIsReportedWhereItIsWritten) {
     std::string card = kCard;
     card.replace(card.find("clock: {ppm: 0, wander: 50"), 26, "clock: {ppm: 0, wandr: 50");

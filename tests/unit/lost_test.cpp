@@ -146,6 +146,22 @@ TEST(LostFrames, APlayedOutRouteLosesNothingAndEveryFrameReachesTheBe) {
     EXPECT_NEAR(static_cast<double>(reached), static_cast<double>(pushed), 1.0);
 }
 
+TEST(LostFrames, APlayedOutLastRouteHoldsTheFeRatherThanConsumeFramesNoBePlays) {
+    // Hp is Music's only BE: while it plays out, nothing else would play what the FE moved, so
+    // the FE does not move (as with no BE at all), and its ring keeps what was written.
+    Rig r(card("play"));
+    ASSERT_TRUE(is_ok(r.dpcm->put("Spk Mixer Music", "off")));
+    PcmRuntime& p = r.open("Music", Stream::Playback);
+    r.run(p, 1.0);
+    ASSERT_TRUE(is_ok(r.dpcm->put("Hp Mixer Music", "off")));
+    const Frames pushed = p.hw_ptr();
+    r.run(p, 0.2);
+    EXPECT_EQ(p.hw_ptr(), pushed);
+    EXPECT_EQ(r.lost(kMusic, kHp), 0u);
+    EXPECT_NEAR(static_cast<double>(r.reached("Hp")), static_cast<double>(pushed), 1.0);
+    EXPECT_TRUE(r.dpcm->dump().frontends.at(0).backends.empty());
+}
+
 TEST(LostFrames, AFadedRouteLosesWhatWasQueuedAfterItsFadeAndTheRestReachedTheBe) {
     Rig r(card("fade"));
     PcmRuntime& p = r.open("Music", Stream::Playback);

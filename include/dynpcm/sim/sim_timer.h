@@ -87,8 +87,13 @@ public:
     uint64_t triggers(TriggerCmd cmd) const noexcept;
 
     /// The crystal. While running, too (a scenario changes it live): the realtime side applies
-    /// it at its next period boundary. Thread: control. Blocking: wait-free. Allocates: no.
+    /// it at its next period boundary. Values check() refuses are clamped into its ranges.
+    /// Thread: control. Blocking: wait-free. Allocates: no.
     void set_clock(const ClockModel& model) noexcept;
+    /// Whether a crystal is one a timer can run: finite, |ppm| and span at most 10000, wander at
+    /// most 10000 ppm/min, jitter 0..100000 µs (the card file's ranges). Thread: any. Allocates:
+    /// on error (the message names the bad value).
+    static Result<void> check(const ClockModel& model);
     /// Whether set_clock() was ever called: the timer is a clock domain of its own.
     bool has_clock() const noexcept { return modeled_.load(std::memory_order_acquire); }
     /// The offset from nominal that the crystal runs at now, in ppm (the walk included).
@@ -138,7 +143,7 @@ private:
     std::atomic<uint32_t> seed_{0};
     std::atomic<int64_t> ppb_{0};         // the offset in force (rt writes while running)
     std::atomic<int64_t> jitter_ns_{0};   // how late the next interrupt comes
-    int64_t walk_ppb_ = 0, walk_to_ppb_ = 0;  // rt-owned
+    double walk_ppb_ = 0, walk_to_ppb_ = 0;  // rt-owned
     uint64_t rng_ = 0;                        // rt-owned
     // Measured rate: frames and exact time at the start, and at the last boundary.
     std::atomic<Frames> start_frames_{0}, last_frames_{0};
