@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numbers>
 
 namespace dynpcm::detail {
 
@@ -98,7 +99,10 @@ void Port::note_push(Frames frames, bool real) noexcept {
     if (run_count_ > 0) {
         Run& last = runs_[(run_first_ + run_count_ - 1) % kRuns];
         if (last.real == real || run_count_ == kRuns) {
-            if (real && !last.real) fifo_real_ += last.frames;  // absorbed silence counts as audio
+            // Full: silence and audio that share a run count as audio, so that fifo_real_ stays
+            // the sum of the audio runs.
+            if (real && !last.real) fifo_real_ += last.frames;
+            if (!real && last.real) fifo_real_ += frames;
             last.frames += frames;
             last.real = last.real || real;
             return;
@@ -188,8 +192,20 @@ void Port::gain_after_lead(float* acc, const float* src, Frames frames, unsigned
     apply_gain(acc + off, src + off, frames - skip, channels);
 }
 
+void Port::top_up() noexcept {
+    // Back from a rest during which its BE kept playing (for another FE) and drained it: a
+    // block of silence again, before anything else touches the FIFO, so that it neither starts
+    // out running dry nor plays new audio with a gap behind it.
+    top_up_ = false;
+    const Frames level = fifo_->readable() / cfg_.be_channels;
+    const auto target = static_cast<Frames>(loop_.target);
+    if (level + cfg_.be_period / 2 >= target) return;
+    note_push(fifo_->push_zeros(static_cast<size_t>(target - level) * cfg_.be_channels) / cfg_.be_channels, false);
+}
+
 void Port::push_from_fe(const float* fe, Frames frames, Frames real) noexcept {
     if (playing_out_.load(std::memory_order_acquire)) return;  // it plays what it has, then goes
+    if (top_up_) top_up();
     fed_ = true;
     const unsigned ch = cfg_.be_channels;
     frames = std::min(frames, cfg_.fe_period);
@@ -225,6 +241,7 @@ void Port::push_from_fe(const float* fe, Frames frames, Frames real) noexcept {
 
 void Port::mix_into_be(float* bus, Frames frames, bool expect_data, bool first) noexcept {
     const unsigned ch = cfg_.be_channels;
+    if (top_up_ && expect_data) top_up();  // its FE runs again, and this tick comes first
     frames = std::min<Frames>(frames, staged_.size() / ch);
     const size_t want = static_cast<size_t>(frames) * ch;
     // The first port into a bus at a steady unity gain is the bus: its FIFO pops straight into
@@ -273,12 +290,13 @@ void Port::steer(bool follow, double skew) noexcept {
             loop_.running = false;
             src_->set_scale(1.0);
             correction_ppm_.store(0, std::memory_order_relaxed);
+            top_up_ = cfg_.dir == Stream::Playback;
         }
         following_.store(false, std::memory_order_relaxed);
         return;
     }
     const unsigned ch = cfg_.be_channels;
-    double fill = static_cast<double>(fifo_->readable() / ch + staged_len_) + src_held_ + skew;
+    const double fill = static_cast<double>(fifo_->readable() / ch + staged_len_) + src_held_ + skew;
     const double dt = static_cast<double>(cfg_.be_period) / cfg_.be_rate;
     if (!loop_.running) {
         loop_.running = true;
@@ -290,13 +308,6 @@ void Port::steer(bool follow, double skew) noexcept {
             loop_.target = fill;
             target_.store(fill, std::memory_order_relaxed);
             locked_.store(false, std::memory_order_relaxed);
-        } else if (cfg_.dir == Stream::Playback && fill + static_cast<double>(cfg_.be_period) / 2 < loop_.target) {
-            // Back from a rest during which its BE kept playing (for another FE) and drained
-            // it: a block of silence again, so that it does not start out running dry.
-            const auto gap = static_cast<Frames>(loop_.target - fill);
-            const Frames pushed = fifo_->push_zeros(static_cast<size_t>(gap) * ch) / ch;
-            note_push(pushed, false);
-            fill += static_cast<double>(pushed);
         }
         src_->set_scale(1.0 - loop_.integral);
         following_.store(true, std::memory_order_relaxed);
@@ -305,7 +316,7 @@ void Port::steer(bool follow, double skew) noexcept {
     const double narrowing = loop_.elapsed < kWideSeconds ? 1.0 : std::exp(-(loop_.elapsed - kWideSeconds) / kWideSeconds);
     // No faster than a quarter of its update rate, whatever the BE's period (a long period at a
     // low rate would otherwise ring at the start's wide bandwidth).
-    const double wn = std::min(2.0 * 3.141592653589793 * (kBandwidthEndHz + (kBandwidthStartHz - kBandwidthEndHz) * narrowing),
+    const double wn = std::min(2.0 * std::numbers::pi * (kBandwidthEndHz + (kBandwidthStartHz - kBandwidthEndHz) * narrowing),
                                0.25 / dt);
     const double error = fill - loop_.target;
     loop_.filtered += (1.0 - std::exp(-dt * kPrefilter * wn)) * (error - loop_.filtered);

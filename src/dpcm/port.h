@@ -172,6 +172,8 @@ private:
     Frames staged_silence_ = 0;  // capture: silence frames at the front of staged_
     void note_push(Frames frames, bool real) noexcept;
     Frames note_pop(Frames frames) noexcept;
+    bool top_up_ = false;  // rt-owned: back from a rest, fill to the loop's target first
+    void top_up() noexcept;
     bool play_fading_ = false;  // rt-owned: play-out has reached its last fade time
 
     // rt-owned loop state (steer)

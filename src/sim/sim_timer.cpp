@@ -217,11 +217,10 @@ int SimTimer::apply(TriggerCmd cmd, bool control) noexcept {
     // anchor to the boundary it serves): once it has ended, control owns the timing state. On
     // the clock thread, the caller is that pass.
     if (control) wait_for_rt();
-    // The time after the wait: a pass that served a boundary meanwhile moved the anchor past the
-    // time read before it, and a restart must not serve that boundary again.
-    const int64_t at = clock_.now_ns();
-    anchor_frames_.store(std::max(position(at), moved()), std::memory_order_relaxed);
-    anchor_ns_.store(at, std::memory_order_relaxed);
+    // Where it was when it stopped; but not behind a boundary a pass served meanwhile (it moved
+    // the anchor there), or a restart would serve that boundary again.
+    anchor_frames_.store(std::max(position(now), moved()), std::memory_order_relaxed);
+    anchor_ns_.store(now, std::memory_order_relaxed);
     return 0;
 }
 
