@@ -221,7 +221,7 @@ std::optional<double> thd_n(const float* x, size_t frames, unsigned channels, un
         const float* b = x + start * channels;
         const auto t0 = dominant_tone(b, kBlock, channels, channel, rate);
         if (!t0) return std::nullopt;
-        for (size_t i = 0; i < kBlock; ++i) y[i] = b[i * channels + channel];
+        for (size_t i = 0; i < kBlock; ++i) y[i] = static_cast<double>(b[i * channels + channel]);
         // Time centred in the block, in samples, keeps the fit well conditioned.
         const double mid = (kBlock - 1) / 2.0;
         double w = 2.0 * std::numbers::pi * t0->frequency_hz / rate, a = 0, c = 0, dc = 0;
