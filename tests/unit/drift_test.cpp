@@ -339,8 +339,8 @@ TEST(Drift, AFollowerWhoseBeKeptPlayingThroughItsFesPauseStartsAgainABlockDeep) 
     };
     run(5, true);
     auto usb = [&] {
-        const DpcmDump d = dpcm.dump();  // held: a range over a temporary's member would dangle
-        for (const auto& b : d.frontends.at(1).backends)
+        const DpcmDump snapshot = dpcm.dump();  // held: a range over a temporary's member would dangle
+        for (const auto& b : snapshot.frontends.at(1).backends)
             if (b.name == "USB") return b.link;
         ADD_FAILURE() << "no USB link";
         return LinkDump{};
