@@ -54,8 +54,6 @@ const BeStream* pacer_of(const FeStream& f) noexcept {
 
 namespace {
 
-/// Frames the BE's DMA has moved past the period boundary it last interrupted for.
-double dma_lag(const BeStream& b) noexcept { return b.timer->lag_rt(); }
 
 /// A follower's loop, after its BE stage: the continuous fill is the FIFO's level plus what the
 /// producer's DMA has moved since its last interrupt minus what the consumer's has, so neither
@@ -72,8 +70,8 @@ void steer_port(Port& p, const BeStream& self, const FeStream& f) noexcept {
     // The driver's lag, in this port's FIFO frames: through the FE (at the driver's pace) and
     // the resampler, whose ratio is off nominal by the very drift it corrects.
     const double scale = p.scale();
-    const double theirs = dma_lag(*driver) * self.rate / driver->rate;
-    const double mine = dma_lag(self);
+    const double theirs = driver->timer->lag_rt() * self.rate / driver->rate;
+    const double mine = self.timer->lag_rt();
     p.steer(true, self.dir == Stream::Playback ? theirs * scale - mine : mine - theirs / scale);
 }
 

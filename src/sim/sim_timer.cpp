@@ -90,11 +90,6 @@ int64_t SimTimer::next_deadline_ns() const noexcept {
     return time_of(next_irq_frames_.load(std::memory_order_relaxed)) + jitter_ns_.load(std::memory_order_relaxed);
 }
 
-Frames SimTimer::position_rt() const noexcept {
-    if (!running_.load(std::memory_order_relaxed)) return anchor_frames_.load(std::memory_order_relaxed);
-    return position(clock_.now_ns());
-}
-
 double SimTimer::lag_rt() const noexcept {
     if (!running_.load(std::memory_order_relaxed) || rate_ == 0) return 0;
     const Frames irq = moved();

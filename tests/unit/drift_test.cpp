@@ -49,6 +49,20 @@ routes:
 
 constexpr Frames kPeriod = 1024;
 
+// Opens an FE non-blocking and configures it in 1024-frame periods, 4 of them (the cards here
+// offer it one format, rate and channel count).
+PcmRuntime& open_configured(Dpcm& dpcm, const char* fe, Stream dir) {
+    PcmRuntime::Options po;
+    po.nonblock = true;
+    PcmRuntime& p = **dpcm.open(fe, dir, po);
+    HwParams hp = p.hw_params_any();
+    EXPECT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
+    EXPECT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
+    EXPECT_TRUE(is_ok(p.hw_params(hp)));
+    return p;
+}
+
 struct Played {
     DpcmDump dump;
     std::vector<std::vector<float>> played;  // per BE, the last seconds, float
@@ -67,19 +81,7 @@ Played play(bool compensate, double seconds) {
     auto d = Dpcm::create(std::move(load.card), opt);
     EXPECT_TRUE(d.ok());
     Dpcm& dpcm = **d;
-    PcmRuntime::Options po;
-    po.nonblock = true;
-    auto p = dpcm.open("Media", Stream::Playback, po);
-    EXPECT_TRUE(p.ok());
-    PcmRuntime& pcm = **p;
-    HwParams hp = pcm.hw_params_any();
-    EXPECT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
-    EXPECT_TRUE(is_ok(hp.set_format(Format::S16_LE)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::Channels, 2)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::Rate, 48000)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
-    EXPECT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
-    EXPECT_TRUE(is_ok(pcm.hw_params(hp)));
+    PcmRuntime& pcm = open_configured(dpcm, "Media", Stream::Playback);
     std::vector<int16_t> block;
     Frames written = 0;
     const double w = 2 * std::numbers::pi * 1000.0 / 48000.0;
@@ -185,15 +187,7 @@ TEST(Drift, AnAvSyncClockFromDelayAndTstampFollowsTheDriversCrystalNotTheSystemC
     Dpcm& dpcm = **d;
     ASSERT_TRUE(is_ok(dpcm.put("HDMI Mixer Media", "off")));
     ASSERT_TRUE(is_ok(dpcm.put("USB Mixer Media", "off")));
-    PcmRuntime::Options po;
-    po.nonblock = true;
-    PcmRuntime& pcm = **dpcm.open("Media", Stream::Playback, po);
-    HwParams hp = pcm.hw_params_any();
-    ASSERT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
-    ASSERT_TRUE(is_ok(hp.set(HwParam::Rate, 48000)));
-    ASSERT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
-    ASSERT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
-    ASSERT_TRUE(is_ok(pcm.hw_params(hp)));
+    PcmRuntime& pcm = open_configured(dpcm, "Media", Stream::Playback);
     const Backend& codec = *dpcm.backend("Codec", Stream::Playback);
     std::vector<int16_t> block(4096 * 2, 1000);
     uint64_t written = 0;
@@ -257,14 +251,7 @@ routes:
     opt.clock = &clock;
     auto d = Dpcm::create(std::move(load.card), opt);
     ASSERT_TRUE(d.ok());
-    PcmRuntime::Options po;
-    po.nonblock = true;
-    PcmRuntime& pcm = **(*d)->open("Rec", Stream::Capture, po);
-    HwParams hp = pcm.hw_params_any();
-    ASSERT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
-    ASSERT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
-    ASSERT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
-    ASSERT_TRUE(is_ok(pcm.hw_params(hp)));
+    PcmRuntime& pcm = open_configured(**d, "Rec", Stream::Capture);
     ASSERT_TRUE(is_ok(pcm.start()));
     std::vector<int16_t> got, buf(4096 * 2);
     for (int s = 0; s < 40 * 100; ++s) {
@@ -314,19 +301,8 @@ TEST(Drift, AFollowerWhoseBeKeptPlayingThroughItsFesPauseStartsAgainABlockDeep) 
     auto d = Dpcm::create(std::move(load.card), opt);
     ASSERT_TRUE(d.ok());
     Dpcm& dpcm = **d;
-    auto open = [&](const char* fe) -> PcmRuntime& {
-        PcmRuntime::Options po;
-        po.nonblock = true;
-        PcmRuntime& p = **dpcm.open(fe, Stream::Playback, po);
-        HwParams hp = p.hw_params_any();
-        EXPECT_TRUE(is_ok(hp.set_access(Access::RwInterleaved)));
-        EXPECT_TRUE(is_ok(hp.set(HwParam::PeriodSize, kPeriod)));
-        EXPECT_TRUE(is_ok(hp.set(HwParam::Periods, 4)));
-        EXPECT_TRUE(is_ok(p.hw_params(hp)));
-        return p;
-    };
-    PcmRuntime& media = open("Media");
-    PcmRuntime& alert = open("Alert");
+    PcmRuntime& media = open_configured(dpcm, "Media", Stream::Playback);
+    PcmRuntime& alert = open_configured(dpcm, "Alert", Stream::Playback);
     std::vector<int16_t> block(4096 * 2, 1000);
     auto run = [&](double seconds, bool media_writes) {
         for (int s = 0; s < static_cast<int>(seconds * 100); ++s) {

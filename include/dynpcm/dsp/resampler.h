@@ -46,7 +46,9 @@ public:
     /// scale clamped to 1 ± max_ppm; the next process() glides to it. Returns the scale in force.
     /// Thread: the one rt thread using it. Blocking: wait-free. Allocates: no.
     double set_scale(double scale) noexcept;
+    /// The scale in force. Thread: the one rt thread using it. Blocking: wait-free.
     double scale() const noexcept { return scale_; }
+    /// Made by create_adaptive(). Thread: any. Blocking: wait-free.
     bool adaptive() const noexcept { return max_ppm_ > 0; }
     /// Forgets the history (a new stream). Thread: the one user. Allocates: no.
     void reset() noexcept;

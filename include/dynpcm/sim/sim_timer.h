@@ -95,6 +95,7 @@ public:
     /// on error (the message names the bad value).
     static Result<void> check(const ClockModel& model);
     /// Whether set_clock() was ever called: the timer is a clock domain of its own.
+    /// Thread: any. Blocking: wait-free.
     bool has_clock() const noexcept { return modeled_.load(std::memory_order_acquire); }
     /// The offset from nominal that the crystal runs at now, in ppm (the walk included).
     /// Thread: any. Blocking: wait-free.
@@ -102,9 +103,6 @@ public:
     /// Its rate as measured since it last started: frames moved over nominal frames for the time
     /// taken, minus one, in ppm (0 before its first period). Thread: any. Blocking: wait-free.
     double measured_ppm() const noexcept;
-    /// The exact DMA position now (not rounded down to a period, and ahead of the period
-    /// interrupts when they come late). Thread: rt, the clock's own thread. Blocking: wait-free.
-    Frames position_rt() const noexcept;
     /// How far (in frames, with the fraction) the DMA has moved past the period boundary it last
     /// interrupted for: the lateness of that interrupt, or the way into the next period.
     /// Thread: rt, the clock's own thread. Blocking: wait-free.
